@@ -1,0 +1,171 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# One make for everything; all output goes to .output/.
+#   make            build crux, crux-map, BPF objects and tests
+#   make check      run every test (unit, golden, bpf, e2e, asan, lint)
+#   make demo       the main story, end to end
+#   make bench      benchmarks under tools/bench
+#   make V=1        show full commands
+
+OUTPUT		:= .output
+CLANG		?= clang
+CC		?= gcc
+BPFTOOL		?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+PROTOC_C	?= protoc-c
+ARCH		:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+PREFIX		?= /usr/local
+WERROR		?= 1
+
+WARNINGS	:= -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+		   -Wshadow -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARNINGS	+= -Werror
+endif
+CFLAGS		?= -g -O2
+CFLAGS		+= -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -MMD -MP
+CPPFLAGS	+= -Iinclude -I$(OUTPUT) -I$(OUTPUT)/images
+LDLIBS		+= -lbpf -lelf -lz -lprotobuf-c
+ifdef ASAN
+CFLAGS		+= -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS		+= -fsanitize=address,undefined
+endif
+
+# clang -target bpf has no system include path of its own: borrow the host's.
+CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+BPF_CFLAGS	:= -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+		   -I$(OUTPUT) -Iinclude -Ibpf $(CLANG_BPF_SYS_INCLUDES)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS	:= $(wildcard bpf/*.bpf.c)
+BPF_OBJS	:= $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS		:= $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+
+PROTOS		:= $(wildcard images/*.proto)
+PB_SRCS		:= $(patsubst images/%.proto,$(OUTPUT)/images/%.pb-c.c,$(PROTOS))
+PB_HDRS		:= $(PB_SRCS:.c=.h)
+PB_OBJS		:= $(PB_SRCS:.c=.o)
+
+LIB_SRCS	:= $(filter-out user/main.c,$(wildcard user/*.c))
+LIB_OBJS	:= $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LIB_SRCS)) $(PB_OBJS)
+LIBCRUX		:= $(OUTPUT)/libcrux.a
+
+TOOL_SRCS	:= $(wildcard tools/*.c)
+TOOLS		:= $(patsubst tools/%.c,$(OUTPUT)/%,$(subst _,-,$(TOOL_SRCS)))
+BENCH_SRCS	:= $(wildcard tools/bench/*.c)
+BENCHES		:= $(patsubst tools/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
+
+TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
+TESTLIB_OBJS	:= $(patsubst tests/lib/%.c,$(OUTPUT)/tests/lib/%.o,$(TESTLIB_SRCS))
+TESTLIB		:= $(OUTPUT)/libtest.a
+TEST_SRCS	:= $(wildcard tests/unit/*.c tests/bpf/*.c tests/e2e/*.c tests/golden/*.c)
+TESTS		:= $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
+
+.PHONY: all check demo bench asan lint install clean deps
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(OUTPUT)/crux $(TOOLS) $(TESTS) $(BENCHES)
+
+# Missing Debian packages are installed once, before anything is built.
+$(OUTPUT)/.deps: tools/deps.sh
+	$(call msg,DEPS,checking build dependencies)
+	$(Q)mkdir -p $(OUTPUT) && tools/deps.sh && touch $@
+deps: $(OUTPUT)/.deps
+
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)/.deps
+	$(call msg,BTF,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUTPUT)/%.tmp.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h $(wildcard bpf/*.h) include/abi.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.bpf.o: $(OUTPUT)/%.tmp.bpf.o
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/images/%.pb-c.c $(OUTPUT)/images/%.pb-c.h: images/%.proto | $(OUTPUT)/.deps
+	$(call msg,PROTO,$<)
+	$(Q)mkdir -p $(OUTPUT)/images && $(PROTOC_C) --proto_path=images --c_out=$(OUTPUT)/images $<
+
+$(OUTPUT)/images/%.pb-c.o: $(OUTPUT)/images/%.pb-c.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) -std=gnu11 -g -O2 -MMD -MP $(if $(ASAN),-fsanitize=address,undefined) -c $< -o $@
+
+# Generated headers exist before any C file is compiled; -MMD tracks the rest.
+GENERATED	:= $(SKELS) $(PB_HDRS)
+
+$(OUTPUT)/user/%.o: user/%.c | $(GENERATED) $(OUTPUT)/.deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/tools/%.o: tools/%.c | $(GENERATED) $(OUTPUT)/.deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/tests/%.o: tests/%.c | $(GENERATED) $(OUTPUT)/.deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) -Itests/lib $(CFLAGS) -c $< -o $@
+
+$(LIBCRUX): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(TESTLIB): $(TESTLIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/crux: $(OUTPUT)/user/main.o $(LIBCRUX)
+	$(call msg,BIN,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/crux-%: $(OUTPUT)/tools/crux_%.o $(LIBCRUX)
+	$(call msg,BIN,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/bench/%: $(OUTPUT)/tools/bench/%.o $(TESTLIB) $(LIBCRUX)
+	$(call msg,BIN,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(LDFLAGS) $^ $(LDLIBS) -lpthread -o $@
+
+$(OUTPUT)/tests/%: $(OUTPUT)/tests/%.o $(TESTLIB) $(LIBCRUX)
+	$(call msg,BIN,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lpthread -o $@
+
+check: all
+	$(Q)tests/run.sh
+
+demo: all
+	$(Q)tools/demo.sh
+
+bench: all
+	$(Q)tools/bench/run.sh
+
+# Unit and golden tests again, under AddressSanitizer and UBSan, in a tree of their own.
+asan:
+	$(Q)$(MAKE) --no-print-directory OUTPUT=.output/asan ASAN=1 \
+		$(patsubst $(OUTPUT)/%,.output/asan/%,$(filter $(OUTPUT)/tests/unit/% $(OUTPUT)/tests/golden/%,$(TESTS))) \
+		$(patsubst $(OUTPUT)/%,.output/asan/%,$(TOOLS))
+
+lint:
+	$(Q)tools/lint.sh
+
+install: all
+	install -D -m 0755 $(OUTPUT)/crux $(DESTDIR)$(PREFIX)/sbin/crux
+	install -D -m 0755 $(OUTPUT)/crux-map $(DESTDIR)$(PREFIX)/sbin/crux-map
+	for m in man/*.8; do install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/$$(basename $$m); done
+
+clean:
+	rm -rf $(OUTPUT)
+
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The record ABI shared by the BPF programs and userspace: fixed-width types only,
+ * explicit padding, sizes asserted on the userspace side. Any layout change bumps
+ * CRUX_ABI_VERSION; readers refuse pinned state of another version (abi_info map).
+ */
+#ifndef CRUX_ABI_H
+#define CRUX_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define CRUX_ABI_VERSION 1
+
+#define CRUX_SUN_PATH_MAX 108	/* sizeof(sockaddr_un.sun_path) */
+#define CRUX_COMM_LEN 16	/* TASK_COMM_LEN */
+#define CRUX_CONN_PATH_MAX 256	/* connect() address resolved against the cwd */
+#define CRUX_MAP_MAX_SOCKS 524288
+
+#define CRUX_PIN_ROOT "/sys/fs/bpf/crux"
+
+/* struct crux_sock.flags */
+enum crux_sock_flags {
+	CRUX_SK_SEEDED = 1 << 0, /* first seen by a seed/reconcile pass, not by an event */
+	CRUX_SK_EMBRYO = 1 << 1, /* peer is a not-yet-accepted connection of listener_ino */
+	CRUX_SK_DEAD = 1 << 2,	 /* peer was released; peer_ino is 0 */
+};
+
+/*
+ * The live map: HASH keyed by socket inode (__u64), one entry per live unix socket.
+ * Inode numbers are 32-bit and recycled: sk/peer_sk (kernel addresses, identity only)
+ * tell a recycled inode from the original.
+ */
+struct crux_sock {
+	__u64 ino;
+	__u64 sk;
+	__u64 peer_ino;	    /* 0: no peer, embryo peer (see listener_ino) or dead peer */
+	__u64 peer_sk;
+	__u64 listener_ino; /* CRUX_SK_EMBRYO: the listener our peer is queued on */
+	__u64 netns_cookie;
+	__u32 owner_tgid;   /* creator, connector or acceptor; first holder when seeded */
+	__u32 gen;	    /* reconcile generation of the last refresh */
+	__u16 type;	    /* SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_SEQPACKET 5 */
+	__u8 state;	    /* TCP_ESTABLISHED 1, TCP_CLOSE 7, TCP_LISTEN 10 ... */
+	__u8 flags;	    /* enum crux_sock_flags */
+	__u16 name_len;	    /* bytes of name; abstract names start with NUL */
+	__u16 __pad0;
+	char owner_comm[CRUX_COMM_LEN];
+	char name[CRUX_SUN_PATH_MAX];
+	__u32 __pad1;
+};
+
+/*
+ * conn_addr map: HASH keyed by socket inode. The address a task passed to connect(),
+ * made absolute against its cwd at connect time: the name a restore reconnects to even
+ * if the server later renames or unlinks its file. Abstract names are kept as given.
+ */
+struct crux_conn {
+	__u64 sk;	/* identity, as in crux_sock */
+	__u16 len;	/* bytes in path */
+	__u8 relative;	/* the task passed a relative path; path is cwd + "/" + it */
+	__u8 truncated; /* cwd walk hit its depth/size bound: path is a best effort */
+	__u32 __pad0;
+	char path[CRUX_CONN_PATH_MAX];
+};
+
+/* stats map: ARRAY of __u64, index = enum crux_stat. */
+enum crux_stat {
+	CRUX_ST_GEN = 0,	     /* current reconcile generation */
+	CRUX_ST_RECONCILE_TIME,	     /* CLOCK_REALTIME ns of the last completed reconcile */
+	CRUX_ST_RECONCILE_SWEPT,     /* stale entries removed by the last reconcile */
+	CRUX_ST_UPSERTS,	     /* successful map writes */
+	CRUX_ST_UPSERT_FAIL,	     /* map write failed (map full): answers are incomplete */
+	CRUX_ST_FORGETS,	     /* entries deleted on the last release */
+	CRUX_ST_SHARED_CLOSE,	     /* close of one of several references */
+	CRUX_ST_EVENTS_LOST,	     /* watch ringbuf full */
+	CRUX_ST_TRACKER_PID,	     /* pid of the running `crux track`, 0 if none */
+	CRUX_ST_WATCHERS,	     /* > 0: event programs publish to the events ringbuf */
+	CRUX_ST__MAX = 16,
+};
+
+/* abi_info map: ARRAY, one entry. */
+struct crux_abi_info {
+	__u32 version;	/* CRUX_ABI_VERSION of the loader */
+	__u32 sock_size; /* sizeof(struct crux_sock) */
+};
+
+/* events ringbuf (crux-map watch) */
+enum crux_event_kind {
+	CRUX_EV_SOCKET = 1,
+	CRUX_EV_SOCKETPAIR,
+	CRUX_EV_BIND,
+	CRUX_EV_LISTEN,
+	CRUX_EV_CONNECT,
+	CRUX_EV_ACCEPT,
+	CRUX_EV_CLOSE, /* last reference released */
+};
+
+struct crux_event {
+	__u64 ts_ns; /* bpf_ktime_get_ns() */
+	__u64 ino;
+	__u64 peer_ino;
+	__u32 tgid;
+	__u16 kind; /* enum crux_event_kind */
+	__u16 type;
+	__u16 name_len;
+	__u8 state;
+	__u8 __pad0[5];
+	char comm[CRUX_COMM_LEN];
+	char name[CRUX_SUN_PATH_MAX];
+	__u32 __pad1;
+};
+
+#ifndef __VMLINUX_H__
+_Static_assert(sizeof(struct crux_sock) == 192, "crux_sock layout");
+_Static_assert(sizeof(struct crux_conn) == 272, "crux_conn layout");
+_Static_assert(sizeof(struct crux_abi_info) == 8, "crux_abi_info layout");
+_Static_assert(sizeof(struct crux_event) == 168, "crux_event layout");
+#endif
+
+#endif /* CRUX_ABI_H */

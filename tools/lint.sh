@@ -1,0 +1,47 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# `make lint`: the project's grep rules, cppcheck, and clang-format on uncommitted changes.
+set -u
+cd "$(dirname "$0")/.."
+rc=0
+fail() { echo "lint: $*"; rc=1; }
+
+src=$(git ls-files 'user/*.c' 'tools/*.c' 'tools/bench/*.c' 'include/*.h' 2>/dev/null)
+[ -n "$src" ] || src=$(ls user/*.c tools/*.c include/*.h 2>/dev/null)
+
+# Log macros add the newline themselves; no %m, no hand-written errno text.
+if out=$(grep -nE '\bpr_(err|warn|info|debug|perror)\("[^"]*\\n"' $src); then
+	fail "log format ends in \\n (the macro adds it):"; echo "$out"
+fi
+if out=$(grep -nE '\bpr_[a-z_]+\(.*%m' $src); then
+	fail "%m in a log message (use pr_perror):"; echo "$out"
+fi
+# Diagnostics go through pr_*: no direct writes to stderr outside the log module and usage text.
+if out=$(grep -nE 'fprintf\(stderr|\bperror\(' $(echo "$src" | grep -v 'user/log.c') | grep -v 'lint: allow'); then
+	fail "direct stderr write (use pr_*):"; echo "$out"
+fi
+# Numbers are parsed by parse_u32/parse_u64 (util.c).
+if out=$(grep -nE '\b(strtol|strtoul|strtoll|strtoull|atoi|atol)\(' $(echo "$src" | grep -vE 'user/(util|proc)\.c') | grep -v 'lint: allow'); then
+	fail "raw number parsing (use parse_u32/parse_u64):"; echo "$out"
+fi
+# Every file starts with an SPDX line.
+for f in $src $(git ls-files 'bpf/*' 'images/*.proto' 'tests/*.c' 'tests/*.h' 2>/dev/null); do
+	head -n 2 "$f" | grep -q 'SPDX-License-Identifier' || fail "$f: no SPDX line"
+done
+
+if command -v cppcheck >/dev/null; then
+	if ! cppcheck -q --error-exitcode=1 --enable=warning,portability --inline-suppr \
+		--suppress=missingIncludeSystem -Iinclude $(echo "$src" | grep '\.c$') 2>&1; then
+		fail "cppcheck found problems"
+	fi
+fi
+
+if git rev-parse HEAD >/dev/null 2>&1 && command -v git-clang-format >/dev/null; then
+	out=$(git clang-format --diff --extensions c,h HEAD -- user include tools bpf tests 2>/dev/null)
+	case "$out" in
+	"" | *"no modified files to format"* | *"did not modify any files"*) ;;
+	*) fail "clang-format wants changes in uncommitted code:"; echo "$out" | head -n 40 ;;
+	esac
+fi
+[ $rc = 0 ] && echo "lint: ok"
+exit $rc
