@@ -393,8 +393,9 @@ int img_read_one(struct img *img, const ProtobufCMessageDescriptor *desc, void *
 	if (n <= 0)
 		return n; /* 0: a clean end of the list */
 	if (n < (ssize_t)sizeof(len))
-		return img_fail(-EBADMSG, "%s: truncated: file ends at offset %llu inside a length",
-				img->name, (unsigned long long)(at + n));
+		return img_fail(-EBADMSG,
+				"%s: truncated: length at offset %llu, but the file ends at %llu",
+				img->name, (unsigned long long)at, (unsigned long long)(at + n));
 	if (len > IMG_MSG_MAX)
 		return img_fail(
 			-EFBIG,

@@ -456,6 +456,206 @@ static void test_names(void)
 	is_int(img_name(IMG_CORE, 1, buf, 6), -ENAMETOOLONG, "a short buffer is refused");
 }
 
+/* Write raw bytes as an image file. */
+static void put_file(const char *name, const void *buf, size_t len)
+{
+	int fd = openat(dirfd_, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
+		tap_bail("cannot write %s: %s", name, strerror(errno));
+	close(fd);
+}
+
+/* The first len bytes of a good pstree image with two messages, and its size. */
+static size_t good_pstree(uint8_t *buf, size_t size)
+{
+	struct img *img;
+	ssize_t n;
+	int fd;
+
+	unlinkat(dirfd_, "pstree.img", 0);
+	if (img__open(dirfd_, IMG_PSTREE, 0, IMG_WRITE, &img) ||
+	    img_write_one(img, sample_pstree()) || img_write_one(img, sample_pstree()) ||
+	    img__close(img))
+		tap_bail("cannot write pstree.img: %s", img_error());
+	fd = openat(dirfd_, "pstree.img", O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, size);
+	if (n <= 0)
+		tap_bail("cannot read pstree.img back");
+	close(fd);
+	return n;
+}
+
+/* Read every message of name as pstree; the first failure's code and img_error(). */
+static int read_all(const char *name, char *err, size_t errsz)
+{
+	struct img *img = NULL;
+	void *msg;
+	int rc;
+
+	snprintf(err, errsz, "(no error)");
+	rc = img__open(dirfd_, IMG_PSTREE, 0, IMG_READ, &img);
+	while (!rc && (rc = img_read_one(img, &pstree_entry__descriptor, &msg)) == 1) {
+		pb_free(msg);
+		rc = 0;
+	}
+	if (rc < 0)
+		snprintf(err, errsz, "%s", img_error());
+	img__close(img);
+	return rc;
+}
+
+static void expect_refusal(const char *what, int want, const char *offset)
+{
+	char err[512], needle[64];
+	const char *at;
+	int rc;
+
+	rc = read_all("pstree.img", err, sizeof(err));
+	is_int(rc, want, "%s is refused", what);
+	snprintf(needle, sizeof(needle), "offset %s", offset);
+	at = strstr(err, needle);
+	if (at && at[strlen(needle)] >= '0' && at[strlen(needle)] <= '9')
+		at = NULL; /* "offset 8" must not match "offset 80" */
+	if (!ok(strstr(err, "pstree.img") && at, "%s: the error names the file and %s", what,
+		needle))
+		diag("got: %s", err);
+}
+
+static void test_corrupt(void)
+{
+	uint8_t good[256], bad[256];
+	size_t len = good_pstree(good, sizeof(good));
+	uint32_t first = *(uint32_t *)(good + 8), huge = 0xfffffff0u, big = 1000;
+	char off[32];
+
+	memcpy(bad, good, len);
+	put_file("pstree.img", bad, len - 3);
+	snprintf(off, sizeof(off), "%u", 12 + first);
+	expect_refusal("a truncated file", -EBADMSG, off);
+
+	put_file("pstree.img", bad, 10);
+	expect_refusal("a file ending inside a length", -EBADMSG, "8");
+
+	memcpy(bad + 8, &huge, 4);
+	put_file("pstree.img", bad, len);
+	expect_refusal("a corrupted length above the cap", -EFBIG, "8");
+
+	memcpy(bad + 8, &big, 4);
+	put_file("pstree.img", bad, len);
+	expect_refusal("a length beyond the end of the file", -EBADMSG, "8");
+
+	memcpy(bad, good, len);
+	bad[4] ^= 0x40;
+	put_file("pstree.img", bad, len);
+	expect_refusal("a bad file magic", -EBADMSG, "4");
+
+	memcpy(bad, good, len);
+	bad[0] ^= 0x01;
+	put_file("pstree.img", bad, len);
+	expect_refusal("a bad common magic", -EBADMSG, "0");
+
+	put_file("pstree.img", good, 6);
+	expect_refusal("a file ending inside its magic", -EBADMSG, "6");
+
+	/* Wire garbage where the first message should be: a field with wire type 7. */
+	memcpy(bad, good, len);
+	memset(bad + 12, 0xff, first);
+	put_file("pstree.img", bad, len);
+	expect_refusal("a corrupt message body", -EBADMSG, "8");
+
+	/* A valid message missing required fields (CRIU's C reader refuses it too). */
+	memcpy(bad, good, len);
+	bad[8] = 2;
+	bad[12] = 0x08; /* pid = 1, and nothing else */
+	bad[13] = 0x01;
+	put_file("pstree.img", bad, 14);
+	expect_refusal("a message without its required fields", -EBADMSG, "8");
+	unlinkat(dirfd_, "pstree.img", 0);
+}
+
+static void test_write_refusals(void)
+{
+	CoreEntry core = CORE_ENTRY__INIT;
+	TaskCoreEntry tc = TASK_CORE_ENTRY__INIT;
+	struct img *img;
+
+	if (!ok(img__open(dirfd_, IMG_CORE, 7, IMG_WRITE, &img) == 0, "core-7.img: create"))
+		return;
+	core.tc = &tc; /* tc.comm, a required string, is NULL */
+	is_int(img_write_one(img, &core.base), -EINVAL,
+	       "a message missing a required field is refused");
+	ok(strstr(img_error(), "core-7.img") && strstr(img_error(), "required"),
+	   "the error names the file and the missing field");
+	img__close(img);
+	is_int(img__open(dirfd_, IMG_CORE, 7, IMG_WRITE, &img), -EEXIST,
+	       "an image file is never overwritten");
+	if (img__open(dirfd_, IMG_CORE, 7, IMG_READ, &img) == 0) {
+		void *msg = NULL;
+
+		is_int(img_read_one(img, &core_entry__descriptor, &msg), 0,
+		       "nothing was written for the refused message");
+		img__close(img);
+	}
+}
+
+static void test_imgdir(void)
+{
+	InventoryEntry *inv = (InventoryEntry *)sample_inventory();
+	char path[512], p2[600];
+	struct imgdir *d, *r;
+	struct img *img;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/set", tmpdir);
+	if (!ok(imgdir__create(path, &d) == 0, "imgdir: create a new directory"))
+		return;
+	ok(img__open(imgdir_fd(d), IMG_PSTREE, 0, IMG_WRITE, &img) == 0 &&
+		   img_write_one(img, sample_pstree()) == 0 && img__close(img) == 0,
+	   "imgdir: write pstree.img");
+	is_int(imgdir__open(path, &r), -ENODATA, "imgdir: an uncommitted image is refused");
+	ok(strstr(img_error(), "incomplete") && strstr(img_error(), path),
+	   "imgdir: the refusal says incomplete and names the directory");
+	snprintf(p2, sizeof(p2), "%s/inventory.img", path);
+	ok(stat(p2, &st) < 0, "imgdir: no inventory.img before commit");
+	is_int(imgdir__commit(d, inv), 0, "imgdir: commit");
+	ok(stat(p2, &st) == 0, "imgdir: inventory.img after commit");
+	snprintf(p2, sizeof(p2), "%s/.inventory.img.tmp", path);
+	ok(stat(p2, &st) < 0, "imgdir: no temporary file left");
+	imgdir__close(d);
+	if (ok(imgdir__open(path, &r) == 0, "imgdir: a committed image opens")) {
+		ok(imgdir_inventory(r) && imgdir_inventory(r)->img_version == 2 &&
+			   imgdir_inventory(r)->root_ids->files_id == 2,
+		   "imgdir: its inventory is read");
+		imgdir__close(r);
+	}
+	ok(stat(path, &st) == 0, "imgdir: closing an opened image leaves it alone");
+	is_int(imgdir__create(path, &d), -EEXIST, "imgdir: a non-empty directory is refused");
+	ok(strstr(img_error(), "not empty"), "imgdir: ... saying so");
+
+	/* A failed dump: abort removes what it wrote and the directory it made. */
+	snprintf(path, sizeof(path), "%s/failed", tmpdir);
+	if (!ok(imgdir__create(path, &d) == 0, "imgdir: create another"))
+		return;
+	img__open(imgdir_fd(d), IMG_PSTREE, 0, IMG_WRITE, &img);
+	img__close(img);
+	imgdir__abort(d);
+	ok(stat(path, &st) < 0 && errno == ENOENT, "imgdir: abort removes the directory");
+
+	/* An existing empty directory may be used; abort empties it but keeps it. */
+	mkdir(path, 0700);
+	if (ok(imgdir__create(path, &d) == 0, "imgdir: an existing empty directory is accepted")) {
+		img__open(imgdir_fd(d), IMG_FILES, 0, IMG_WRITE, &img);
+		img__close(img);
+		imgdir__close(d); /* closing before commit aborts */
+		snprintf(p2, sizeof(p2), "%s/files.img", path);
+		ok(stat(path, &st) == 0 && stat(p2, &st) < 0,
+		   "imgdir: close before commit empties a directory it did not create");
+	}
+	rmdir(path);
+	is_int(imgdir__open("/nonexistent/crux", &r), -ENOENT, "imgdir: a missing directory");
+}
+
 int main(void)
 {
 	size_t i;
@@ -468,6 +668,9 @@ int main(void)
 	test_pages();
 	test_magics();
 	test_names();
+	test_corrupt();
+	test_write_refusals();
+	test_imgdir();
 	close(dirfd_);
 	rm_rf(tmpdir);
 	return done_testing();
