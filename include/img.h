@@ -39,6 +39,9 @@
 #define IMG_MAGIC_CRIU_MIN 0x43000000u
 #define IMG_MAGIC_CRIU_MAX 0x68000000u
 
+/* inventory_entry.img_version: images v1.1, the common magic in every file but inventory.img */
+#define IMG_VERSION 2
+
 /* Largest message accepted from a length field (an mm_entry of 100k VMAs is ~6 MiB). */
 #define IMG_MSG_MAX (32u << 20)
 

@@ -32,7 +32,6 @@
 #include "sk_packet.pb-c.h"
 
 #define IMG_BUF_SIZE (64u << 10)
-#define IMG_VERSION 2 /* images v1.1: the common magic in every file but inventory.img */
 #define INVENTORY_TMP ".inventory.img.tmp"
 
 static const struct img_kind {
