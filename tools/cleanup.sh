@@ -4,7 +4,7 @@
 # CRUX_TEST_RUN=run<runner pid> in their environment) and pinned BPF objects of test pin
 # directories (/sys/fs/bpf/crux-test-<name>-<pid>).
 #   cleanup.sh          leftovers of runs whose runner is gone, pin dirs whose test is gone
-#   cleanup.sh RUN      every process of run RUN, and every test pin dir
+#   cleanup.sh RUN      every process of run RUN, and pin dirs whose test is gone
 # Runs that are still going (another `make check` on the same machine) are left alone.
 set -u
 want=${1:-}
@@ -29,7 +29,7 @@ done
 for d in /sys/fs/bpf/crux-test-*; do
 	[ -e "$d" ] || continue
 	owner=${d##*-}
-	case $owner in '' | *[!0-9]*) ;; *) [ -z "$want" ] && alive "$owner" && continue ;; esac
+	case $owner in "" | *[!0-9]*) ;; *) alive "$owner" && continue ;; esac
 	rm -rf "$d"
 done
 exit 0
