@@ -39,11 +39,11 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* Run `crux show dir` in this process; its stdout and stderr land in *ret_out, *ret_err. */
-static int run_show(const char *dir, char **ret_out, char **ret_err)
+/* Run `crux show [-j] dir` in this process; its stdout and stderr land in *ret_out, *ret_err. */
+static int run_show_opt(const char *opt, const char *dir, char **ret_out, char **ret_err)
 {
 	char out[600], err[600];
-	char *argv[] = { "show", (char *)dir, NULL };
+	char *argv[] = { "show", (char *)(opt ?: dir), (char *)(opt ? dir : NULL), NULL };
 	int saved[2], fd[2], i, rc;
 
 	snprintf(out, sizeof(out), "%s/stdout", tmpdir);
@@ -57,7 +57,7 @@ static int run_show(const char *dir, char **ret_out, char **ret_err)
 			tap_bail("cannot redirect output: %s", strerror(errno));
 		close(fd[i]);
 	}
-	rc = cmd_show(2, argv);
+	rc = cmd_show(opt ? 3 : 2, argv);
 	fflush(stdout);
 	fflush(stderr);
 	for (i = 0; i < 2; i++) {
@@ -69,6 +69,11 @@ static int run_show(const char *dir, char **ret_out, char **ret_err)
 	if (!*ret_out || !*ret_err)
 		tap_bail("cannot read the output back");
 	return rc;
+}
+
+static int run_show(const char *dir, char **ret_out, char **ret_err)
+{
+	return run_show_opt(NULL, dir, ret_out, ret_err);
 }
 
 /* A fresh copy of the synthetic set under tmpdir. */
@@ -120,6 +125,24 @@ static void test_summary(void)
 	is_str(err, "", "show: nothing on stderr");
 	if (!is_str(out, want, "show: the summary matches %s", EXPECTED))
 		diag("got:\n%s", out);
+}
+
+/* JSON from the same printer: the same facts (its structure is checked by show_json.t). */
+static void test_json(void)
+{
+	_cleanup_free_ char *out = NULL, *err = NULL;
+	const char *dir = fresh_set("json");
+	int rc;
+
+	rc = run_show_opt("-j", dir, &out, &err);
+	is_int(rc, 0, "show -j: exit 0");
+	is_str(err, "", "show -j: nothing on stderr");
+	ok(!strncmp(out, "{\"dir\":", 7) && strstr(out, "}\n") == out + strlen(out) - 2,
+	   "show -j: one JSON object on one line");
+	ok(strstr(out, "\"external\":{\"peer_name\":\"/dev/log\",\"peer_owner_comm\":"
+		       "\"rsyslogd\",\"peer_owner_pid\":1,\"policy\":\"reconnect-dgram\"}") != NULL,
+	   "show -j: the external peer of fd 5 with its policy");
+	ok(strstr(out, "\"problems\":[]}") != NULL, "show -j: an empty problems array");
 }
 
 static int count_lines(const char *s)
@@ -302,6 +325,7 @@ int main(void)
 	if (!mkdtemp(tmpdir))
 		tap_bail("mkdtemp: %s", strerror(errno));
 	test_summary();
+	test_json();
 	test_damage();
 	test_incomplete();
 	test_problems();
