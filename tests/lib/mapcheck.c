@@ -56,8 +56,13 @@ void mapcheck_map_peer(const struct crux_sock *recs, size_t n, const struct crux
 
 	ret->ino = 0;
 	if (r->flags & CRUX_SK_EMBRYO) {
-		ret->kind = MC_PEER_EMBRYO;
-		ret->ino = r->listener_ino;
+		/*
+		 * The kernel keeps an embryo's listener pointer after the listener is closed
+		 * (its queue, embryos included, is purged): an embryo whose listener has no
+		 * record any more is dead (bpf.md 3.7: resolved at query time).
+		 */
+		ret->kind = mapcheck_find(recs, n, r->listener_ino) ? MC_PEER_EMBRYO : MC_PEER_DEAD;
+		ret->ino = ret->kind == MC_PEER_EMBRYO ? r->listener_ino : 0;
 	} else if (r->flags & CRUX_SK_DEAD) {
 		ret->kind = MC_PEER_DEAD;
 	} else if (!r->peer_ino) {

@@ -9,9 +9,12 @@
  *   LIVE    a live peer socket, ino    kernel: UNIX_DIAG_PEER ino  map: peer_ino whose record
  *                                                                   still has sk == peer_sk
  *   EMBRYO  queued on listener, ino    kernel: our inode among the map: CRUX_SK_EMBRYO +
- *                                              listener's icons         listener_ino
- *   DEAD    peer released              kernel: UNIX_DIAG_PEER 0    map: CRUX_SK_DEAD, or a
- *                                                                   peer_ino with no record
+ *                                              listener's icons         listener_ino (which
+ *                                                                   has a record)
+ *   DEAD    peer released              kernel: UNIX_DIAG_PEER 0    map: CRUX_SK_DEAD, a
+ *                                                                   peer_ino with no record,
+ *                                                                   or an embryo whose
+ *                                                                   listener has none
  */
 #ifndef CRUX_MAPCHECK_H
 #define CRUX_MAPCHECK_H
