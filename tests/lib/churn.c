@@ -23,6 +23,7 @@
 struct churn {
 	int fds[CHURN_SLOTS];
 	int n;
+	bool no_scm;
 	int carrier[2]; /* fds are passed over these only; never passed themselves */
 	unsigned seed;
 };
@@ -224,14 +225,17 @@ static void churn_one(struct churn *c)
 	} else if (op < 76) {
 		churn_close_range(c);
 	} else if (op < 86) {
-		churn_pass(c);
+		if (!c->no_scm)
+			churn_pass(c);
 	} else if (op < 88) {
-		churn_new_carrier(c);
+		if (!c->no_scm)
+			churn_new_carrier(c);
 	} else if (op < 96) { /* data: sendto a name or send on a connected socket */
 		fd = churn_pick(c);
 		alen = churn_name(c, &sa);
-		if (fd >= 0 && sendto(fd, "x", 1, MSG_DONTWAIT | MSG_NOSIGNAL, churn_rand(c, 2) ? NULL :
-						 (struct sockaddr *)&sa, churn_rand(c, 2) ? 0 : alen) < 0)
+		if (fd >= 0 && sendto(fd, "x", 1, MSG_DONTWAIT | MSG_NOSIGNAL,
+				      churn_rand(c, 2) ? NULL : (struct sockaddr *)&sa,
+				      churn_rand(c, 2) ? 0 : alen) < 0)
 			return;
 	} else if (op < 99) {
 		fd = churn_pick(c);
@@ -245,7 +249,7 @@ static void churn_one(struct churn *c)
 static int churn_body(struct topo_child *ch, void *arg)
 {
 	const struct churn_cfg *cfg = arg;
-	struct churn c = { .seed = cfg->seed, .carrier = { -1, -1 } };
+	struct churn c = { .seed = cfg->seed, .no_scm = cfg->no_scm, .carrier = { -1, -1 } };
 	__u64 rep[2];
 	unsigned i;
 
@@ -334,4 +338,5 @@ void churn_cfg_from_env(struct churn_cfg *cfg, unsigned def_ops, bool halfway)
 	cfg->ops = churn_env_u32("CRUX_CHURN_OPS", def_ops);
 	cfg->seed = churn_env_u32("CRUX_CHURN_SEED", (unsigned)time(NULL) ^ (unsigned)getpid());
 	cfg->report_every = halfway ? cfg->ops / 2 : 0;
+	cfg->no_scm = false;
 }

@@ -15,9 +15,10 @@
 #include "topo.h"
 
 struct churn_cfg {
-	unsigned ops;	       /* operations per worker */
-	unsigned seed;	       /* worker i uses seed + i */
+	unsigned ops; /* operations per worker */
+	unsigned seed; /* worker i uses seed + i */
 	unsigned report_every; /* also report progress every N ops (0: only at the end) */
+	bool no_scm; /* no SCM_RIGHTS: every release is then visible to events */
 };
 
 /*
