@@ -42,7 +42,7 @@ static long host_sockets(void)
 
 static int measure(struct tracker *trk, const struct opts *o, unsigned size)
 {
-	double rec[MAX_ROUNDS], diag_ms[MAX_ROUNDS], t0;
+	double rec[MAX_ROUNDS] = { 0 }, diag_ms[MAX_ROUNDS] = { 0 }, t0;
 	struct sockdiag_table *t;
 	__u64 swept, stats[CRUX_ST__MAX];
 	__u32 r;
