@@ -150,12 +150,20 @@ int tracker_restart(struct tracker *t)
 	return tracker_wait_ready(t, now.tv_sec * 1000000000ULL + now.tv_nsec);
 }
 
-int tracker_start(struct tracker *t, const char *name)
+int tracker_start_at(struct tracker *t, const char *pin_dir)
 {
 	memset(t, 0, sizeof(*t));
-	snprintf(t->pin_dir, sizeof(t->pin_dir), "/sys/fs/bpf/crux-test-%s-%d", name, getpid());
+	snprintf(t->pin_dir, sizeof(t->pin_dir), "%s", pin_dir);
 	tracker_rm_dir(t->pin_dir);
 	return tracker_restart(t);
+}
+
+int tracker_start(struct tracker *t, const char *name)
+{
+	char dir[sizeof(t->pin_dir)];
+
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/crux-test-%s-%d", name, getpid());
+	return tracker_start_at(t, dir);
 }
 
 static struct tracker *tracker_at_exit;
