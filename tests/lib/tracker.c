@@ -174,6 +174,12 @@ static void tracker_exit_stop(void)
 		tracker_stop(tracker_at_exit);
 }
 
+/* Interrupted (prove's timeout, ^C): exit through atexit, which stops the tracker. */
+static void tracker_on_signal(int sig)
+{
+	exit(128 + sig);
+}
+
 void tracker_test_init(struct tracker *t, const char *name)
 {
 	if (geteuid() != 0)
@@ -181,6 +187,9 @@ void tracker_test_init(struct tracker *t, const char *name)
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
 		tap_plan_skip_all("BTF (/sys/kernel/btf/vmlinux) unavailable");
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, tracker_on_signal);
+	signal(SIGINT, tracker_on_signal);
+	signal(SIGHUP, tracker_on_signal);
 	tracker_at_exit = t;
 	atexit(tracker_exit_stop);
 	if (tracker_start(t, name))
