@@ -27,7 +27,9 @@ trap stale_pins EXIT
 
 # Other trackers on the host (other test runs) slow the "off" side too: say so.
 others=$(find /sys/fs/bpf -maxdepth 1 -name 'crux*' 2>/dev/null | wc -l)
-echo "bench: $(nproc) cpus, kernel $(uname -r), $others crux pin dirs already on the host"
+progs=$(bpftool prog show 2>/dev/null | grep -c ' name tp_sys_enter_close ')
+echo "bench: $(nproc) cpus, kernel $(uname -r), $others crux pin dirs and $progs crux close" \
+	"programs already loaded on the host (each one taxes both sides), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 rc=0 ran=0
 for b in "$OUT"/bench/bench_* tools/bench/bench_*.sh; do
