@@ -280,7 +280,9 @@ static bool name_matches(const struct crux_sock *s, const char *want, bool prefi
 
 	if (!s->name_len)
 		return false;
-	unix_name_format(s->name, MIN((size_t)s->name_len, sizeof(s->name)), text, sizeof(text));
+	unix_name_format(s->name,
+			 classify_name_len(s->name, MIN((size_t)s->name_len, sizeof(s->name))),
+			 text, sizeof(text));
 	return prefix ? !strncmp(text, want, wl) : !strcmp(text, want);
 }
 
@@ -960,10 +962,6 @@ static int open_source(const struct opts *o, struct mapsrc **src)
 	int err;
 
 	err = mapsrc__open(o->pin_dir, file && *file ? file : NULL, src);
-	if (err == -ENOTSUP) {
-		pr_err("this crux-map has no map reader built in");
-		return err;
-	}
 	if (err == -EPROTO) {
 		pr_err("the state under %s was pinned by a crux of another ABI "
 		       "version (this one: %d): restart 'crux track'",

@@ -478,16 +478,6 @@ static int snapfile_read(const char *path, struct snapfile **ret)
 
 /* ---- the handle ---- */
 
-/* Until the tracker's reader lands in this tree, crux-map runs on snapshot files only. */
-#pragma weak sockmap__open_any
-#pragma weak sockmap__close
-#pragma weak sockmap__is_live
-#pragma weak sockmap__lookup
-#pragma weak sockmap__lookup_conn
-#pragma weak sockmap__list
-#pragma weak sockmap__list_inbound
-#pragma weak sockmap__stats
-
 int mapsrc__open(const char *pin_dir, const char *snapshot_file, struct mapsrc **ret)
 {
 	struct mapsrc *s = calloc(1, sizeof(*s));
@@ -499,8 +489,6 @@ int mapsrc__open(const char *pin_dir, const char *snapshot_file, struct mapsrc *
 	if (snapshot_file) {
 		s->kind = MAPSRC_FILE;
 		err = snapfile_read(snapshot_file, &s->file);
-	} else if (!sockmap__open_any) {
-		err = -ENOTSUP;
 	} else {
 		err = sockmap__open_any(pin_dir, &s->map);
 		if (!err)

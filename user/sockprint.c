@@ -80,9 +80,11 @@ struct sockprint *sockprint__new(FILE *out, bool json, bool header, const enum s
 
 const char *sockprint_name(const struct sp_name *n, char *buf, size_t sz)
 {
-	if (!n->bytes || !n->len)
+	size_t len = n->bytes ? classify_name_len(n->bytes, n->len) : 0;
+
+	if (!len)
 		return "-";
-	unix_name_format(n->bytes, n->len, buf, sz);
+	unix_name_format(n->bytes, len, buf, sz);
 	return buf;
 }
 
