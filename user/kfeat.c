@@ -56,7 +56,9 @@ static bool probe_track_progs(void)
 
 	if (!skel)
 		return false;
-	bpf_object__for_each_map(map, skel->obj)
+	/* private: never reuse or create pins */
+	for (map = bpf_object__next_map(skel->obj, NULL); map;
+	     map = bpf_object__next_map(skel->obj, map))
 		bpf_map__set_pin_path(map, NULL);
 	bpf_map__set_max_entries(skel->maps.peers, 1);
 	bpf_map__set_max_entries(skel->maps.conn_addr, 1);
