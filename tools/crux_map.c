@@ -913,6 +913,7 @@ static int cmd_watch(const struct opts *o, struct mapsrc *src)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	pr_info("watching unix socket events (Ctrl-C stops)");
 	if (!o->json && !o->no_header)
 		printf("%-10s %-7s %-15s %-9s %-9s %-9s %s\n", "EVENT", "PID", "COMM", "INO",
 		       "TYPE", "PEER", "NAME");
