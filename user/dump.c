@@ -25,7 +25,6 @@
 #include "pstree.pb-c.h"
 #include "regfile.pb-c.h"
 
-#define IMG_VERSION 2
 
 enum {
 	OPT_NO_MAP = 0x100,

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,8 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* hold nothing of whoever started us beyond stdio */
+	close_range(3, ~0U, 0);
 	snprintf(dir, sizeof(dir), "%s", argv[2]);
 	snprintf(p, sizeof(p), "%s/counter", dir);
 	counter_fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
