@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -99,6 +100,17 @@ struct dump_fd_ops {
 extern const struct dump_fd_ops dump_files_ops;
 extern const struct dump_fd_ops dump_pipes_ops;
 extern const struct dump_fd_ops dump_unix_ops;
+
+/*
+ * Log a failed libc call with its cause and evaluate to -errno (captured before logging,
+ * which may clobber errno): return dump_errno_ret("cannot open %s", path);
+ */
+#define dump_errno_ret(fmt, ...)                                                                   \
+	({                                                                                         \
+		int _e = errno;                                                                    \
+		pr_err(fmt ": %s", ##__VA_ARGS__, strerror(_e));                                   \
+		-_e;                                                                               \
+	})
 
 uint32_t dump_new_id(struct dump_ctx *ctx);
 /* REG file_entry for a path (cwd, root, exe, file VMAs), one per (path, flags). */
