@@ -166,8 +166,8 @@ static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
 	if (f->kind == DUMP_FD_PIPE) {
 		f->stolen = pidfd_getfd(t->pidfd, fd, 0);
 		if (f->stolen < 0)
-			return dump_errno_ret("pid %d fd %d: cannot take a copy of %s", t->pid,
-					  fd, f->link);
+			return dump_errno_ret("pid %d fd %d: cannot take a copy of %s", t->pid, fd,
+					      f->link);
 	}
 	return fd_ops[f->kind]->collect ? fd_ops[f->kind]->collect(ctx, f) : 0;
 }

@@ -33,7 +33,7 @@
 #include "sk_packet.pb-c.h"
 #include "sk_unix.pb-c.h"
 
-#define SHOW_ALL                                                                                   \
+#define SHOW_ALL \
 	(UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN)
 #define TCP_ESTABLISHED_ 1
 #define TCP_LISTEN_ 10
@@ -48,15 +48,15 @@ struct usk_packet {
 
 /* One tree socket (one per inode: its primary fd). */
 struct usk {
-	size_t fdi;		/* index into ctx->fds */
+	size_t fdi; /* index into ctx->fds */
 	struct sockdiag_unix d;
-	uint32_t listener_ino;	/* pending client: the listener it waits on */
-	bool deleted;		/* bound path unlinked or replaced */
-	struct stat name_st;	/* of the bound path when not deleted */
+	uint32_t listener_ino; /* pending client: the listener it waits on */
+	bool deleted; /* bound path unlinked or replaced */
+	struct stat name_st; /* of the bound path when not deleted */
 	bool has_name_st;
-	struct crux_fd_rec rec;	/* the tree iterator's record (has_rec) */
+	struct crux_fd_rec rec; /* the tree iterator's record (has_rec) */
 	bool has_rec;
-	struct usk_packet *q;	/* receive queue */
+	struct usk_packet *q; /* receive queue */
 	size_t nq;
 	const struct classify_result *res;
 };
@@ -65,7 +65,7 @@ struct dump_unix {
 	struct usk *v;
 	size_t n, cap;
 	struct sockdiag_table *all; /* sock_diag snapshot, only without any map */
-	struct sockmap *map;	    /* live map, or a one-shot BPF snapshot; NULL: none */
+	struct sockmap *map; /* live map, or a one-shot BPF snapshot; NULL: none */
 	struct classify_report *rep;
 };
 
@@ -130,8 +130,9 @@ static int load_snapshot(struct dump_unix *u)
 		return 0;
 	err = sockdiag_dump_unix(-1, SHOW_ALL, &u->all);
 	if (err)
-		return pr_err_ret(err, "cannot take a sock_diag snapshot of the host's unix sockets: "
-				       "%s",
+		return pr_err_ret(err,
+				  "cannot take a sock_diag snapshot of the host's unix sockets: "
+				  "%s",
 				  strerror(-err));
 	return 0;
 }
@@ -310,19 +311,22 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 	char d[96];
 
 	/* a listener has no data; an unconnected stream socket cannot be read at all */
-	if (s->d.state == TCP_LISTEN_ || (s->d.type != SOCK_DGRAM && s->d.state != TCP_ESTABLISHED_))
+	if (s->d.state == TCP_LISTEN_ ||
+	    (s->d.type != SOCK_DGRAM && s->d.state != TCP_ESTABLISHED_))
 		return 0;
 	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, &l) ||
 	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
 		return dump_errno_ret("%s: cannot set SO_PEEK_OFF on unix socket %u",
-				  dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+				      dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
 	for (;;) {
 		union {
 			char b[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(struct ucred))];
 			struct cmsghdr align;
 		} cbuf;
 		struct iovec iov = { .iov_base = buf, .iov_len = QUEUE_BUF };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.b,
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cbuf.b,
 				     .msg_controllen = sizeof(cbuf.b) };
 		struct cmsghdr *c;
 		struct usk_packet *np;
@@ -331,7 +335,7 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 		if (n < 0) {
 			if (errno != EAGAIN)
 				err = dump_errno_ret("%s: cannot read the queue of socket %u",
-						 dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+						     dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
 			break;
 		}
 		if (n == 0 && s->d.type != SOCK_DGRAM)
@@ -343,18 +347,20 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 
 				for (k = 0; k < nf; k++)
 					close(fds[k]);
-				err = pr_err_ret(-EOPNOTSUPP,
-						 "%s: unix socket %u has file descriptors in flight "
-						 "(SCM_RIGHTS) in its receive queue: not supported yet; "
-						 "let the receiver read them first",
-						 dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+				err = pr_err_ret(
+					-EOPNOTSUPP,
+					"%s: unix socket %u has file descriptors in flight "
+					"(SCM_RIGHTS) in its receive queue: not supported yet; "
+					"let the receiver read them first",
+					dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
 			}
 		}
 		if (err)
 			break;
 		if (mh.msg_flags & MSG_TRUNC) {
-			err = pr_err_ret(-EMSGSIZE, "%s: a message in the queue of socket %u is "
-						    "larger than %d bytes",
+			err = pr_err_ret(-EMSGSIZE,
+					 "%s: a message in the queue of socket %u is "
+					 "larger than %d bytes",
 					 dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino, QUEUE_BUF);
 			break;
 		}
@@ -733,8 +739,9 @@ static int write_ext(struct dump_ctx *ctx, struct img *img, struct usk *s)
 	e.peer_name.len = r->peer.name_len;
 	e.addr.data = (uint8_t *)r->addr;
 	e.addr.len = r->addr_len;
-	e.policy = r->action == CLASSIFY_ACT_RECONNECT_DGRAM ? CRUX_EXT_POLICY__CRUX_EXT_POLICY_RECONNECT_DGRAM
-							     : CRUX_EXT_POLICY__CRUX_EXT_POLICY_RECONNECT_STREAM;
+	e.policy = r->action == CLASSIFY_ACT_RECONNECT_DGRAM ?
+			   CRUX_EXT_POLICY__CRUX_EXT_POLICY_RECONNECT_DGRAM :
+			   CRUX_EXT_POLICY__CRUX_EXT_POLICY_RECONNECT_STREAM;
 	if (r->peer_pid) {
 		e.has_peer_owner_pid = true;
 		e.peer_owner_pid = r->peer_pid;
