@@ -467,7 +467,7 @@ static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEn
 
 	/* The image resumes a syscall the task was stopped in; the live task is untouched. */
 	if (ptrace_fix_interrupted_syscall(&regs))
-		pr_info("pid %d was stopped in syscall %llu: restore re-runs it", ts->pid,
+		pr_debug("pid %d was stopped in syscall %llu: restore re-runs it", ts->pid,
 			regs.orig_rax);
 	fill_gpregs(&gp, &regs);
 	fill_fpregs(&fp, &xs, ts->xs.buf, ts->xs.len);

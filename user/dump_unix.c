@@ -449,28 +449,38 @@ static int report(struct dump_ctx *ctx, struct dump_unix *u)
 	return failed;
 }
 
-/* Where owners and inbound sockets come from: the live map, else a one-shot snapshot. */
+/*
+ * Where owners and inbound sockets come from: the live map of `crux track`; without one,
+ * a one-shot sock_diag snapshot plus a /proc scan for owners (faster here than loading the
+ * BPF seed iterators for a single dump).
+ */
 static void open_map(struct dump_ctx *ctx, struct dump_unix *u)
 {
+	__u32 abi = 0;
 	int err;
 
 	if (ctx->opts->no_map) {
-		pr_info("--no-map: outside sockets looked up with sock_diag and /proc");
+		pr_info("--no-map: outside sockets looked up with a one-shot sock_diag snapshot");
 		return;
 	}
-	err = sockmap__open_any(NULL, &u->map);
+	err = sockmap__open(NULL, &u->map, &abi);
 	if (err) {
-		pr_warn("no live map and no BPF snapshot (%s): outside sockets looked up with "
-			"sock_diag and /proc",
-			strerror(-err));
 		u->map = NULL;
+		if (err == -ENOENT)
+			pr_info("crux track is not running: outside sockets looked up with a "
+				"one-shot sock_diag snapshot");
+		else if (err == -EPROTO)
+			pr_warn("the live map was pinned by a crux of ABI %u (this one: %u): "
+				"ignored, using a one-shot sock_diag snapshot",
+				abi, CRUX_ABI_VERSION);
+		else
+			pr_warn("cannot open the live map (%s): using a one-shot sock_diag snapshot",
+				strerror(-err));
 		return;
 	}
-	ctx->map_live = sockmap__is_live(u->map);
-	if (!ctx->map_live)
-		pr_info("crux track is not running: outside sockets classified from a one-shot "
-			"kernel snapshot");
-	else if (sockmap__incomplete(u->map))
+	ctx->map_live = true;
+	pr_debug("using the live map of crux track");
+	if (sockmap__incomplete(u->map))
 		pr_warn("the live map is incomplete (it filled up): its answers may miss sockets");
 }
 
