@@ -16,6 +16,7 @@ cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do { wait "$p"; } 2>/dev/null; done
+	for p in "$tmp"/mnt-*; do [ -d "$p" ] && umount "$p" 2>/dev/null; done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
