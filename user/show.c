@@ -271,12 +271,11 @@ static void problem(struct show *s, const char *fmt, ...)
 	va_end(ap);
 	s->nr_problems++;
 	tmp = realloc(s->problems, (s->n_problems + 1) * sizeof(*tmp));
-	if (!tmp || !(tmp[s->n_problems] = strdup(buf))) {
-		s->problems = tmp ?: s->problems;
-		return; /* still counted: the exit status says it */
-	}
-	s->problems = tmp;
-	s->n_problems++;
+	if (tmp)
+		s->problems = tmp;
+	/* Out of memory: not listed, still counted (the exit status says it). */
+	if (tmp && (tmp[s->n_problems] = strdup(buf)))
+		s->n_problems++;
 }
 
 static void flush_problems(struct show *s)
@@ -722,10 +721,10 @@ static void show_others(struct show *s)
 		if (de->d_name[0] == '.' || !img_parse_name(de->d_name, &t, &key))
 			continue;
 		tmp = realloc(names, (n + 1) * sizeof(*names));
-		if (!tmp || !(tmp[n] = strdup(de->d_name))) {
-			names = tmp ?: names;
+		if (tmp)
+			names = tmp;
+		if (!tmp || !(tmp[n] = strdup(de->d_name)))
 			break;
-		}
 		names = tmp;
 		n++;
 	}
