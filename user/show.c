@@ -725,7 +725,6 @@ static void show_others(struct show *s)
 			names = tmp;
 		if (!tmp || !(tmp[n] = strdup(de->d_name)))
 			break;
-		names = tmp;
 		n++;
 	}
 	if (dir)
