@@ -840,15 +840,16 @@ static int show_image(struct imgdir *d, bool json)
 }
 
 static const char doc[] =
-	"Print a human summary of a crux image directory: the tasks, their threads, memory and\n"
-	"file descriptors, unix sockets with their peers (external ones with the policy restore\n"
-	"will apply), queued data, and crux's own records. Decodes every image kind; a damaged\n"
-	"file is reported with its name and byte offset.\n"
+	"Print a human summary of a crux image directory: the tasks, their threads, memory and "
+	"file descriptors, unix sockets with their peers (external ones with the policy restore "
+	"will apply), queued data, and crux's own records. Decodes every image kind; a damaged "
+	"file is reported with its name and byte offset. Exit status 1 if anything in the image "
+	"does not resolve (lines marked !!)."
 	"\vEXAMPLES:\n"
-	"  crux show /tmp/img          summarize the image written by 'crux dump -D /tmp/img'\n"
+	"  crux show /tmp/img        summarize what 'crux dump -D /tmp/img' wrote\n"
 	"  crux show -j /tmp/img | jq '.tasks[].fds[] | select(.external)'\n"
-	"                              the fds with an external unix peer\n"
-	"  crit x /tmp/img fds         the same fds as CRIU's crit prints them\n";
+	"                            the fds with an external unix peer\n"
+	"  crit x /tmp/img fds       the fds as CRIU's crit prints them\n";
 
 static const char args_doc[] = "DIR";
 
