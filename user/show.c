@@ -8,6 +8,7 @@
  * status 1; a damaged file stops the command with its name and byte offset.
  */
 #include <argp.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +52,7 @@ struct qsum {
 	uint32_t id;
 	uint32_t count;
 	uint64_t bytes;
+	uint32_t fds; /* passed with SCM_RIGHTS */
 };
 
 struct show {
@@ -171,7 +173,7 @@ static uint32_t pipe_payload(const void *msg)
 	return ((const PipeDataEntry *)msg)->bytes;
 }
 
-static int qsum_add(struct qsum **arr, size_t *n, uint32_t id, uint64_t bytes)
+static int qsum_add(struct qsum **arr, size_t *n, uint32_t id, uint64_t bytes, uint32_t fds)
 {
 	struct qsum *tmp;
 	size_t i;
@@ -180,6 +182,7 @@ static int qsum_add(struct qsum **arr, size_t *n, uint32_t id, uint64_t bytes)
 		if ((*arr)[i].id == id) {
 			(*arr)[i].count++;
 			(*arr)[i].bytes += bytes;
+			(*arr)[i].fds += fds;
 			return 0;
 		}
 	}
@@ -187,8 +190,18 @@ static int qsum_add(struct qsum **arr, size_t *n, uint32_t id, uint64_t bytes)
 	if (!tmp)
 		return pr_err_ret(-ENOMEM, "out of memory");
 	*arr = tmp;
-	tmp[(*n)++] = (struct qsum){ .id = id, .count = 1, .bytes = bytes };
+	tmp[(*n)++] = (struct qsum){ .id = id, .count = 1, .bytes = bytes, .fds = fds };
 	return 0;
+}
+
+static uint32_t scm_fds(const SkPacketEntry *e)
+{
+	uint32_t n = 0;
+	size_t i;
+
+	for (i = 0; i < e->n_scm; i++)
+		n += e->scm[i]->n_rights;
+	return n;
 }
 
 static const struct qsum *qsum_find(const struct qsum *arr, size_t n, uint32_t id)
@@ -233,10 +246,10 @@ static int load_shared(struct show *s)
 		qsort(s->files, s->n_files, sizeof(*s->files), cmp_file);
 	for (i = 0; !err && i < n_skq; i++)
 		err = qsum_add(&s->skq, &s->n_skq, ((SkPacketEntry *)skq[i])->id_for,
-			       ((SkPacketEntry *)skq[i])->length);
+			       ((SkPacketEntry *)skq[i])->length, scm_fds(skq[i]));
 	for (i = 0; !err && i < n_pipes; i++)
 		err = qsum_add(&s->pipeq, &s->n_pipeq, ((PipeDataEntry *)pipes[i])->pipe_id,
-			       ((PipeDataEntry *)pipes[i])->bytes);
+			       ((PipeDataEntry *)pipes[i])->bytes, 0);
 	msgs_free(skq, n_skq);
 	msgs_free(pipes, n_pipes);
 	return err;
@@ -258,12 +271,11 @@ static void problem(struct show *s, const char *fmt, ...)
 	va_end(ap);
 	s->nr_problems++;
 	tmp = realloc(s->problems, (s->n_problems + 1) * sizeof(*tmp));
-	if (!tmp || !(tmp[s->n_problems] = strdup(buf))) {
-		s->problems = tmp ?: s->problems;
-		return; /* still counted: the exit status says it */
-	}
-	s->problems = tmp;
-	s->n_problems++;
+	if (tmp)
+		s->problems = tmp;
+	/* Out of memory: not listed, still counted (the exit status says it). */
+	if (tmp && (tmp[s->n_problems] = strdup(buf)))
+		s->n_problems++;
 }
 
 static void flush_problems(struct show *s)
@@ -356,6 +368,10 @@ static void out_queue(struct show *s, const struct qsum *q, const char *unit)
 	outfmt_uint(s->o, "queued_bytes", ", %llu bytes queued", q->bytes);
 	outfmt_uint(s->o, "queued_count", " in %llu ", q->count);
 	outfmt_text(s->o, "%s%s", unit, q->count == 1 ? "" : "s");
+	if (q->fds) {
+		outfmt_uint(s->o, "passed_fds", " carrying %llu fd", q->fds);
+		outfmt_text(s->o, "%s", q->fds == 1 ? "" : "s");
+	}
 }
 
 static const FileEntry *usk_find(const struct show *s, uint32_t ino)
@@ -396,10 +412,16 @@ static void out_unix(struct show *s, const FileEntry *f)
 	outfmt_uint(s->o, "ino", "unix[%llu", u->ino);
 	outfmt_uint(s->o, "peer", " (%llu)]", u->peer);
 	out_name(s, "name", " %s", &u->name);
+	outfmt_bool(s->o, "deleted", " (deleted)", u->has_deleted && u->deleted);
 	outfmt_str(s->o, "sock_type", " %s", sock_type(u->type));
 	outfmt_str(s->o, "state", " %s", sock_state(u->state));
 	if (u->state == 10)
 		outfmt_uint(s->o, "backlog", " backlog %llu", u->backlog);
+	if (u->has_shutdown && u->shutdown != SK_SHUTDOWN__NONE)
+		outfmt_str(s->o, "shutdown", " shut %s",
+			   u->shutdown == SK_SHUTDOWN__BOTH ? "both" :
+			   u->shutdown == SK_SHUTDOWN__READ ? "read" :
+							      "write");
 	out_queue(s, qsum_find(s->skq, s->n_skq, f->id), "packet");
 	peer = usk_find(s, u->peer);
 	if (peer && (peer->usk->uflags & USK_EXTERN))
@@ -682,6 +704,50 @@ static void show_externals(struct show *s)
 	outfmt_close(s->o);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Files that are no image kind crux knows (e.g. CRIU's stats-dump): named, not decoded. */
+static void show_others(struct show *s)
+{
+	char **names = NULL, **tmp;
+	size_t n = 0, i;
+	enum img_type t;
+	unsigned long key;
+	struct dirent *de;
+	DIR *dir = NULL;
+	int fd;
+
+	fd = openat(s->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && !(dir = fdopendir(fd)))
+		close(fd);
+	while (dir && (de = readdir(dir))) {
+		if (de->d_name[0] == '.' || !img_parse_name(de->d_name, &t, &key))
+			continue;
+		tmp = realloc(names, (n + 1) * sizeof(*names));
+		if (tmp)
+			names = tmp;
+		if (!tmp || !(tmp[n] = strdup(de->d_name)))
+			break;
+		n++;
+	}
+	if (dir)
+		closedir(dir);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	outfmt_open(s->o, "other_files", '[');
+	for (i = 0; i < n; i++) {
+		outfmt_str(s->o, NULL, i ? ", %s" : "not decoded: %s", names[i]);
+		free(names[i]);
+	}
+	outfmt_close(s->o);
+	if (n)
+		outfmt_text(s->o, "\n");
+	free(names);
+}
+
 static void show_totals(struct show *s)
 {
 	uint64_t skq = 0, pipeq = 0;
@@ -692,7 +758,8 @@ static void show_totals(struct show *s)
 	for (i = 0; i < s->n_pipeq; i++)
 		pipeq += s->pipeq[i].bytes;
 	outfmt_open(s->o, "total", '{');
-	outfmt_uint(s->o, "tasks", "total: %llu tasks", s->n_tasks);
+	outfmt_uint(s->o, "tasks", "total: %llu task", s->n_tasks);
+	outfmt_text(s->o, "%s", s->n_tasks == 1 ? "" : "s");
 	outfmt_uint(s->o, "threads", ", %llu threads", s->nr_threads);
 	outfmt_uint(s->o, "fds", ", %llu fds", s->nr_fds);
 	outfmt_uint(s->o, "unix", " (%llu unix", s->nr_unix);
@@ -728,7 +795,8 @@ static int show_body(struct show *s, struct imgdir *d)
 	outfmt_open(s->o, NULL, '{');
 	outfmt_str(s->o, "dir", "image %s", imgdir_path(d));
 	outfmt_uint(s->o, "img_version", ": images v%llu", inv->img_version);
-	outfmt_uint(s->o, "nr_tasks", ", %llu tasks", s->n_tasks);
+	outfmt_uint(s->o, "nr_tasks", ", %llu task", s->n_tasks);
+	outfmt_text(s->o, "%s", s->n_tasks == 1 ? "" : "s");
 	outfmt_uint(s->o, "nr_files", ", %llu files\n", s->n_files);
 	outfmt_open(s->o, "tasks", '[');
 	for (i = 0, err = 0; !err && i < s->n_tasks; i++)
@@ -737,6 +805,7 @@ static int show_body(struct show *s, struct imgdir *d)
 	if (err)
 		return err;
 	show_externals(s);
+	show_others(s);
 	show_totals(s);
 	outfmt_open(s->o, "problems", '[');
 	for (i = 0; i < s->n_problems; i++)
@@ -771,15 +840,16 @@ static int show_image(struct imgdir *d, bool json)
 }
 
 static const char doc[] =
-	"Print a human summary of a crux image directory: the tasks, their threads, memory and\n"
-	"file descriptors, unix sockets with their peers (external ones with the policy restore\n"
-	"will apply), queued data, and crux's own records. Decodes every image kind; a damaged\n"
-	"file is reported with its name and byte offset.\n"
+	"Print a human summary of a crux image directory: the tasks, their threads, memory and "
+	"file descriptors, unix sockets with their peers (external ones with the policy restore "
+	"will apply), queued data, and crux's own records. Decodes every image kind; a damaged "
+	"file is reported with its name and byte offset. Exit status 1 if anything in the image "
+	"does not resolve (lines marked !!)."
 	"\vEXAMPLES:\n"
-	"  crux show /tmp/img          summarize the image written by 'crux dump -D /tmp/img'\n"
+	"  crux show /tmp/img        summarize what 'crux dump -D /tmp/img' wrote\n"
 	"  crux show -j /tmp/img | jq '.tasks[].fds[] | select(.external)'\n"
-	"                              the fds with an external unix peer\n"
-	"  crit x /tmp/img fds         the same fds as CRIU's crit prints them\n";
+	"                            the fds with an external unix peer\n"
+	"  crit x /tmp/img fds       the fds as CRIU's crit prints them\n";
 
 static const char args_doc[] = "DIR";
 
