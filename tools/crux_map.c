@@ -522,7 +522,6 @@ struct tree {
 	size_t n_procs;
 	struct classify_sock *socks;
 	size_t n;
-	__u64 *inos;
 	size_t n_unknown; /* socket fds the map does not know */
 };
 
@@ -530,7 +529,6 @@ static void tree_free(struct tree *t)
 {
 	mapsrc_procs_free(t->procs, t->n_procs);
 	free(t->socks);
-	free(t->inos);
 }
 
 /* PID and descendants, their socket fds and the map's record of each. */
@@ -546,8 +544,7 @@ static int tree_read(struct mapsrc *src, pid_t pid, struct tree *t)
 	for (i = 0; i < t->n_procs; i++)
 		total += t->procs[i].n_fds;
 	t->socks = calloc(total + 1, sizeof(*t->socks));
-	t->inos = calloc(total + 1, sizeof(*t->inos));
-	if (!t->socks || !t->inos)
+	if (!t->socks)
 		return -ENOMEM;
 	for (i = 0; i < t->n_procs; i++) {
 		const struct mapsrc_proc *p = &t->procs[i];
@@ -562,7 +559,7 @@ static int tree_read(struct mapsrc *src, pid_t pid, struct tree *t)
 			c->pid = (__u32)p->pid;
 			c->fd = p->fds[j].fd;
 			memcpy(c->comm, p->comm, sizeof(c->comm));
-			t->inos[t->n++] = p->fds[j].ino;
+			t->n++;
 		}
 	}
 	return 0;
@@ -650,6 +647,7 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 	_cleanup_free_ struct crux_sock *in = NULL;
 	struct classify_report *rep = NULL;
 	struct classify_lookup lk;
+	bool full_pass = false;
 	struct tree t;
 	size_t n_in = 0;
 	int err;
@@ -660,7 +658,7 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 	else if (err)
 		pr_err("cannot read the process tree of %d: %s", pid, strerror(-err));
 	if (!err)
-		err = mapsrc_list_inbound(src, t.inos, t.n, &in, &n_in);
+		err = mapsrc_tree_inbound(src, t.socks, t.n, &in, &n_in, &full_pass);
 	if (!err) {
 		mapsrc_classify_lookup(src, &lk);
 		err = classify_tree(t.socks, t.n, in, n_in, &lk, &pol, &rep);
@@ -669,6 +667,9 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 		if (t.n_unknown)
 			pr_debug("%zu socket fds of the tree are not unix sockets the map knows",
 				 t.n_unknown);
+		if (full_pass)
+			pr_debug("a datagram socket of the tree may have outside clients: read the "
+				 "whole map to find them");
 		external_print(o, pid, rep);
 	}
 	classify_report__free(rep);

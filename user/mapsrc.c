@@ -25,6 +25,7 @@
 #define LOG_PREFIX "mapsrc: "
 #include "log.h"
 #include "mapsrc.h"
+#include "sockdiag.h"
 #include "sockmap.h"
 #include "util.h"
 
@@ -590,6 +591,77 @@ int mapsrc_list_inbound(struct mapsrc *s, const __u64 *inos, size_t n, struct cr
 	}
 	*ret = v;
 	*ret_n = k;
+	return 0;
+}
+
+/* Clients queued on listener ino, from its sock_diag ICONS; -ENOENT if the kernel has no
+ * such socket in our netns. */
+static int listener_queue(struct mapsrc *s, __u64 ino, struct crux_sock **v, size_t *n, size_t *cap)
+{
+	struct sockdiag_unix d;
+	size_t i;
+	int err;
+
+	if (ino > UINT32_MAX)
+		return -ENOENT;
+	err = sockdiag_query_unix((__u32)ino, SOCKDIAG_SHOW_DEFAULT, &d);
+	if (err)
+		return err;
+	for (i = 0; i < d.n_icons && !err; i++) {
+		struct crux_sock r;
+
+		if (mapsrc_lookup(s, d.icons[i], &r))
+			continue; /* released meanwhile, or not tracked yet */
+		err = GROW(*v, *n, *cap);
+		if (!err)
+			(*v)[(*n)++] = r;
+	}
+	sockdiag_unix_clear(&d);
+	return err;
+}
+
+int mapsrc_tree_inbound(struct mapsrc *s, const struct classify_sock *socks, size_t n,
+			struct crux_sock **ret, size_t *ret_n, bool *ret_full_pass)
+{
+	_cleanup_free_ __u64 *cand = calloc(n + 1, sizeof(*cand));
+	struct crux_sock *v = NULL;
+	size_t i, nc = 0, nv = 0, cap = 0;
+	bool full = s->file != NULL;
+	int err = 0;
+
+	if (!cand)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (!classify_may_be_targeted(&socks[i].sk))
+			continue;
+		cand[nc++] = socks[i].sk.ino;
+		if (socks[i].sk.state != 10)
+			full = true; /* a datagram target: no index but the whole map */
+	}
+	for (i = 0; !full && i < n; i++) {
+		if (socks[i].sk.state == 10)
+			err = listener_queue(s, socks[i].sk.ino, &v, &nv, &cap);
+		if (err == -ENOENT)
+			full = true; /* another netns: ask the map */
+		else if (err)
+			break;
+	}
+	*ret_full_pass = full && nc;
+	if (full) {
+		free(v);
+		if (!nc) {
+			*ret = NULL;
+			*ret_n = 0;
+			return 0;
+		}
+		return mapsrc_list_inbound(s, cand, nc, ret, ret_n);
+	}
+	if (err) {
+		free(v);
+		return err;
+	}
+	*ret = v;
+	*ret_n = nv;
 	return 0;
 }
 

@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define LOG_PREFIX "bench_crux_map: "
+#include "log.h"
 #include "sockdiag.h"
 #include "util.h"
 #include "bench.h"
@@ -137,8 +139,7 @@ static int measure(const struct opts *o, const char *pin_dir, pid_t tree, __u64 
 
 	snprintf(pid_s, sizeof(pid_s), "%d", tree);
 	if (sanity(cm_argv, log_ino)) {
-		fprintf(stderr, "bench_crux_map: crux-map external %d gave no answer\n",
-			tree); /* lint: allow */
+		pr_err("crux-map external %d gave no answer", tree);
 		return -1;
 	}
 	for (r = 0; r < o->rounds; r++) {
@@ -223,8 +224,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (tracker_start(&trk, "bench-map")) {
-		fprintf(stderr, "bench_crux_map: crux track did not start\n"); /* lint: allow */
+	/* not under crux-test-*: a concurrent test run's cleanup removes those */
+	memset(&trk, 0, sizeof(trk));
+	snprintf(trk.pin_dir, sizeof(trk.pin_dir), "/sys/fs/bpf/crux-bench-map-%d", getpid());
+	if (tracker_restart(&trk)) {
+		pr_err("crux track did not start under %s", trk.pin_dir);
 		return 1;
 	}
 	topo_path(log_path, sizeof(log_path), "log");
