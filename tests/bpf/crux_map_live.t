@@ -353,6 +353,26 @@ def check_watch(s):
        (w.returncode, ready, mine, bad, err))
 
 
+def check_record(s, tmp):
+    """A recorded snapshot answers exactly as the live map it was taken from."""
+    snap = os.path.join(tmp, "rec.snap")
+    rc, out, err = crux_map("record", s["r_pid"], s["l_pid"], s["logd_pid"], s["lst_pid"],
+                            s["oc_pid"], s["q_pid"])
+    with open(snap, "w") as f:
+        f.write(out)
+    env = dict(os.environ, CRUX_MAP_SNAPSHOT=snap)
+    same = []
+    for args in (("external", s["r_pid"]), ("external", s["l_pid"]), ("peers", s["r_pid"]),
+                 ("ls", "--pid", s["c_pid"])):
+        live = crux_map("-j", *args)
+        rec = crux_map("-j", *args, env=env)
+        same.append(live[0] == 0 and live[1] == rec[1])
+        if not same[-1]:
+            print("# %s: live %r\n# recorded %r %s" % (args, live[1][:300], rec[1][:300],
+                                                      rec[2]))
+    ok(rc == 0 and all(same), "record: a snapshot of the live state answers the same", err)
+
+
 def check_snapshot_fallback(s):
     p = subprocess.run([CRUX_MAP, "--pin-dir", PIN + "-none", "-j", "peers", str(s["r_pid"])],
                        capture_output=True, text=True, timeout=60)
@@ -380,6 +400,7 @@ def main():
         check_peers(s)
         check_who_ls_stats(s, tracker)
         check_watch(s)
+        check_record(s, tmp)
         check_snapshot_fallback(s)
     finally:
         for k in kids:
