@@ -60,8 +60,12 @@ int mapsrc_stats(struct mapsrc *s, __u64 *stats);
  */
 int mapsrc_tree_inbound(struct mapsrc *s, const struct classify_sock *socks, size_t n,
 			struct crux_sock **ret, size_t *ret_n, bool *ret_full_pass);
-/* The pinned ringbuf and stats map fds, for watch (live only: -ENOTSUP otherwise). */
-int mapsrc_pinned_fd(struct mapsrc *s, const char *map_name);
+/*
+ * Register as a watcher (the event programs publish only while one is registered) and
+ * get the events ring buffer's fd, owned by s. Live state only: -ENOTSUP otherwise.
+ */
+int mapsrc_watch_begin(struct mapsrc *s, int *ret_events_fd);
+void mapsrc_watch_end(struct mapsrc *s);
 
 /* The classify_lookup that reads this source. */
 void mapsrc_classify_lookup(struct mapsrc *s, struct classify_lookup *ret);

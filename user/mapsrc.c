@@ -45,6 +45,8 @@ struct mapsrc {
 	struct sockmap *map;
 	struct snapfile *file;
 	char pin_dir[256];
+	int events_fd, stats_fd; /* watch */
+	bool watching;
 };
 
 /* ---- /proc ---- */
@@ -486,6 +488,7 @@ int mapsrc__open(const char *pin_dir, const char *snapshot_file, struct mapsrc *
 
 	if (!s)
 		return -ENOMEM;
+	s->events_fd = s->stats_fd = -1;
 	snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", pin_dir ? pin_dir : CRUX_PIN_ROOT);
 	if (snapshot_file) {
 		s->kind = MAPSRC_FILE;
@@ -507,6 +510,7 @@ void mapsrc__close(struct mapsrc *s)
 {
 	if (!s)
 		return;
+	mapsrc_watch_end(s);
 	if (s->map)
 		sockmap__close(s->map);
 	snapfile_free(s->file);
@@ -673,16 +677,57 @@ int mapsrc_stats(struct mapsrc *s, __u64 *stats)
 	return 0;
 }
 
-int mapsrc_pinned_fd(struct mapsrc *s, const char *map_name)
+static int pinned_fd(struct mapsrc *s, const char *map_name)
 {
 	char path[512];
 	int fd;
 
-	if (s->kind != MAPSRC_LIVE)
-		return -ENOTSUP;
 	snprintf(path, sizeof(path), "%s/%s", s->pin_dir, map_name);
 	fd = bpf_obj_get(path);
 	return fd < 0 ? -errno : fd;
+}
+
+static int watchers_add(int stats_fd, int delta)
+{
+	__u32 key = CRUX_ST_WATCHERS;
+	__u64 v = 0;
+
+	if (bpf_map_lookup_elem(stats_fd, &key, &v))
+		return -errno;
+	v = delta < 0 && !v ? 0 : v + (__u64)(__s64)delta;
+	return bpf_map_update_elem(stats_fd, &key, &v, BPF_ANY) ? -errno : 0;
+}
+
+int mapsrc_watch_begin(struct mapsrc *s, int *ret_events_fd)
+{
+	int err;
+
+	if (s->kind != MAPSRC_LIVE)
+		return -ENOTSUP;
+	s->events_fd = pinned_fd(s, "events");
+	s->stats_fd = pinned_fd(s, "stats");
+	err = s->events_fd < 0 ? s->events_fd : s->stats_fd < 0 ? s->stats_fd : 0;
+	if (!err)
+		err = watchers_add(s->stats_fd, 1);
+	if (err) {
+		mapsrc_watch_end(s);
+		return err;
+	}
+	s->watching = true;
+	*ret_events_fd = s->events_fd;
+	return 0;
+}
+
+void mapsrc_watch_end(struct mapsrc *s)
+{
+	if (s->watching)
+		watchers_add(s->stats_fd, -1);
+	s->watching = false;
+	if (s->events_fd >= 0)
+		close(s->events_fd);
+	if (s->stats_fd >= 0)
+		close(s->stats_fd);
+	s->events_fd = s->stats_fd = -1;
 }
 
 static int lookup_sock_cb(void *ctx, __u64 ino, struct crux_sock *ret)

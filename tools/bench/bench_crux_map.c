@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,10 +47,14 @@ static long host_sockets(void)
 	return n;
 }
 
-/* Run argv with stdout to out_fd (-1: /dev/null); returns the wall time in ms, < 0 on failure. */
-static double run_timed(char *const argv[], int out_fd)
+/*
+ * Run argv with stdout to out_fd (-1: /dev/null). Returns the wall time in ms (< 0 on
+ * failure); *cpu_ms gets the child's user + system time, which a loaded host inflates less.
+ */
+static double run_timed(char *const argv[], int out_fd, double *cpu_ms)
 {
 	double t0 = bench_now_ns();
+	struct rusage ru;
 	int status;
 	pid_t pid = fork();
 
@@ -63,13 +68,15 @@ static double run_timed(char *const argv[], int out_fd)
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	if (waitpid(pid, &status, 0) < 0) {
+	if (wait4(pid, &status, 0, &ru) < 0) {
 		kill(pid, SIGKILL); /* interrupted: the bench is stopping */
 		waitpid(pid, &status, 0);
 		return -1;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return -1;
+	*cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+		  (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 	return (bench_now_ns() - t0) / 1e6;
 }
 
@@ -138,12 +145,13 @@ static int sanity(char *const argv[], __u64 log_ino)
 {
 	char path[] = "/tmp/crux-bench-map-XXXXXX", buf[65536], want[64];
 	int fd = mkstemp(path);
+	double cpu;
 	ssize_t n;
 
 	if (fd < 0)
 		return -1;
 	unlink(path);
-	if (run_timed(argv, fd) < 0) {
+	if (run_timed(argv, fd, &cpu) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -154,11 +162,26 @@ static int sanity(char *const argv[], __u64 log_ino)
 	return strstr(buf, want) && strstr(buf, "\"class\":\"external\"") ? 0 : -1;
 }
 
+static void print_row(unsigned size, const char *what, double cm[][MAX_ROUNDS], double *ss,
+		      __u32 rounds)
+{
+	double med[TREE__MAX], ss_med = bench_median(ss, (int)rounds);
+	int k;
+
+	for (k = 0; k < TREE__MAX; k++)
+		med[k] = bench_median(cm[k], (int)rounds);
+	printf("%8u %8ld %5s %9.2f %9.2f %12.2f %10.2f %8.0fx %8.0fx\n", size, host_sockets(), what,
+	       med[TREE_CLIENTS], med[TREE_LISTENER], med[TREE_DGRAM_SERVER], ss_med,
+	       ss_med / med[TREE_CLIENTS], ss_med / med[TREE_DGRAM_SERVER]);
+	fflush(stdout);
+}
+
 static int measure(const struct opts *o, const char *pin_dir, const struct topo_proc *trees,
 		   const __u64 *log_inos, unsigned size)
 {
 	char pid_s[TREE__MAX][16];
-	double cm[TREE__MAX][MAX_ROUNDS], ss[MAX_ROUNDS], med[TREE__MAX], ss_med;
+	double cm[TREE__MAX][MAX_ROUNDS], ss[MAX_ROUNDS];
+	double cm_cpu[TREE__MAX][MAX_ROUNDS], ss_cpu[MAX_ROUNDS];
 	char *cm_argv[TREE__MAX][7];
 	char *ss_argv[] = { "ss", "-xap", NULL };
 	__u32 r;
@@ -182,21 +205,16 @@ static int measure(const struct opts *o, const char *pin_dir, const struct topo_
 	}
 	for (r = 0; r < o->rounds; r++) {
 		for (k = 0; k < TREE__MAX; k++) {
-			cm[k][r] = run_timed(cm_argv[k], -1);
+			cm[k][r] = run_timed(cm_argv[k], -1, &cm_cpu[k][r]);
 			if (cm[k][r] < 0)
 				return -1;
 		}
-		ss[r] = run_timed(ss_argv, -1);
+		ss[r] = run_timed(ss_argv, -1, &ss_cpu[r]);
 		if (ss[r] < 0)
 			return -1;
 	}
-	for (k = 0; k < TREE__MAX; k++)
-		med[k] = bench_median(cm[k], (int)o->rounds);
-	ss_med = bench_median(ss, (int)o->rounds);
-	printf("%8u %9ld %9.2f %9.2f %12.2f %10.2f %8.0fx %8.0fx\n", size, host_sockets(),
-	       med[TREE_CLIENTS], med[TREE_LISTENER], med[TREE_DGRAM_SERVER], ss_med,
-	       ss_med / med[TREE_CLIENTS], ss_med / med[TREE_DGRAM_SERVER]);
-	fflush(stdout);
+	print_row(size, "wall", cm, ss, o->rounds);
+	print_row(size, "cpu", cm_cpu, ss_cpu, o->rounds);
 	return 0;
 }
 
@@ -296,12 +314,13 @@ int main(int argc, char **argv)
 		    topo_recv(&trees[k], &log_inos[k], 1) != 1)
 			goto out;
 	}
-	printf("crux-map external PID vs ss -xap: whole command, ms, medians of %u runs.\n"
+	printf("crux-map external PID vs ss -xap: whole command (wall ms, and cpu ms = user +\n"
+	       "system of the command), medians of %u runs.\n"
 	       "Trees: %s (3 sockets, outside peers), %s (+ a listener),\n"
 	       "%s (+ a bound dgram socket: its clients need a pass over the whole map)\n",
 	       o.rounds, tree_names[0], tree_names[1], tree_names[2]);
-	printf("%8s %9s %9s %9s %12s %10s %9s %9s\n", "target", "sockets", "clients", "listener",
-	       "dgram-server", "ss -xap", "ss/clnt", "ss/dgsrv");
+	printf("%8s %8s %5s %9s %9s %12s %10s %9s %9s\n", "target", "sockets", "ms", "clients",
+	       "listener", "dgram-server", "ss -xap", "ss/clnt", "ss/dgsrv");
 	for (i = 0; i < ARRAY_SIZE(sizes) && !stopping; i++) {
 		if (grow(procs, &nprocs, sizes[i]) ||
 		    measure(&o, trk.pin_dir, trees, log_inos, sizes[i]))
