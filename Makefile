@@ -14,6 +14,7 @@ PROTOC_C	?= protoc-c
 ARCH		:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 PREFIX		?= /usr/local
 WERROR		?= 1
+comma		:= ,
 
 WARNINGS	:= -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 		   -Wshadow -Wno-unused-parameter
@@ -58,6 +59,8 @@ LIBCRUX		:= $(OUTPUT)/libcrux.a
 
 TOOL_SRCS	:= $(wildcard tools/*.c)
 TOOLS		:= $(patsubst tools/%.c,$(OUTPUT)/%,$(subst _,-,$(TOOL_SRCS)))
+DEMO_SRCS	:= $(wildcard tools/demo/*.c)
+DEMOS		:= $(patsubst tools/demo/%.c,$(OUTPUT)/demo/%,$(DEMO_SRCS))
 BENCH_SRCS	:= $(wildcard tools/bench/*.c)
 BENCHES		:= $(patsubst tools/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
@@ -71,7 +74,7 @@ TESTS		:= $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(OUTPUT)/crux $(TOOLS) $(TESTS) $(BENCHES)
+all: $(OUTPUT)/crux $(TOOLS) $(TESTS) $(BENCHES) $(DEMOS)
 
 # Missing Debian packages are installed once, before anything is built.
 $(OUTPUT)/.deps: tools/deps.sh
@@ -99,9 +102,11 @@ $(OUTPUT)/images/%.pb-c.c $(OUTPUT)/images/%.pb-c.h: images/%.proto | $(OUTPUT)/
 	$(call msg,PROTO,$<)
 	$(Q)mkdir -p $(OUTPUT)/images && $(PROTOC_C) --proto_path=images --c_out=$(OUTPUT)/images $<
 
-$(OUTPUT)/images/%.pb-c.o: $(OUTPUT)/images/%.pb-c.c
+# A .proto may import another: every generated header exists before any of them is compiled.
+PB_SAN		:= $(if $(ASAN),-fsanitize=address$(comma)undefined)
+$(OUTPUT)/images/%.pb-c.o: $(OUTPUT)/images/%.pb-c.c | $(PB_HDRS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) -std=gnu11 -g -O2 -MMD -MP $(if $(ASAN),-fsanitize=address,undefined) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) -std=gnu11 -g -O2 -MMD -MP $(PB_SAN) -c $< -o $@
 
 # Generated headers exist before any C file is compiled; -MMD tracks the rest.
 GENERATED	:= $(SKELS) $(PB_HDRS)
@@ -139,6 +144,11 @@ $(OUTPUT)/crux-%: $(OUTPUT)/tools/crux_%.o $(LIBCRUX)
 $(OUTPUT)/bench/%: $(OUTPUT)/tools/bench/%.o $(TESTLIB) $(LIBCRUX)
 	$(call msg,BIN,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(LDFLAGS) $^ $(LDLIBS) -lpthread -o $@
+
+# The demo's programs are plain C: no crux library, so they look like any service.
+$(OUTPUT)/demo/%: $(OUTPUT)/tools/demo/%.o
+	$(call msg,BIN,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(LDFLAGS) $^ -o $@
 
 $(OUTPUT)/tests/%: $(OUTPUT)/tests/%.o $(TESTLIB) $(LIBCRUX)
 	$(call msg,BIN,$@)

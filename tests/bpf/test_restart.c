@@ -2,7 +2,7 @@
 /*
  * Tracker restart: churn workers (churn.h) in a private network namespace; halfway through
  * the tracker is SIGKILLed and a new one started on the same pin dir while the workers
- * keep going. After the churn, the disagreements are reported, and after one reconcile
+ * keep going; then a second churn run entirely under the new tracker. After the churn, the disagreements are reported, and after one reconcile
  * pass there must be none. CRUX_CHURN_OPS and CRUX_CHURN_SEED reproduce a run.
  */
 #include <errno.h>
@@ -45,6 +45,11 @@ int main(void)
 	is_int(err, 0, "a new tracker started on the same pin dir (pid %d)", trk.pid);
 	total = churn_wait_done(procs, WORKERS, &cfg);
 	is_int(total, (long)WORKERS * cfg.ops, "churn: every worker finished its operations");
+	/* and a second run, all of it under the new tracker */
+	if (churn_again(procs, WORKERS))
+		tap_bail("churn workers died");
+	total = churn_wait_done(procs, WORKERS, &cfg);
+	is_int(total, (long)WORKERS * cfg.ops, "churn again under the new tracker: finished");
 
 	tracker_expect(&trk, -1, NULL, 0, "after restart: before reconcile", false);
 	tracker_expect_reconciled(&trk, -1, NULL, 0, "after restart");

@@ -260,16 +260,18 @@ static int churn_body(struct topo_child *ch, void *arg)
 	ch->rep_fd = churn_high(ch->rep_fd);
 	if (ch->cmd_fd < 0 || ch->rep_fd < 0 || churn_new_carrier(&c))
 		return 2;
-	for (i = 1; i <= cfg->ops; i++) {
-		churn_one(&c);
-		if (cfg->report_every && i % cfg->report_every == 0 && i != cfg->ops) {
-			rep[0] = i;
-			topo_report(ch, rep, 1);
+	do {
+		for (i = 1; i <= cfg->ops; i++) {
+			churn_one(&c);
+			if (cfg->report_every && i % cfg->report_every == 0 && i != cfg->ops) {
+				rep[0] = i;
+				topo_report(ch, rep, 1);
+			}
 		}
-	}
-	rep[0] = cfg->ops;
-	rep[1] = 1;
-	topo_report(ch, rep, 2);
+		rep[0] = cfg->ops;
+		rep[1] = 1;
+		topo_report(ch, rep, 2);
+	} while (topo_wait_cmd(ch) == CHURN_CMD_AGAIN);
 	while (topo_wait_cmd(ch) >= 0)
 		;
 	return 0;
@@ -289,6 +291,18 @@ int churn_start(struct topo_proc *procs, int n, const struct churn_cfg *cfg)
 				topo_proc_kill(&procs[i]);
 			return err;
 		}
+	}
+	return 0;
+}
+
+int churn_again(struct topo_proc *procs, int n)
+{
+	int i, err;
+
+	for (i = 0; i < n; i++) {
+		err = topo_send_cmd(&procs[i], CHURN_CMD_AGAIN);
+		if (err)
+			return err;
 	}
 	return 0;
 }

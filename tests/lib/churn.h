@@ -28,9 +28,12 @@ struct churn_cfg {
 void churn_cfg_from_env(struct churn_cfg *cfg, unsigned def_ops, bool halfway);
 /*
  * Start n workers. Each reports {ops done} every report_every ops (without waiting) and
- * once more at the end, then holds its sockets until topo_proc_finish/kill.
+ * {ops, 1} at the end, then holds its sockets until churn_again() or topo_proc_finish/kill.
  */
 int churn_start(struct topo_proc *procs, int n, const struct churn_cfg *cfg);
+/* Run the same number of operations again (after churn_wait_done); report as before. */
+#define CHURN_CMD_AGAIN 'g'
+int churn_again(struct topo_proc *procs, int n);
 /* Wait for one progress report of every worker (report_every must be set). */
 int churn_wait_progress(struct topo_proc *procs, int n);
 /* Wait for every worker's final report; returns the total number of operations or -errno. */

@@ -49,12 +49,29 @@ void mapcheck_kernel_peer(const struct sockdiag_table *t, const struct sockdiag_
 	}
 }
 
+static bool mapcheck_exact;
+
+void mapcheck_set_exact_records(bool exact)
+{
+	mapcheck_exact = exact;
+}
+
 void mapcheck_map_peer(const struct crux_sock *recs, size_t n, const struct crux_sock *r,
 		       struct mapcheck_peer *ret)
 {
 	const struct crux_sock *p;
 
 	ret->ino = 0;
+	if (mapcheck_exact) { /* read from the kernel just now: nothing to resolve */
+		ret->kind = r->flags & CRUX_SK_EMBRYO ? MC_PEER_EMBRYO :
+			    r->flags & CRUX_SK_DEAD   ? MC_PEER_DEAD :
+			    r->peer_ino		      ? MC_PEER_LIVE :
+							MC_PEER_NONE;
+		ret->ino = r->flags & CRUX_SK_EMBRYO ? r->listener_ino : r->peer_ino;
+		if (ret->kind == MC_PEER_DEAD)
+			ret->ino = 0;
+		return;
+	}
 	if (r->flags & CRUX_SK_EMBRYO) {
 		/*
 		 * The kernel keeps an embryo's listener pointer after the listener is closed

@@ -19,6 +19,7 @@
 #ifndef CRUX_MAPCHECK_H
 #define CRUX_MAPCHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "abi.h"
@@ -37,12 +38,12 @@ struct mapcheck_peer {
 };
 
 struct mapcheck_result {
-	unsigned kernel;  /* sockets in scope the kernel has */
-	unsigned map;	  /* sockets in scope the map has */
-	unsigned agree;	  /* in both, every field equal */
+	unsigned kernel; /* sockets in scope the kernel has */
+	unsigned map; /* sockets in scope the map has */
+	unsigned agree; /* in both, every field equal */
 	unsigned missing; /* kernel only */
-	unsigned stale;	  /* map only */
-	unsigned wrong;	  /* in both, some field differs */
+	unsigned stale; /* map only */
+	unsigned wrong; /* in both, some field differs */
 };
 
 static inline unsigned mapcheck_disagreements(const struct mapcheck_result *r)
@@ -55,6 +56,12 @@ void mapcheck_kernel_peer(const struct sockdiag_table *t, const struct sockdiag_
 /* recs must be sorted by mapcheck_sort() */
 void mapcheck_map_peer(const struct crux_sock *recs, size_t n, const struct crux_sock *r,
 		       struct mapcheck_peer *ret);
+/*
+ * Records read exactly from the kernel at call time (the dumper's tree iterator), not from
+ * the live map: peer_ino and CRUX_SK_EMBRYO are taken as they are, nothing is resolved
+ * against other records (the peer may belong to another process). Default: off.
+ */
+void mapcheck_set_exact_records(bool exact);
 void mapcheck_sort(struct crux_sock *recs, size_t n);
 const struct crux_sock *mapcheck_find(const struct crux_sock *recs, size_t n, __u64 ino);
 

@@ -150,12 +150,20 @@ int tracker_restart(struct tracker *t)
 	return tracker_wait_ready(t, now.tv_sec * 1000000000ULL + now.tv_nsec);
 }
 
-int tracker_start(struct tracker *t, const char *name)
+int tracker_start_at(struct tracker *t, const char *pin_dir)
 {
 	memset(t, 0, sizeof(*t));
-	snprintf(t->pin_dir, sizeof(t->pin_dir), "/sys/fs/bpf/crux-test-%s-%d", name, getpid());
+	snprintf(t->pin_dir, sizeof(t->pin_dir), "%s", pin_dir);
 	tracker_rm_dir(t->pin_dir);
 	return tracker_restart(t);
+}
+
+int tracker_start(struct tracker *t, const char *name)
+{
+	char dir[sizeof(t->pin_dir)];
+
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/crux-test-%s-%d", name, getpid());
+	return tracker_start_at(t, dir);
 }
 
 static struct tracker *tracker_at_exit;
@@ -166,6 +174,12 @@ static void tracker_exit_stop(void)
 		tracker_stop(tracker_at_exit);
 }
 
+/* Interrupted (prove's timeout, ^C): exit through atexit, which stops the tracker. */
+static void tracker_on_signal(int sig)
+{
+	exit(128 + sig);
+}
+
 void tracker_test_init(struct tracker *t, const char *name)
 {
 	if (geteuid() != 0)
@@ -173,6 +187,9 @@ void tracker_test_init(struct tracker *t, const char *name)
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
 		tap_plan_skip_all("BTF (/sys/kernel/btf/vmlinux) unavailable");
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, tracker_on_signal);
+	signal(SIGINT, tracker_on_signal);
+	signal(SIGHUP, tracker_on_signal);
 	tracker_at_exit = t;
 	atexit(tracker_exit_stop);
 	if (tracker_start(t, name))

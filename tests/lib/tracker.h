@@ -29,6 +29,8 @@ const char *tracker_crux_path(void);
  * (it attaches before seeding, so everything after that is seen by an event or the seed).
  */
 int tracker_start(struct tracker *t, const char *name);
+/* The same with an explicit pin dir (benchmarks: outside the crux-test-* namespace). */
+int tracker_start_at(struct tracker *t, const char *pin_dir);
 /*
  * The prologue of a BPF test: skip the whole file when root or BTF is missing, ignore
  * SIGPIPE (a dead holder must fail a check, not kill the test), start the tracker or bail

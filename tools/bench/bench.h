@@ -3,8 +3,12 @@
 #ifndef CRUX_BENCH_H
 #define CRUX_BENCH_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "../../tests/lib/tracker.h"
 
 static inline double bench_now_ns(void)
 {
@@ -26,6 +30,18 @@ static inline double bench_median(double *v, int n)
 {
 	qsort(v, n, sizeof(*v), bench_cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * A tracker for a benchmark: /sys/fs/bpf/crux-bench-<name>-<pid>, outside the crux-test-*
+ * dirs a concurrent `make check` removes at its start (tools/bench/run.sh removes stale ones).
+ */
+static inline int bench_tracker_start(struct tracker *t, const char *name)
+{
+	char dir[128];
+
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/crux-bench-%s-%d", name, getpid());
+	return tracker_start_at(t, dir);
 }
 
 #endif /* CRUX_BENCH_H */

@@ -127,7 +127,7 @@ static int run_on(const struct opts *o, double res[][MAX_ROUNDS], int round)
 	struct tracker t;
 	int err;
 
-	if (tracker_start(&t, "bench")) {
+	if (bench_tracker_start(&t, "tracker")) {
 		printf("bench_tracker: crux track did not start\n");
 		tracker_stop(&t);
 		return -1;

@@ -9,15 +9,27 @@ set -u
 cd "$(dirname "$0")/../.."
 OUT=.output
 export CRUX="$PWD/$OUT/crux" CRUX_MAP="$PWD/$OUT/crux-map" CRUX_OUT="$PWD/$OUT"
-export CRUX_TEST_RUN="bench$$"
+# No CRUX_TEST_RUN here: a `make check` starting meanwhile kills every process carrying one.
+# Benchmark children die with their parent (PR_SET_PDEATHSIG) and pin under crux-bench-*.
 if [ "$(id -u)" = 0 ]; then
 	tools/setup.sh
 fi
-trap 'tools/cleanup.sh "$CRUX_TEST_RUN" >/dev/null 2>&1' EXIT
+stale_pins() { # crux-bench-<name>-<pid> dirs whose benchmark is gone
+	local d pid
+	for d in /sys/fs/bpf/crux-bench-*; do
+		[ -e "$d" ] || continue
+		pid=${d##*-}
+		kill -0 "$pid" 2>/dev/null || rm -rf "$d"
+	done
+}
+stale_pins
+trap stale_pins EXIT
 
 # Other trackers on the host (other test runs) slow the "off" side too: say so.
 others=$(find /sys/fs/bpf -maxdepth 1 -name 'crux*' 2>/dev/null | wc -l)
-echo "bench: $(nproc) cpus, kernel $(uname -r), $others crux pin dirs already on the host"
+progs=$(bpftool prog show 2>/dev/null | grep -c ' name tp_sys_enter_close ')
+echo "bench: $(nproc) cpus, kernel $(uname -r), $others crux pin dirs and $progs crux close" \
+	"programs already loaded on the host (each one taxes both sides), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 rc=0 ran=0
 for b in "$OUT"/bench/bench_* tools/bench/bench_*.sh; do
