@@ -721,9 +721,9 @@ static void to_classify_sock(struct dump_ctx *ctx, struct usk *s, struct classif
 	}
 }
 
-static int unix_check(struct dump_ctx *ctx)
+static int classify_all(struct dump_ctx *ctx, struct dump_unix *u, struct classify_sock *cs,
+			char *buf)
 {
-	struct dump_unix *u = ctx->unix_state;
 	struct lookup_ctx lc = { .ctx = ctx, .u = u };
 	struct classify_lookup lk = { .sock = lookup_sock, .conn = lookup_conn, .ctx = &lc };
 	struct classify_policy pol = {
@@ -732,23 +732,10 @@ static int unix_check(struct dump_ctx *ctx)
 		.n_inos = ctx->opts->n_ext_inos,
 		.peer_ino_is_live = true,
 	};
-	_cleanup_free_ struct classify_sock *cs = NULL;
 	_cleanup_free_ struct crux_sock *inbound = NULL;
-	_cleanup_free_ char *buf = NULL;
 	size_t i, n_in = 0;
 	int err, failed = 0;
 
-	if (!u || !u->n)
-		return 0;
-	cs = calloc(u->n, sizeof(*cs));
-	buf = malloc(QUEUE_BUF);
-	if (!cs || !buf)
-		return -ENOMEM;
-	open_map(ctx, u);
-	attach_tree_records(ctx, u);
-	err = fill_facts(ctx, u);
-	if (err)
-		return err;
 	for (i = 0; i < u->n; i++) {
 		struct usk *s = &u->v[i];
 
@@ -771,12 +758,32 @@ static int unix_check(struct dump_ctx *ctx)
 	if (err)
 		return pr_err_ret(err, "cannot classify the tree's sockets: %s", strerror(-err));
 	err = report(ctx, u);
-	if (err && !failed)
-		failed = err;
-	if (failed == -EXDEV)
+	return failed ? failed : err;
+}
+
+static int unix_check(struct dump_ctx *ctx)
+{
+	struct dump_unix *u = ctx->unix_state;
+	struct classify_sock *cs;
+	char *buf;
+	int err;
+
+	if (!u || !u->n)
+		return 0;
+	open_map(ctx, u);
+	attach_tree_records(ctx, u);
+	err = fill_facts(ctx, u);
+	if (err)
+		return err;
+	cs = calloc(u->n, sizeof(*cs));
+	buf = malloc(QUEUE_BUF);
+	err = cs && buf ? classify_all(ctx, u, cs, buf) : -ENOMEM;
+	free(cs);
+	free(buf);
+	if (err == -EXDEV)
 		pr_err("External socket is used: the dump was refused (every external socket of "
 		       "the tree is listed above)");
-	return failed;
+	return err;
 }
 
 /* ---- writing ---- */

@@ -22,7 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define LOG_PREFIX "bench_dump: "
 #include "classify.h"
+#include "log.h"
 #include "sockdiag.h"
 #include "sockmap.h"
 #include "treeiter.h"
@@ -210,7 +212,8 @@ out:
 static int measure(const struct opts *o, struct tracker *trk, struct treeiter *ti, pid_t holder,
 		   unsigned size)
 {
-	double dm[MAX_ROUNDS], dn[MAX_ROUNDS], cl[MAX_ROUNDS], sd[MAX_ROUNDS], t0;
+	double dm[MAX_ROUNDS] = { 0 }, dn[MAX_ROUNDS] = { 0 }, cl[MAX_ROUNDS] = { 0 };
+	double sd[MAX_ROUNDS] = { 0 }, t0;
 	long kb_map = 0, kb_nomap = 0, kb;
 	struct sockdiag_table *t;
 	__u32 r;
@@ -219,18 +222,17 @@ static int measure(const struct opts *o, struct tracker *trk, struct treeiter *t
 	for (r = 0; r < o->rounds; r++) {
 		err = run_dump(holder, trk->pin_dir, false, &dm[r], &kb);
 		if (err)
-			return fprintf(stderr, "bench_dump: crux dump failed (%d)\n", err), err;
+			return pr_err_ret(err, "crux dump failed (%d)", err);
 		kb_map = MAX(kb_map, kb);
 		err = run_dump(holder, trk->pin_dir, true, &dn[r], &kb);
 		if (err)
-			return fprintf(stderr, "bench_dump: crux dump --no-map failed\n"), err;
+			return pr_err_ret(err, "crux dump --no-map failed");
 		kb_nomap = MAX(kb_nomap, kb);
 		t0 = bench_now_ns();
 		err = classify_once(ti, trk->map, holder);
 		cl[r] = (bench_now_ns() - t0) / 1e3;
 		if (err)
-			return fprintf(stderr, "bench_dump: classification failed (%d)\n", err),
-			       err;
+			return pr_err_ret(err, "classification failed (%d)", err);
 		t0 = bench_now_ns();
 		if (sockdiag_dump_unix(-1, SOCKDIAG_SHOW_DEFAULT, &t))
 			return -1;
@@ -313,16 +315,16 @@ int main(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
 		return 64;
 	if (topo_raise_nofile() < 0 || tracker_start(&trk, "bench-dump")) {
-		fprintf(stderr, "bench_dump: cannot start a tracker\n");
+		pr_err("cannot start a tracker");
 		return 1;
 	}
 	if (treeiter__new(&ti)) {
-		fprintf(stderr, "bench_dump: cannot load the tree iterator\n");
+		pr_err("cannot load the tree iterator");
 		goto out;
 	}
 	holder = holder_start();
 	if (holder < 0) {
-		fprintf(stderr, "bench_dump: cannot start the 100-socket holder\n");
+		pr_err("cannot start the 100-socket holder");
 		goto out;
 	}
 	criu_note();
@@ -332,7 +334,7 @@ int main(int argc, char **argv)
 	       "ms", "RSS KiB", "us", "dump us", "ratio");
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		if (grow(procs, &nprocs, sizes[i]) || tracker_reconcile(&trk, NULL)) {
-			fprintf(stderr, "bench_dump: cannot grow to %u sockets\n", sizes[i]);
+			pr_err("cannot grow to %u sockets", sizes[i]);
 			goto out_kill;
 		}
 		if (measure(&o, &trk, ti, holder, sizes[i]))
