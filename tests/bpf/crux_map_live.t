@@ -353,6 +353,23 @@ def check_watch(s):
        (w.returncode, ready, mine, bad, err))
 
 
+def check_same_as_dump(s, tmp):
+    """crux dump refuses the tree with exactly the messages crux-map external printed."""
+    for opts in ([], ["--ext-unix-sk"]):
+        rc, out, err = crux_map("external", *opts, s["r_pid"])
+        refused = [x[len("refused: "):] for x in out.splitlines() if x.startswith("refused: ")]
+        img = tempfile.mkdtemp(prefix="img-", dir=tmp)
+        d = subprocess.run([CRUX, "dump", "-t", str(s["r_pid"]), "-D", img, "--pin-dir", PIN,
+                            "--leave-running"] + opts, capture_output=True, text=True,
+                           timeout=120)
+        missing = [m for m in refused if m not in d.stderr]
+        ok(d.returncode != 0 and refused and not missing and os.path.exists(
+            "/proc/%d" % s["r_pid"]),
+           "crux dump %s refuses with the %d messages crux-map external printed, tree runs on"
+           % (" ".join(opts) or "(no option)", len(refused)),
+           "dump exit %d\nmissing: %r\ndump stderr:\n%s" % (d.returncode, missing, d.stderr))
+
+
 def check_record(s, tmp):
     """A recorded snapshot answers exactly as the live map it was taken from."""
     snap = os.path.join(tmp, "rec.snap")
@@ -400,6 +417,7 @@ def main():
         check_peers(s)
         check_who_ls_stats(s, tracker)
         check_watch(s)
+        check_same_as_dump(s, tmp)
         check_record(s, tmp)
         check_snapshot_fallback(s)
     finally:
