@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Syscall injection through a 3-byte trampoline (engine.md §4): set the registers so the
+ * task executes `syscall; int3` at the trampoline, let it run into the int3, read rax.
+ * orig_rax = -1 keeps the kernel's syscall-restart logic out of the way (pitfall P4).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <linux/elf.h>
+
+#define LOG_PREFIX "inject: "
+#include "inject.h"
+#include "log.h"
+#include "util.h"
+
+/* Lowest address tried for the hole: above the usual non-PIE and brk area. */
+#define HOLE_FIRST 0x100000000ULL
+#define HOLE_LAST 0x7f0000000000ULL
+/* Unexpected signal stops tolerated (and discarded) around one injected syscall. */
+#define MAX_STRAY_STOPS 16
+
+static int read_own_maps(struct inj_range **ret, size_t *ret_n)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
+	_cleanup_free_ struct inj_range *r = NULL;
+	size_t n = 0, cap = 0;
+	char line[512];
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+
+		if (sscanf(line, "%llx-%llx", &s, &e) != 2)
+			continue;
+		if (n == cap) {
+			struct inj_range *nr;
+
+			cap = cap ? 2 * cap : 64;
+			nr = realloc(r, cap * sizeof(*r));
+			if (!nr)
+				return -ENOMEM;
+			r = nr;
+		}
+		r[n].start = s;
+		r[n].end = e;
+		n++;
+	}
+	*ret = TAKE_PTR(r);
+	*ret_n = n;
+	return 0;
+}
+
+static bool overlaps(const struct inj_range *r, size_t n, uint64_t s, uint64_t e)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (r[i].start < e && s < r[i].end)
+			return true;
+	return false;
+}
+
+int inj_pick_hole(const struct inj_range *busy, size_t n, uint64_t *ret_addr)
+{
+	_cleanup_free_ struct inj_range *own = NULL;
+	size_t n_own = 0;
+	uint64_t a;
+	int err;
+
+	err = read_own_maps(&own, &n_own);
+	if (err)
+		return err;
+	for (a = HOLE_FIRST; a + INJ_HOLE_SIZE <= HOLE_LAST; a += INJ_HOLE_SIZE) {
+		if (overlaps(busy, n, a, a + INJ_HOLE_SIZE) ||
+		    overlaps(own, n_own, a, a + INJ_HOLE_SIZE))
+			continue;
+		*ret_addr = a;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+int inj_tramp_map(uint64_t addr)
+{
+	static const unsigned char code[] = { 0x0f, 0x05, 0xcc }; /* syscall; int3 */
+	void *p;
+
+	p = mmap((void *)addr, 2 * INJ_PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	if (p != (void *)addr) { /* kernels before 4.17 ignore MAP_FIXED_NOREPLACE */
+		munmap(p, 2 * INJ_PAGE);
+		return -EEXIST;
+	}
+	memcpy(p, code, sizeof(code));
+	if (mprotect(p, INJ_PAGE, PROT_READ | PROT_EXEC)) {
+		int err = -errno;
+
+		munmap(p, 2 * INJ_PAGE);
+		return err;
+	}
+	return 0;
+}
+
+void inj_tramp_unmap(uint64_t addr)
+{
+	munmap((void *)addr, 2 * INJ_PAGE);
+}
+
+/* Wait for the next stop of pid; returns the stop signal, or -ESRCH if the task is gone. */
+static int wait_stop(pid_t pid, int *ret_status)
+{
+	int st;
+
+	for (;;) {
+		if (waitpid(pid, &st, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		break;
+	}
+	if (ret_status)
+		*ret_status = st;
+	if (WIFEXITED(st) || WIFSIGNALED(st))
+		return -ESRCH;
+	if (!WIFSTOPPED(st))
+		return -EINVAL;
+	return WSTOPSIG(st);
+}
+
+static int getregs(pid_t pid, struct user_regs_struct *r)
+{
+	return ptrace(PTRACE_GETREGS, pid, NULL, r) ? -errno : 0;
+}
+
+static int setregs(pid_t pid, const struct user_regs_struct *r)
+{
+	return ptrace(PTRACE_SETREGS, pid, NULL, r) ? -errno : 0;
+}
+
+int inj_seize(struct inj *inj, pid_t pid, uint64_t tramp)
+{
+	struct inj n = { .pid = pid, .tramp = tramp, .scratch = tramp + INJ_PAGE, .mem_fd = -1 };
+	char path[64];
+	int sig, st, err;
+
+	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)PTRACE_O_EXITKILL))
+		return -errno;
+	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL)) {
+		err = -errno;
+		goto out_detach;
+	}
+	sig = wait_stop(pid, &st);
+	if (sig < 0) {
+		err = sig;
+		goto out_detach;
+	}
+	err = getregs(pid, &n.base);
+	if (err)
+		goto out_detach;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	n.mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (n.mem_fd < 0) {
+		err = -errno;
+		goto out_detach;
+	}
+	*inj = n;
+	return 0;
+
+out_detach:
+	ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	return err;
+}
+
+/* Let the task run from the current registers into the int3 (or another fault). */
+static int run_to_stop(struct inj *inj, int want_sig)
+{
+	int i, sig;
+
+	for (i = 0; i < MAX_STRAY_STOPS; i++) {
+		if (ptrace(PTRACE_CONT, inj->pid, NULL, NULL))
+			return -errno;
+		sig = wait_stop(inj->pid, NULL);
+		if (sig < 0)
+			return sig;
+		if (sig == want_sig)
+			return 0;
+		/* A stray signal stop (e.g. SIGCHLD): discard the signal and go on. */
+		pr_debug("pid %d: discarded signal %d during injection", inj->pid, sig);
+	}
+	return -EIO;
+}
+
+long inj_syscall(struct inj *inj, long nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		 uint64_t a5, uint64_t a6)
+{
+	struct user_regs_struct r = inj->base;
+	int err;
+
+	if (inj->err)
+		return inj->err;
+	r.rip = inj->tramp;
+	r.orig_rax = (uint64_t)-1;
+	r.rax = nr;
+	r.rdi = a1;
+	r.rsi = a2;
+	r.rdx = a3;
+	r.r10 = a4;
+	r.r8 = a5;
+	r.r9 = a6;
+	err = setregs(inj->pid, &r);
+	if (!err)
+		err = run_to_stop(inj, SIGTRAP);
+	if (!err)
+		err = getregs(inj->pid, &r);
+	if (!err && r.rip != inj->tramp + 3)
+		err = -EFAULT; /* stopped somewhere else than after our int3 */
+	if (err) {
+		inj->err = err;
+		pr_debug("pid %d: injecting syscall %ld failed: %s", inj->pid, nr, strerror(-err));
+		return err;
+	}
+	inj->nr_calls++;
+	return (long)r.rax;
+}
+
+int inj_write(struct inj *inj, uint64_t addr, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(inj->mem_fd, p, len, (off_t)addr);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int inj_read(struct inj *inj, uint64_t addr, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(inj->mem_fd, p, len, (off_t)addr);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+uint64_t inj_scratch_put(struct inj *inj, size_t off, const void *buf, size_t len)
+{
+	if (off > INJ_SCRATCH_SIZE || len > INJ_SCRATCH_SIZE - off)
+		return 0;
+	if (inj_write(inj, inj->scratch + off, buf, len))
+		return 0;
+	return inj->scratch + off;
+}
+
+/*
+ * The dump already turned an interrupted syscall into "run it again" or -EINTR (engine.md
+ * §3 step 3); do it again here in case it did not, then hide the syscall number from the
+ * kernel so the return from the SIGSEGV stop does not restart anything a second time.
+ */
+static void fix_interrupted_syscall(struct user_regs_struct *r)
+{
+	if ((long)r->orig_rax >= 0) {
+		switch ((long)r->rax) {
+		case -512: /* ERESTARTSYS */
+		case -513: /* ERESTARTNOINTR */
+		case -514: /* ERESTARTNOHAND */
+			r->rax = r->orig_rax;
+			r->rip -= 2;
+			break;
+		case -516: /* ERESTART_RESTARTBLOCK: its restart block is gone */
+			r->rax = (uint64_t)-EINTR;
+			break;
+		}
+	}
+	r->orig_rax = (uint64_t)-1;
+}
+
+int inj_finish(struct inj *inj, const struct user_regs_struct *regs, const void *xstate,
+	       size_t xlen)
+{
+	struct user_regs_struct r = inj->base, final = *regs;
+	int err;
+
+	if (inj->err)
+		return inj->err;
+	r.rip = inj->tramp;
+	r.orig_rax = (uint64_t)-1;
+	r.rax = SYS_munmap;
+	r.rdi = inj->tramp;
+	r.rsi = INJ_HOLE_SIZE;
+	err = setregs(inj->pid, &r);
+	if (!err)
+		err = run_to_stop(inj, SIGSEGV); /* returned onto the page it just unmapped */
+	if (!err && xlen) {
+		struct iovec iov = { .iov_base = (void *)xstate, .iov_len = xlen };
+
+		if (ptrace(PTRACE_SETREGSET, inj->pid, (void *)NT_X86_XSTATE, &iov))
+			err = -errno;
+	}
+	fix_interrupted_syscall(&final);
+	if (!err)
+		err = setregs(inj->pid, &final);
+	if (err) {
+		inj->err = err;
+		return err;
+	}
+	inj->nr_calls++;
+	if (ptrace(PTRACE_DETACH, inj->pid, NULL, NULL)) /* signal 0: the SIGSEGV is dropped */
+		return -errno;
+	close(inj->mem_fd);
+	inj->mem_fd = -1;
+	inj->pid = 0;
+	return 0;
+}
+
+void inj_release(struct inj *inj)
+{
+	if (inj->pid > 0)
+		ptrace(PTRACE_DETACH, inj->pid, NULL, NULL);
+	if (inj->mem_fd > 0)
+		close(inj->mem_fd);
+	inj->mem_fd = -1;
+	inj->pid = 0;
+}
