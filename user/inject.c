@@ -237,12 +237,14 @@ long inj_syscall(struct inj *inj, long nr, uint64_t a1, uint64_t a2, uint64_t a3
 	return (long)r.rax;
 }
 
-int inj_write(struct inj *inj, uint64_t addr, const void *buf, size_t len)
+/* pread/pwrite on /proc/PID/mem until len bytes are done. */
+static int mem_io(struct inj *inj, bool wr, uint64_t addr, void *buf, size_t len)
 {
-	const char *p = buf;
+	char *p = buf;
 
 	while (len) {
-		ssize_t n = pwrite(inj->mem_fd, p, len, (off_t)addr);
+		ssize_t n = wr ? pwrite(inj->mem_fd, p, len, (off_t)addr)
+			       : pread(inj->mem_fd, p, len, (off_t)addr);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -258,25 +260,14 @@ int inj_write(struct inj *inj, uint64_t addr, const void *buf, size_t len)
 	return 0;
 }
 
+int inj_write(struct inj *inj, uint64_t addr, const void *buf, size_t len)
+{
+	return mem_io(inj, true, addr, (void *)buf, len);
+}
+
 int inj_read(struct inj *inj, uint64_t addr, void *buf, size_t len)
 {
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = pread(inj->mem_fd, p, len, (off_t)addr);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		addr += n;
-		len -= n;
-	}
-	return 0;
+	return mem_io(inj, false, addr, buf, len);
 }
 
 uint64_t inj_scratch_put(struct inj *inj, size_t off, const void *buf, size_t len)
