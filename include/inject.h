@@ -13,6 +13,8 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include "ptrace.h"
+
 #define INJ_PAGE 4096UL
 /* The whole hole is unmapped at the end, from inside, so it must hold nothing else. */
 #define INJ_HOLE_SIZE (4UL << 20)
@@ -26,9 +28,9 @@ struct inj {
 	pid_t pid;
 	uint64_t tramp;   /* code page: 0f 05 cc */
 	uint64_t scratch; /* rw page right after it */
-	struct user_regs_struct base;
-	int mem_fd; /* /proc/PID/mem, read-write */
-	unsigned long nr_calls;
+	struct ptrace_inj pi; /* pi.base: the registers at seize; pi.nr_calls */
+	uint64_t sigmask;     /* installed by inj_finish() (default: the mask at seize) */
+	int mem_fd;	      /* /proc/PID/mem, read-write */
 	int err; /* first ptrace-level failure; every later call fails with it */
 };
 
@@ -72,7 +74,8 @@ uint64_t inj_scratch_put(struct inj *inj, size_t off, const void *buf, size_t le
 
 /*
  * Last step: unmap the trampoline hole from inside (the task stops with SIGSEGV on the
- * return address), install xstate (if xlen) and regs, detach with the SIGSEGV discarded.
+ * return address), install xstate (if xlen), regs and inj->sigmask, detach with the SIGSEGV
+ * discarded.
  */
 int inj_finish(struct inj *inj, const struct user_regs_struct *regs, const void *xstate,
 	       size_t xlen);

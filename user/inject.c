@@ -21,13 +21,12 @@
 #define LOG_PREFIX "inject: "
 #include "inject.h"
 #include "log.h"
+#include "ptrace.h"
 #include "util.h"
 
 /* Lowest address tried for the hole: above the usual non-PIE and brk area. */
 #define HOLE_FIRST 0x100000000ULL
 #define HOLE_LAST 0x7f0000000000ULL
-/* Unexpected signal stops tolerated (and discarded) around one injected syscall. */
-#define MAX_STRAY_STOPS 16
 
 static int read_own_maps(struct inj_range **ret, size_t *ret_n)
 {
@@ -119,58 +118,26 @@ void inj_tramp_unmap(uint64_t addr)
 	munmap((void *)addr, 2 * INJ_PAGE);
 }
 
-/* Wait for the next stop of pid; returns the stop signal, or -ESRCH if the task is gone. */
-static int wait_stop(pid_t pid, int *ret_status)
-{
-	int st;
-
-	for (;;) {
-		if (waitpid(pid, &st, __WALL) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		break;
-	}
-	if (ret_status)
-		*ret_status = st;
-	if (WIFEXITED(st) || WIFSIGNALED(st))
-		return -ESRCH;
-	if (!WIFSTOPPED(st))
-		return -EINVAL;
-	return WSTOPSIG(st);
-}
-
-static int getregs(pid_t pid, struct user_regs_struct *r)
-{
-	return ptrace(PTRACE_GETREGS, pid, NULL, r) ? -errno : 0;
-}
-
-static int setregs(pid_t pid, const struct user_regs_struct *r)
-{
-	return ptrace(PTRACE_SETREGS, pid, NULL, r) ? -errno : 0;
-}
-
 int inj_seize(struct inj *inj, pid_t pid, uint64_t tramp)
 {
 	struct inj n = { .pid = pid, .tramp = tramp, .scratch = tramp + INJ_PAGE, .mem_fd = -1 };
 	char path[64];
-	int sig, st, err;
+	int err;
 
-	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)PTRACE_O_EXITKILL))
-		return -errno;
-	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL)) {
-		err = -errno;
-		goto out_detach;
-	}
-	sig = wait_stop(pid, &st);
-	if (sig < 0) {
-		err = sig;
-		goto out_detach;
-	}
-	err = getregs(pid, &n.base);
+	err = ptrace_seize(pid, PTRACE_O_EXITKILL);
+	if (err)
+		return err;
+	err = ptrace_interrupt(pid);
+	if (!err)
+		err = ptrace_wait_stop(pid, NULL);
+	if (err == -ESRCH)
+		return err; /* gone: nothing to detach */
+	/* Blocks every signal while we work: no stray signal stop between two syscalls. */
+	if (!err)
+		err = ptrace_inj_init(&n.pi, pid, tramp, PTRACE_INJ_INT3);
 	if (err)
 		goto out_detach;
+	n.sigmask = n.pi.sigmask;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	n.mem_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (n.mem_fd < 0) {
@@ -181,60 +148,26 @@ int inj_seize(struct inj *inj, pid_t pid, uint64_t tramp)
 	return 0;
 
 out_detach:
-	ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	ptrace_detach(pid, 0);
 	return err;
-}
-
-/* Let the task run from the current registers into the int3 (or another fault). */
-static int run_to_stop(struct inj *inj, int want_sig)
-{
-	int i, sig;
-
-	for (i = 0; i < MAX_STRAY_STOPS; i++) {
-		if (ptrace(PTRACE_CONT, inj->pid, NULL, NULL))
-			return -errno;
-		sig = wait_stop(inj->pid, NULL);
-		if (sig < 0)
-			return sig;
-		if (sig == want_sig)
-			return 0;
-		/* A stray signal stop (e.g. SIGCHLD): discard the signal and go on. */
-		pr_debug("pid %d: discarded signal %d during injection", inj->pid, sig);
-	}
-	return -EIO;
 }
 
 long inj_syscall(struct inj *inj, long nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
 		 uint64_t a5, uint64_t a6)
 {
-	struct user_regs_struct r = inj->base;
+	const uint64_t args[6] = { a1, a2, a3, a4, a5, a6 };
+	long rax;
 	int err;
 
 	if (inj->err)
 		return inj->err;
-	r.rip = inj->tramp;
-	r.orig_rax = (uint64_t)-1;
-	r.rax = nr;
-	r.rdi = a1;
-	r.rsi = a2;
-	r.rdx = a3;
-	r.r10 = a4;
-	r.r8 = a5;
-	r.r9 = a6;
-	err = setregs(inj->pid, &r);
-	if (!err)
-		err = run_to_stop(inj, SIGTRAP);
-	if (!err)
-		err = getregs(inj->pid, &r);
-	if (!err && r.rip != inj->tramp + 3)
-		err = -EFAULT; /* stopped somewhere else than after our int3 */
+	err = ptrace_inj_syscall(&inj->pi, nr, args, &rax);
 	if (err) {
 		inj->err = err;
 		pr_debug("pid %d: injecting syscall %ld failed: %s", inj->pid, nr, strerror(-err));
 		return err;
 	}
-	inj->nr_calls++;
-	return (long)r.rax;
+	return rax;
 }
 
 /* pread/pwrite on /proc/PID/mem until len bytes are done. */
@@ -279,34 +212,11 @@ uint64_t inj_scratch_put(struct inj *inj, size_t off, const void *buf, size_t le
 	return inj->scratch + off;
 }
 
-/*
- * The dump already turned an interrupted syscall into "run it again" or -EINTR (engine.md
- * §3 step 3); do it again here in case it did not, then hide the syscall number from the
- * kernel so the return from the SIGSEGV stop does not restart anything a second time.
- */
-static void fix_interrupted_syscall(struct user_regs_struct *r)
-{
-	if ((long)r->orig_rax >= 0) {
-		switch ((long)r->rax) {
-		case -512: /* ERESTARTSYS */
-		case -513: /* ERESTARTNOINTR */
-		case -514: /* ERESTARTNOHAND */
-			r->rax = r->orig_rax;
-			r->rip -= 2;
-			break;
-		case -516: /* ERESTART_RESTARTBLOCK: its restart block is gone */
-			r->rax = (uint64_t)-EINTR;
-			break;
-		}
-	}
-	r->orig_rax = (uint64_t)-1;
-}
-
 int inj_finish(struct inj *inj, const struct user_regs_struct *regs, const void *xstate,
 	       size_t xlen)
 {
-	struct user_regs_struct r = inj->base, final = *regs;
-	int err;
+	struct user_regs_struct r = inj->pi.base, final = *regs;
+	int status, err;
 
 	if (inj->err)
 		return inj->err;
@@ -315,25 +225,39 @@ int inj_finish(struct inj *inj, const struct user_regs_struct *regs, const void 
 	r.rax = SYS_munmap;
 	r.rdi = inj->tramp;
 	r.rsi = INJ_HOLE_SIZE;
-	err = setregs(inj->pid, &r);
+	err = ptrace_setregs(inj->pid, &r);
+	if (!err && ptrace(PTRACE_CONT, inj->pid, NULL, NULL))
+		err = -errno;
 	if (!err)
-		err = run_to_stop(inj, SIGSEGV); /* returned onto the page it just unmapped */
+		err = ptrace_wait_stop(inj->pid, &status);
+	/* The syscall returned onto the page it just unmapped. */
+	if (!err && (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGSEGV))
+		err = -EPROTO;
 	if (!err && xlen) {
 		struct iovec iov = { .iov_base = (void *)xstate, .iov_len = xlen };
 
 		if (ptrace(PTRACE_SETREGSET, inj->pid, (void *)NT_X86_XSTATE, &iov))
 			err = -errno;
 	}
-	fix_interrupted_syscall(&final);
+	/*
+	 * The dump already turned an interrupted syscall into "run it again" or -EINTR
+	 * (engine.md §3 step 3); make sure, then hide the syscall number so that leaving
+	 * this stop does not restart anything a second time.
+	 */
+	ptrace_fix_interrupted_syscall(&final);
+	final.orig_rax = (uint64_t)-1;
 	if (!err)
-		err = setregs(inj->pid, &final);
+		err = ptrace_setregs(inj->pid, &final);
+	if (!err)
+		err = ptrace_set_sigmask(inj->pid, inj->sigmask);
 	if (err) {
 		inj->err = err;
 		return err;
 	}
-	inj->nr_calls++;
-	if (ptrace(PTRACE_DETACH, inj->pid, NULL, NULL)) /* signal 0: the SIGSEGV is dropped */
-		return -errno;
+	inj->pi.nr_calls++;
+	err = ptrace_detach(inj->pid, 0); /* signal 0: the SIGSEGV is dropped */
+	if (err)
+		return err;
 	close(inj->mem_fd);
 	inj->mem_fd = -1;
 	inj->pid = 0;
@@ -343,7 +267,7 @@ int inj_finish(struct inj *inj, const struct user_regs_struct *regs, const void 
 void inj_release(struct inj *inj)
 {
 	if (inj->pid > 0)
-		ptrace(PTRACE_DETACH, inj->pid, NULL, NULL);
+		ptrace_detach(inj->pid, 0);
 	if (inj->mem_fd > 0)
 		close(inj->mem_fd);
 	inj->mem_fd = -1;

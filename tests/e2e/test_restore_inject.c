@@ -92,7 +92,7 @@ int main(void)
 
 	/* New registers: child_resume(area) on a stack at the top of the second page. */
 	ok(inj_write(&inj, area + INJ_PAGE, &value, sizeof(value)) == 0, "argument written");
-	regs = inj.base;
+	regs = inj.pi.base;
 	regs.rip = (uint64_t)child_resume;
 	regs.rsp = area + 2 * INJ_PAGE - 8; /* as after a call: rsp + 8 is 16-aligned */
 	regs.rdi = area + INJ_PAGE;
