@@ -29,8 +29,8 @@ struct inj {
 	uint64_t tramp;   /* code page: 0f 05 cc */
 	uint64_t scratch; /* rw page right after it */
 	struct ptrace_inj pi; /* pi.base: the registers at seize; pi.nr_calls */
-	uint64_t sigmask;     /* installed by inj_finish() (default: the mask at seize) */
-	int mem_fd;	      /* /proc/PID/mem, read-write */
+	uint64_t sigmask; /* installed by inj_finish() (default: the mask at seize) */
+	int mem_fd; /* /proc/PID/mem, read-write */
 	int err; /* first ptrace-level failure; every later call fails with it */
 };
 
