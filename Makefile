@@ -14,6 +14,7 @@ PROTOC_C	?= protoc-c
 ARCH		:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 PREFIX		?= /usr/local
 WERROR		?= 1
+comma		:= ,
 
 WARNINGS	:= -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 		   -Wshadow -Wno-unused-parameter
@@ -99,9 +100,11 @@ $(OUTPUT)/images/%.pb-c.c $(OUTPUT)/images/%.pb-c.h: images/%.proto | $(OUTPUT)/
 	$(call msg,PROTO,$<)
 	$(Q)mkdir -p $(OUTPUT)/images && $(PROTOC_C) --proto_path=images --c_out=$(OUTPUT)/images $<
 
-$(OUTPUT)/images/%.pb-c.o: $(OUTPUT)/images/%.pb-c.c
+# A .proto may import another: every generated header exists before any of them is compiled.
+PB_SAN		:= $(if $(ASAN),-fsanitize=address$(comma)undefined)
+$(OUTPUT)/images/%.pb-c.o: $(OUTPUT)/images/%.pb-c.c | $(PB_HDRS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) -std=gnu11 -g -O2 -MMD -MP $(if $(ASAN),-fsanitize=address,undefined) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) -std=gnu11 -g -O2 -MMD -MP $(PB_SAN) -c $< -o $@
 
 # Generated headers exist before any C file is compiled; -MMD tracks the rest.
 GENERATED	:= $(SKELS) $(PB_HDRS)

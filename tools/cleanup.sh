@@ -9,7 +9,7 @@ for env in /proc/[0-9]*/environ; do
 	pid=${env#/proc/}
 	pid=${pid%/environ}
 	[ "$pid" = "$$" ] && continue
-	run=$(tr '\0' '\n' <"$env" 2>/dev/null | sed -n 's/^CRUX_TEST_RUN=//p' | head -n 1)
+	run=$( (tr '\0' '\n' <"$env") 2>/dev/null | sed -n 's/^CRUX_TEST_RUN=//p' | head -n 1)
 	[ -n "$run" ] || continue
 	if [ -z "$want" ] || [ "$run" = "$want" ]; then
 		kill -9 "$pid" 2>/dev/null || true

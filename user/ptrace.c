@@ -22,6 +22,8 @@
 
 /* Bounds how many racing signal stops ptrace_freeze() passes on before giving up. */
 #define FREEZE_MAX_SIGNALS 64
+/* [vdso] is 2 pages here; room for larger ones */
+#define VDSO_MAX (16 * 4096)
 
 int ptrace_seize(pid_t tid, unsigned long options)
 {
@@ -229,7 +231,7 @@ static int find_vdso_range(pid_t pid, uint64_t *ret_start, uint64_t *ret_end)
 
 int ptrace_find_vdso_syscall(pid_t pid, uint64_t *ret_addr)
 {
-	_cleanup_free_ uint8_t *buf = NULL;
+	uint8_t buf[VDSO_MAX];
 	_cleanup_close_ int fd = -1;
 	uint64_t start = 0, end = 0;
 	char path[64];
@@ -239,11 +241,8 @@ int ptrace_find_vdso_syscall(pid_t pid, uint64_t *ret_addr)
 	err = find_vdso_range(pid, &start, &end);
 	if (err)
 		return err;
-	if (end - start > (1 << 20))
+	if (end - start > sizeof(buf))
 		return -E2BIG;
-	buf = malloc(end - start);
-	if (!buf)
-		return -ENOMEM;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The dumped process tree: PID and all its descendants, found through
+ * /proc/PID/task/TID/children and frozen with PTRACE_SEIZE + PTRACE_INTERRUPT.
+ * Children created while freezing are picked up by rescanning until a pass finds
+ * nothing new; tasks that exit meanwhile are dropped (the root exiting is an error).
+ */
+#ifndef CRUX_PSTREE_H
+#define CRUX_PSTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "proc.h"
+
+struct pstree_task {
+	pid_t pid;
+	pid_t ppid; /* 0 for the root of the dump */
+	pid_t pgid;
+	pid_t sid;
+	int pidfd;  /* pidfd_open: stable identity, pidfd_getfd source */
+	bool frozen;
+	char comm[PROC_COMM_LEN];
+};
+
+struct pstree {
+	struct pstree_task *tasks; /* parents before children; tasks[0] is the root */
+	size_t n;
+	size_t cap;
+	int passes; /* scan passes it took to become stable */
+};
+
+/*
+ * Freeze root and its descendants. On failure every task frozen so far is resumed and
+ * *ret_why (static text, may be NULL) says what went wrong, with *ret_pid the task:
+ *   -ESRCH  root does not exist or exited;  -EOPNOTSUPP  a multi-threaded task or zombie;
+ *   -EBUSY  a task is already traced;       -EAGAIN  the tree did not settle.
+ */
+int pstree_freeze(pid_t root, struct pstree *ret, const char **ret_why, pid_t *ret_pid);
+/* Detach every frozen task (it continues where it was). Returns the first error. */
+int pstree_resume(struct pstree *t);
+/* SIGKILL every task, then detach. */
+int pstree_kill(struct pstree *t);
+void pstree_free(struct pstree *t);
+struct pstree_task *pstree_find(struct pstree *t, pid_t pid);
+
+#endif /* CRUX_PSTREE_H */

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Page selection via /proc/PID/pagemap and reads of /proc/PID/mem: see include/mem.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mem.h"
+#include "util.h"
+
+#define PAGE_SIZE 4096ULL
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAPPED (1ULL << 62)
+#define PM_FILE (1ULL << 61) /* file page or shared anonymous */
+
+/* pagemap entries read per pread, and bytes copied per /proc/PID/mem read */
+#define PM_BATCH 4096
+#define COPY_CHUNK (1 << 20)
+
+enum mem_vma_kind mem_vma_kind(const struct proc_vma *v)
+{
+	if (v->path && v->path[0] == '[') {
+		if (!strcmp(v->path, "[vdso]") || !strcmp(v->path, "[vvar]") ||
+		    !strcmp(v->path, "[vvar_vclock]"))
+			return MEM_VMA_VDSO;
+		if (!strcmp(v->path, "[vsyscall]"))
+			return MEM_VMA_VSYSCALL;
+		if (!strcmp(v->path, "[heap]") || !strcmp(v->path, "[stack]") ||
+		    !strncmp(v->path, "[anon:", 6))
+			return v->shared ? MEM_VMA_UNSUPPORTED : MEM_VMA_ANON;
+		return MEM_VMA_UNSUPPORTED; /* [uprobes], [anon:...] with shared, ... */
+	}
+	if (!v->path || !v->ino) {
+		return v->shared ? MEM_VMA_UNSUPPORTED : MEM_VMA_ANON;
+	}
+	if (v->deleted)
+		return MEM_VMA_UNSUPPORTED;
+	if (v->path[0] != '/')
+		return MEM_VMA_UNSUPPORTED; /* memfd:, /SYSV..., anon_inode:... */
+	return v->shared ? MEM_VMA_FILE_SHARED : MEM_VMA_FILE_PRIV;
+}
+
+struct runs {
+	struct mem_run *v;
+	size_t n, cap;
+	uint64_t pages;
+};
+
+static int runs_add_page(struct runs *r, uint64_t addr)
+{
+	if (r->n && r->v[r->n - 1].vaddr + r->v[r->n - 1].nr_pages * PAGE_SIZE == addr) {
+		r->v[r->n - 1].nr_pages++;
+	} else {
+		if (r->n == r->cap) {
+			size_t cap = r->cap ? r->cap * 2 : 64;
+			struct mem_run *nv = realloc(r->v, cap * sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			r->v = nv;
+			r->cap = cap;
+		}
+		r->v[r->n].vaddr = addr;
+		r->v[r->n].nr_pages = 1;
+		r->n++;
+	}
+	r->pages++;
+	return 0;
+}
+
+static bool page_wanted(enum mem_vma_kind k, uint64_t pme)
+{
+	if (k == MEM_VMA_ANON)
+		return pme & (PM_PRESENT | PM_SWAPPED);
+	/* private file: only pages that became anonymous (written, copy-on-write) */
+	return (pme & (PM_PRESENT | PM_SWAPPED)) && !(pme & PM_FILE);
+}
+
+static int select_vma(int pm_fd, const struct proc_vma *v, enum mem_vma_kind k, struct runs *r)
+{
+	uint64_t buf[PM_BATCH];
+	uint64_t addr = v->start;
+	int err;
+
+	while (addr < v->end) {
+		size_t want = MIN((size_t)((v->end - addr) / PAGE_SIZE), (size_t)PM_BATCH), i;
+		ssize_t got = pread(pm_fd, buf, want * sizeof(uint64_t),
+				    (off_t)(addr / PAGE_SIZE * sizeof(uint64_t)));
+
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			return -EIO;
+		for (i = 0; i < (size_t)got / sizeof(uint64_t); i++) {
+			if (page_wanted(k, buf[i])) {
+				err = runs_add_page(r, addr + i * PAGE_SIZE);
+				if (err)
+					return err;
+			}
+		}
+		addr += (uint64_t)got / sizeof(uint64_t) * PAGE_SIZE;
+	}
+	return 0;
+}
+
+int mem_select(pid_t pid, const struct proc_vma *vmas, size_t n, struct mem_run **ret,
+	       size_t *ret_n, uint64_t *ret_pages)
+{
+	struct runs r = { 0 };
+	_cleanup_close_ int fd = -1;
+	char path[64];
+	size_t i;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < n; i++) {
+		enum mem_vma_kind k = mem_vma_kind(&vmas[i]);
+
+		if (k != MEM_VMA_ANON && k != MEM_VMA_FILE_PRIV)
+			continue;
+		err = select_vma(fd, &vmas[i], k, &r);
+		if (err) {
+			free(r.v);
+			return err;
+		}
+	}
+	*ret = r.v;
+	*ret_n = r.n;
+	*ret_pages = r.pages;
+	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int mem_copy_runs(pid_t pid, const struct mem_run *runs, size_t n, int out_fd)
+{
+	_cleanup_free_ char *buf = malloc(COPY_CHUNK);
+	_cleanup_close_ int fd = -1;
+	char path[64];
+	size_t i;
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < n; i++) {
+		uint64_t addr = runs[i].vaddr, left = runs[i].nr_pages * PAGE_SIZE;
+
+		while (left) {
+			size_t len = MIN(left, (uint64_t)COPY_CHUNK);
+			ssize_t got = pread(fd, buf, len, (off_t)addr);
+
+			if (got < 0)
+				return -errno;
+			if ((size_t)got != len)
+				return -EIO;
+			err = write_all(out_fd, buf, len);
+			if (err)
+				return err;
+			addr += len;
+			left -= len;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Collect and freeze a process tree: see include/pstree.h. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+
+#define LOG_PREFIX "pstree: "
+#include "log.h"
+#include "pstree.h"
+#include "ptrace.h"
+#include "util.h"
+
+/* A tree still growing after this many passes is forking faster than we can freeze it. */
+#define PSTREE_MAX_PASSES 16
+
+struct pstree_task *pstree_find(struct pstree *t, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->tasks[i].pid == pid)
+			return &t->tasks[i];
+	return NULL;
+}
+
+static int pstree_add(struct pstree *t, pid_t pid, pid_t ppid)
+{
+	struct pstree_task *nt;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+
+		nt = realloc(t->tasks, cap * sizeof(*nt));
+		if (!nt)
+			return -ENOMEM;
+		t->tasks = nt;
+		t->cap = cap;
+	}
+	nt = &t->tasks[t->n++];
+	memset(nt, 0, sizeof(*nt));
+	nt->pid = pid;
+	nt->ppid = ppid;
+	nt->pidfd = -1;
+	return 0;
+}
+
+static void pstree_drop(struct pstree *t, size_t i)
+{
+	if (t->tasks[i].pidfd >= 0)
+		close(t->tasks[i].pidfd);
+	memmove(&t->tasks[i], &t->tasks[i + 1], (t->n - i - 1) * sizeof(t->tasks[0]));
+	t->n--;
+}
+
+/* Checks that must hold before and after the task is stopped. */
+static int check_task(pid_t pid, struct proc_stat *st, const char **why)
+{
+	struct proc_status ps;
+	int err;
+
+	err = proc_parse_stat(pid, st);
+	if (err)
+		return -ESRCH;
+	if (st->state == 'Z' || st->state == 'X') {
+		*why = "is a zombie (exited, not yet reaped); zombies are not supported yet";
+		return -EOPNOTSUPP;
+	}
+	if (st->num_threads > 1) {
+		*why = "has more than one thread; multi-threaded processes are not supported yet";
+		return -EOPNOTSUPP;
+	}
+	err = proc_parse_status(pid, &ps);
+	if (err)
+		return -ESRCH;
+	if (ps.tracer && ps.tracer != getpid()) {
+		*why = "is already traced by another process (a debugger?)";
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int freeze_one(struct pstree_task *tk, const char **why)
+{
+	struct proc_stat st;
+	int err;
+
+	err = check_task(tk->pid, &st, why);
+	if (err)
+		return err;
+	tk->pidfd = pidfd_open(tk->pid, 0);
+	if (tk->pidfd < 0)
+		return -errno;
+	err = ptrace_freeze(tk->pid);
+	if (err == -EPERM) {
+		*why = "cannot be traced (EPERM)";
+		return err;
+	}
+	if (err)
+		return err == -ESRCH ? -ESRCH : err;
+	tk->frozen = true;
+	/* re-check now that it cannot change: a thread may have been born meanwhile */
+	err = check_task(tk->pid, &st, why);
+	if (err)
+		return err;
+	tk->pgid = st.pgid;
+	tk->sid = st.sid;
+	memcpy(tk->comm, st.comm, sizeof(tk->comm));
+	return 0;
+}
+
+/* Add the children of every frozen task that are not in the tree yet; returns how many. */
+static int scan_children(struct pstree *t)
+{
+	size_t i, j, n, nr_tasks = t->n;
+	int added = 0, err;
+
+	for (i = 0; i < nr_tasks; i++) {
+		_cleanup_free_ pid_t *kids = NULL;
+
+		if (!t->tasks[i].frozen)
+			continue;
+		err = proc_list_children(t->tasks[i].pid, &kids, &n);
+		if (err)
+			return err;
+		for (j = 0; j < n; j++) {
+			if (pstree_find(t, kids[j]))
+				continue;
+			err = pstree_add(t, kids[j], t->tasks[i].pid);
+			if (err)
+				return err;
+			added++;
+		}
+	}
+	return added;
+}
+
+/* Freeze every not-yet-frozen task; children that vanished are dropped. */
+static int freeze_pending(struct pstree *t, const char **why, pid_t *bad)
+{
+	size_t i = 0;
+	int err;
+
+	while (i < t->n) {
+		struct pstree_task *tk = &t->tasks[i];
+
+		if (tk->frozen) {
+			i++;
+			continue;
+		}
+		err = freeze_one(tk, why);
+		if (err == -ESRCH && i > 0) {
+			pr_debug("task %d exited while freezing, dropped", tk->pid);
+			pstree_drop(t, i);
+			continue;
+		}
+		if (err) {
+			*bad = tk->pid;
+			return err;
+		}
+		i++;
+	}
+	return 0;
+}
+
+int pstree_freeze(pid_t root, struct pstree *ret, const char **ret_why, pid_t *ret_pid)
+{
+	struct pstree t = { 0 };
+	const char *why = NULL;
+	pid_t bad = root;
+	int err, added, pass;
+
+	err = pstree_add(&t, root, 0);
+	if (err)
+		goto out_fail;
+	for (pass = 1; pass <= PSTREE_MAX_PASSES; pass++) {
+		err = freeze_pending(&t, &why, &bad);
+		if (err)
+			goto out_fail;
+		added = scan_children(&t);
+		if (added < 0) {
+			err = added;
+			goto out_fail;
+		}
+		if (!added) {
+			t.passes = pass;
+			t.tasks[0].ppid = 0;
+			*ret = t;
+			return 0;
+		}
+	}
+	why = "keeps creating children faster than they can be frozen";
+	err = -EAGAIN;
+out_fail:
+	if (ret_why)
+		*ret_why = why;
+	if (ret_pid)
+		*ret_pid = bad;
+	pstree_resume(&t);
+	pstree_free(&t);
+	return err;
+}
+
+int pstree_resume(struct pstree *t)
+{
+	int err = 0, e;
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		if (!t->tasks[i].frozen)
+			continue;
+		e = ptrace_detach(t->tasks[i].pid, 0);
+		if (e && !err)
+			err = e;
+		t->tasks[i].frozen = false;
+	}
+	return err;
+}
+
+int pstree_kill(struct pstree *t)
+{
+	int err = 0;
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		if (t->tasks[i].pidfd >= 0 &&
+		    pidfd_send_signal(t->tasks[i].pidfd, SIGKILL, NULL, 0) && !err)
+			err = -errno;
+	}
+	/* A killed tracee still needs its tracer gone before the parent can reap it. */
+	for (i = 0; i < t->n; i++) {
+		if (t->tasks[i].frozen)
+			ptrace_detach(t->tasks[i].pid, 0);
+		t->tasks[i].frozen = false;
+	}
+	return err;
+}
+
+void pstree_free(struct pstree *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->n; i++)
+		if (t->tasks[i].pidfd >= 0)
+			close(t->tasks[i].pidfd);
+	free(t->tasks);
+	memset(t, 0, sizeof(*t));
+}
