@@ -129,9 +129,11 @@ $(TESTLIB): $(TESTLIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# main.c references the subcommands weakly, and a weak reference pulls no archive member:
+# the whole library goes into crux, so every cmd_X that exists is linked.
 $(OUTPUT)/crux: $(OUTPUT)/user/main.o $(LIBCRUX)
 	$(call msg,BIN,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $< -Wl,--whole-archive $(LIBCRUX) -Wl,--no-whole-archive $(LDLIBS) -o $@
 
 $(OUTPUT)/crux-%: $(OUTPUT)/tools/crux_%.o $(LIBCRUX)
 	$(call msg,BIN,$@)
