@@ -123,6 +123,8 @@ int rst_pipes_create(struct rst_set *set);
 int rst_unix_create(struct rst_set *set);
 /* Whether some task has f in its fd table. */
 bool rst_file_in_use(const struct rst_set *set, const struct rst_file *f);
+/* Validation: names to bind that a live socket or another file holds (counted). */
+void rst_unix_check_names(struct rst_set *set);
 /* Remove the names this restore bound (failure path). */
 void rst_unix_unlink_bound(struct rst_set *set);
 /* Park fd at or above the object base (above every dumped fd); 0 or -errno, fd replaced. */

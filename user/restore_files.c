@@ -45,8 +45,10 @@ int rst_reg_open(struct rst_set *set, struct rst_file *f)
 		return pr_err_ret(-errno, "cannot seek %s to offset %llu: %s", r->name,
 				  (unsigned long long)r->pos, strerror(errno));
 	err = rst_park_fd(set, &fd);
-	if (err)
-		return pr_err_ret(err, "cannot park the fd of %s: %s", r->name, strerror(-err));
+	if (err) {
+		pr_err("cannot park the fd of %s: %s", r->name, strerror(-err));
+		return err;
+	}
 	f->ctl_fd = TAKE_FD(fd);
 	return 0;
 }

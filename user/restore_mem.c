@@ -292,10 +292,11 @@ static int fill_pages(struct rst_task *t)
 				return pr_err_ret(-EIO, "pid %d: pages image ends early at offset %llu",
 						  t->pid, (unsigned long long)(run->off + done));
 			err = inj_write(&t->inj, run->vaddr + done, buf, n);
-			if (err)
-				return pr_err_ret(err, "pid %d: cannot write %zu bytes at %#llx: %s",
-						  t->pid, n, (unsigned long long)(run->vaddr + done),
-						  strerror(-err));
+			if (err) {
+				pr_err("pid %d: cannot write %zu bytes at %#llx: %s", t->pid, n,
+				       (unsigned long long)(run->vaddr + done), strerror(-err));
+				return err;
+			}
 			done += n;
 		}
 	}
@@ -325,7 +326,7 @@ static int set_mm(struct rst_set *set, struct rst_task *t)
 	if (exe < 0)
 		return (int)exe;
 	m.exe_fd = (uint32_t)exe;
-	m.auxv = (uint64_t *)(uintptr_t)(t->inj.scratch + SCR_AUXV);
+	m.auxv = (__u64 *)(uintptr_t)(t->inj.scratch + SCR_AUXV);
 	m.auxv_size = (uint32_t)auxv_len;
 	err = inj_scratch_put(&t->inj, SCR_AUXV, mm->mm_saved_auxv, auxv_len) ? 0 : -EFAULT;
 	if (!err && !inj_scratch_put(&t->inj, SCR_MAP, &m, sizeof(m)))

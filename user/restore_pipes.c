@@ -70,8 +70,9 @@ static int assign_ends(struct rst_set *set, uint32_t pipe_id, int p[2])
 		f->ctl_fd = fd;
 		if (fcntl(fd, F_SETFL, (int)(pe->flags & (O_NONBLOCK | O_DIRECT))) < 0) {
 			err = -errno;
-			return pr_err_ret(err, "pipe %u: cannot set flags %#x: %s", pipe_id,
-					  pe->flags, strerror(-err));
+			pr_err("pipe %u: cannot set flags %#x: %s", pipe_id, pe->flags,
+			       strerror(-err));
+			return err;
 		}
 	}
 	return 0;

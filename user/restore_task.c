@@ -119,8 +119,10 @@ static int set_fs(struct rst_set *set, struct rst_task *t)
 		return pr_err_ret(-EBADMSG, "pid %d: its cwd (file id %u) is not in files.img", t->pid,
 				  t->fs->cwd_id);
 	err = check(t, call_with(t, SYS_chdir, cwd, strlen(cwd) + 1, 0, 0, 0), "chdir");
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot return to its cwd %s", t->pid, cwd);
+	if (err) {
+		pr_err("pid %d: cannot return to its cwd %s", t->pid, cwd);
+		return err;
+	}
 	if (t->fs->has_umask)
 		inj_sys1(&t->inj, SYS_umask, t->fs->umask);
 	return 0;
@@ -215,9 +217,10 @@ int rst_task_finish(struct rst_set *set, struct rst_task *t)
 		xlen = t->crux->threads[0]->xsave.len;
 	}
 	err = inj_finish(&t->inj, &regs, xs, xlen);
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot install its registers: %s", t->pid,
-				  strerror(-err));
+	if (err) {
+		pr_err("pid %d: cannot install its registers: %s", t->pid, strerror(-err));
+		return err;
+	}
 	pr_debug("pid %d restored: %lu injected syscalls", t->pid, t->inj.pi.nr_calls);
 	return 0;
 }

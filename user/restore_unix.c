@@ -114,37 +114,80 @@ static int new_pair(struct rst_set *set, int type, int *a, int *b)
 	return 0;
 }
 
-/*
- * A socket file already at a path name: replaced only if it is a stale socket file (no
- * live socket behind it: connect() is refused); a live socket or another file is an error.
- */
-static int clear_stale_name(const struct uaddr *a, int type, uint32_t ino)
+enum name_state { NAME_FREE, NAME_STALE, NAME_LIVE, NAME_NOT_SOCKET };
+
+/* What is at a path name now: nothing, a stale socket file (connect() refused), a live one. */
+static enum name_state name_state(const struct uaddr *a, int type)
 {
 	struct stat st;
 	int fd, r;
 
 	if (!is_path(a) || lstat(a->sun.sun_path, &st))
-		return 0;
+		return NAME_FREE;
 	if (!S_ISSOCK(st.st_mode))
-		return pr_err_ret(-EEXIST,
-				  "cannot bind socket ino %u to %s: a file that is not a socket is "
-				  "there; move it away",
-				  ino, a->text);
+		return NAME_NOT_SOCKET;
 	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return -errno;
+		return NAME_LIVE; /* can't tell: don't touch it */
 	r = connect(fd, (const struct sockaddr *)&a->sun, a->len);
+	if (r && errno == EPROTOTYPE) /* a live socket of another type */
+		r = 0;
 	close(fd);
-	if (r == 0 || errno == EAGAIN || errno == EPROTOTYPE)
-		return pr_err_ret(-EADDRINUSE,
-				  "cannot bind socket ino %u to %s: the name is held by a live "
-				  "socket; stop its owner or restore elsewhere",
-				  ino, a->text);
+	return r == 0 || errno == EAGAIN ? NAME_LIVE : NAME_STALE;
+}
+
+static const char *name_problem(enum name_state s)
+{
+	return s == NAME_LIVE ? "the name is held by a live socket; stop its owner or restore "
+				"elsewhere" :
+				"a file that is not a socket is there; move it away";
+}
+
+/*
+ * A socket file already at a path name is replaced only if it is stale (no live socket
+ * behind it); a live socket or another kind of file is an error.
+ */
+static int clear_stale_name(const struct uaddr *a, int type, uint32_t ino)
+{
+	enum name_state s = name_state(a, type);
+
+	if (s == NAME_FREE)
+		return 0;
+	if (s != NAME_STALE)
+		return pr_err_ret(-EADDRINUSE, "cannot bind socket ino %u to %s: %s", ino, a->text,
+				  name_problem(s));
 	if (unlink(a->sun.sun_path) && errno != ENOENT)
 		return pr_err_ret(-errno, "cannot remove the stale socket file %s: %s", a->text,
 				  strerror(errno));
 	pr_debug("replaced stale socket file %s", a->text);
 	return 0;
+}
+
+/* Whether this socket gets bound to its own name at restore. */
+static bool binds_own_name(const UnixSkEntry *u)
+{
+	return u->name.len &&
+	       (u->state == ST_LISTEN || u->type == SOCK_DGRAM || u->state == ST_CLOSE);
+}
+
+void rst_unix_check_names(struct rst_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n_files; i++) {
+		const UnixSkEntry *u = set->files[i].fe->usk;
+		enum name_state s;
+		struct uaddr a;
+
+		if (!is_usk(&set->files[i]) || !binds_own_name(u) || sk_addr(u, &a))
+			continue;
+		s = name_state(&a, (int)u->type);
+		if (s == NAME_LIVE || s == NAME_NOT_SOCKET) {
+			pr_err("socket ino %u cannot be bound to %s again: %s", u->ino, a.text,
+			       name_problem(s));
+			set->problems++;
+		}
+	}
 }
 
 static int remember_bound(struct rst_set *set, const struct uaddr *a)
@@ -169,9 +212,10 @@ static int bind_name(struct rst_set *set, int fd, const UnixSkEntry *u)
 	if (!u->name.len)
 		return 0;
 	err = sk_addr(u, &a);
-	if (err)
-		return pr_err_ret(err, "socket ino %u: its name does not fit a sockaddr_un",
-				  u->ino);
+	if (err) {
+		pr_err("socket ino %u: its name does not fit a sockaddr_un", u->ino);
+		return err;
+	}
 	err = clear_stale_name(&a, (int)u->type, u->ino);
 	if (err)
 		return err;
@@ -252,8 +296,10 @@ static int create_named(struct rst_set *set, int *queuer)
 			err = bind_name(set, f->ctl_fd, u);
 		if (!err && u->state == ST_LISTEN && listen(f->ctl_fd, (int)u->backlog))
 			err = -errno;
-		if (err)
-			return pr_err_ret(err, "socket ino %u: %s", u->ino, strerror(-err));
+		if (err) {
+			pr_err("socket ino %u: %s", u->ino, strerror(-err));
+			return err;
+		}
 	}
 	return 0;
 }
@@ -395,9 +441,11 @@ static int fill_queues(struct rst_set *set, int *queuer)
 			setsockopt(from, SOL_SOCKET, SO_SNDBUFFORCE, &(int){ QUEUER_SNDBUF },
 				   sizeof(int));
 		err = send_all(from, b, u->type != SOCK_STREAM);
-		if (err)
-			return pr_err_ret(err, "socket ino %u: cannot refill its receive queue: %s",
-					  u->ino, strerror(-err));
+		if (err) {
+			pr_err("socket ino %u: cannot refill its receive queue: %s", u->ino,
+			       strerror(-err));
+			return err;
+		}
 	}
 	return 0;
 }
@@ -464,9 +512,11 @@ static int connect_rest(struct rst_set *set, int *queuer)
 		err = sk_addr(p->fe->usk, &a);
 		if (!err && connect(f->ctl_fd, (const struct sockaddr *)&a.sun, a.len))
 			err = -errno;
-		if (err)
-			return pr_err_ret(err, "datagram socket ino %u: cannot connect to %s: %s",
-					  u->ino, a.text, strerror(-err));
+		if (err) {
+			pr_err("datagram socket ino %u: cannot connect to %s: %s", u->ino, a.text,
+			       strerror(-err));
+			return err;
+		}
 	}
 	return 0;
 }
