@@ -67,16 +67,18 @@ struct crux_conn {
 
 /* stats map: ARRAY of __u64, index = enum crux_stat. */
 enum crux_stat {
-	CRUX_ST_GEN = 0,	     /* current reconcile generation */
-	CRUX_ST_RECONCILE_TIME,	     /* CLOCK_REALTIME ns of the last completed reconcile */
-	CRUX_ST_RECONCILE_SWEPT,     /* stale entries removed by the last reconcile */
-	CRUX_ST_UPSERTS,	     /* successful map writes */
-	CRUX_ST_UPSERT_FAIL,	     /* map write failed (map full): answers are incomplete */
-	CRUX_ST_FORGETS,	     /* entries deleted on the last release */
-	CRUX_ST_SHARED_CLOSE,	     /* close of one of several references */
-	CRUX_ST_EVENTS_LOST,	     /* watch ringbuf full */
-	CRUX_ST_TRACKER_PID,	     /* pid of the running `crux track`, 0 if none */
-	CRUX_ST_WATCHERS,	     /* > 0: event programs publish to the events ringbuf */
+	CRUX_ST_GEN = 0, /* current reconcile generation */
+	CRUX_ST_RECONCILE_TIME, /* CLOCK_REALTIME ns of the last completed reconcile */
+	CRUX_ST_RECONCILE_SWEPT, /* stale entries removed by the last reconcile */
+	CRUX_ST_UPSERTS, /* successful map writes */
+	CRUX_ST_UPSERT_FAIL, /* map write failed (map full): answers are incomplete */
+	CRUX_ST_FORGETS, /* entries deleted on the last release */
+	CRUX_ST_SHARED_CLOSE, /* close of one of several references */
+	CRUX_ST_EVENTS_LOST, /* watch ringbuf full */
+	CRUX_ST_TRACKER_PID, /* pid of the running `crux track`, 0 if none */
+	CRUX_ST_WATCHERS, /* > 0: event programs publish to the events ringbuf */
+	CRUX_ST_RECONCILES, /* completed reconcile passes since the state was pinned */
+	CRUX_ST_SEEN_FAIL, /* fd-walk sighting map full: a release left to reconcile */
 	CRUX_ST__MAX = 16,
 };
 
@@ -112,11 +114,34 @@ struct crux_event {
 	__u32 __pad1;
 };
 
+/*
+ * Tree iterator record (user/treeiter.c, bpf/crux_iter.bpf.c iter_task_file_tree): one per
+ * unix-socket fd of the filtered process, read exactly from the kernel at dump time.
+ */
+struct crux_fd_rec {
+	__u64 ino;
+	__u64 sk;
+	__u64 peer_ino; /* 0: none, embryo (listener_ino) or dead (CRUX_SK_DEAD) */
+	__u64 peer_sk;
+	__u64 listener_ino; /* CRUX_SK_EMBRYO: the listener our peer is queued on */
+	__u64 netns_cookie;
+	__u32 tgid;
+	__s32 fd;
+	__u16 type;
+	__u8 state;
+	__u8 flags; /* CRUX_SK_EMBRYO | CRUX_SK_DEAD */
+	__u16 name_len;
+	__u16 peer_name_len;
+	char name[CRUX_SUN_PATH_MAX];
+	char peer_name[CRUX_SUN_PATH_MAX]; /* the peer's bound name (dgram reconnect target) */
+};
+
 #ifndef __VMLINUX_H__
 _Static_assert(sizeof(struct crux_sock) == 192, "crux_sock layout");
 _Static_assert(sizeof(struct crux_conn) == 272, "crux_conn layout");
 _Static_assert(sizeof(struct crux_abi_info) == 8, "crux_abi_info layout");
 _Static_assert(sizeof(struct crux_event) == 168, "crux_event layout");
+_Static_assert(sizeof(struct crux_fd_rec) == 280, "crux_fd_rec layout");
 #endif
 
 #endif /* CRUX_ABI_H */

@@ -37,7 +37,9 @@ enum mem_vma_kind mem_vma_kind(const struct proc_vma *v);
  */
 int mem_select(pid_t pid, const struct proc_vma *vmas, size_t n, struct mem_run **ret,
 	       size_t *ret_n, uint64_t *ret_pages);
-/* Copy the pages of runs from /proc/PID/mem to out_fd, in order. */
-int mem_copy_runs(pid_t pid, const struct mem_run *runs, size_t n, int out_fd);
+/* Where mem_copy_runs() puts the bytes: 0 or -errno. */
+typedef int (*mem_sink_fn)(void *arg, const void *buf, size_t len);
+/* Copy the pages of runs from /proc/PID/mem to sink, in order, in large contiguous reads. */
+int mem_copy_runs(pid_t pid, const struct mem_run *runs, size_t n, mem_sink_fn sink, void *arg);
 
 #endif /* CRUX_MEM_H */

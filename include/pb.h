@@ -30,6 +30,9 @@ bool pb_check(const ProtobufCMessage *msg);
 /* Free a message returned by pb_unpack(); NULL is fine. */
 void pb_free(void *msg);
 
+/* The name of an enum value ("UNIXSK" for fd_types 5), or NULL if desc has no such value. */
+const char *pb_enum_name(const ProtobufCEnumDescriptor *desc, int value);
+
 /* "core_entry": the message's name as the .proto spells it. */
 const char *pb_name(const ProtobufCMessageDescriptor *desc);
 

@@ -52,4 +52,18 @@ int sockmap__stats(struct sockmap *m, __u64 *stats);
  */
 int sockmap__reconcile(struct sockmap *m, bool strict, __u64 *ret_swept);
 
+/*
+ * true when a map write failed (map full, stats[CRUX_ST_UPSERT_FAIL] > 0): the map misses
+ * sockets; callers must say so and fall back (sock_diag, the tree iterator).
+ */
+bool sockmap__incomplete(struct sockmap *m);
+
+/*
+ * Helpers for crux track and diagnostics. sockmap_pin_dir_check(): 0 if pin_dir exists on
+ * a bpffs, -ENOENT if it does not exist but its parent is on one, -ENODEV if not on bpffs.
+ * sockmap_read_abi(): the abi_info record pinned under pin_dir (-ENOENT if none).
+ */
+int sockmap_pin_dir_check(const char *pin_dir);
+int sockmap_read_abi(const char *pin_dir, struct crux_abi_info *ret);
+
 #endif /* CRUX_SOCKMAP_H */

@@ -29,9 +29,11 @@ for f in $src $(git ls-files 'bpf/*' 'images/*.proto' 'tests/*.c' 'tests/*.h' 2>
 	head -n 2 "$f" | grep -q 'SPDX-License-Identifier' || fail "$f: no SPDX line"
 done
 
+# constStatement: cppcheck reads the trailing (err) of pr_err_ret()'s statement expression
+# as an unused value in every `return pr_err_ret(err, ...)`.
 if command -v cppcheck >/dev/null; then
 	if ! cppcheck -q --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -Iinclude $(echo "$src" | grep '\.c$') 2>&1; then
+		--suppress=missingIncludeSystem --suppress=constStatement -Iinclude $(echo "$src" | grep '\.c$') 2>&1; then
 		fail "cppcheck found problems"
 	fi
 fi

@@ -135,25 +135,7 @@ int mem_select(pid_t pid, const struct proc_vma *vmas, size_t n, struct mem_run 
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-int mem_copy_runs(pid_t pid, const struct mem_run *runs, size_t n, int out_fd)
+int mem_copy_runs(pid_t pid, const struct mem_run *runs, size_t n, mem_sink_fn sink, void *arg)
 {
 	_cleanup_free_ char *buf = malloc(COPY_CHUNK);
 	_cleanup_close_ int fd = -1;
@@ -178,7 +160,7 @@ int mem_copy_runs(pid_t pid, const struct mem_run *runs, size_t n, int out_fd)
 				return -errno;
 			if ((size_t)got != len)
 				return -EIO;
-			err = write_all(out_fd, buf, len);
+			err = sink(arg, buf, len);
 			if (err)
 				return err;
 			addr += len;

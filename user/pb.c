@@ -37,6 +37,13 @@ void pb_free(void *msg)
 		protobuf_c_message_free_unpacked(msg, NULL);
 }
 
+const char *pb_enum_name(const ProtobufCEnumDescriptor *desc, int value)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(desc, value);
+
+	return v ? v->name : NULL;
+}
+
 const char *pb_name(const ProtobufCMessageDescriptor *desc)
 {
 	return desc->name;

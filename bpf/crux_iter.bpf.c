@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Iterators over the kernel's own tables.
+ *
+ * Seed and reconcile are one code path: iter_task_file_seed visits every fd of every task
+ * (all netns; the first holder becomes the owner), iter_unix_seed every unix socket of the
+ * netns the iterator fd was created in (userspace setns()es into each). Both refresh() into
+ * the `peers` map and never write seq output: iter/unix seq output loses records when a
+ * read() stops inside a bucket batch. Each refresh stamps the current generation; the
+ * reconcile then sweeps what no pass stamped.
+ *
+ * iter_task_file_tree is the dumper's exact view of one process (attached with a pid
+ * filter): one struct crux_fd_rec per unix socket fd, as seq output (a few records per
+ * task, read in full by one reader: nothing to lose).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "abi.h"
+#include "helpers.bpf.h"
+#include "maps.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Scratch for the tree iterator's records. Not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct crux_fd_rec);
+} tree_buf SEC(".maps");
+
+static __always_inline struct sock *iter_file_unix_sk(struct file *file)
+{
+	struct socket *so = bpf_sock_from_file(file);
+	struct sock *sk;
+
+	if (!so)
+		return NULL;
+	sk = so->sk;
+	if (!sk || sk->__sk_common.skc_family != AF_UNIX)
+		return NULL;
+	return sk;
+}
+
+SEC("iter/task_file")
+int iter_task_file_seed(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct task_struct *task = ctx->task;
+	struct crux_sock *v;
+	struct sock *sk;
+	__u64 ino;
+
+	if (!file || !task || !(sk = iter_file_unix_sk(file)))
+		return 0;
+	ino = sk_ino(sk);
+	v = bpf_map_lookup_elem(&peers, &ino);
+	/* one refresh per socket and pass, however many fds share it */
+	if (v && v->sk == (__u64)sk && v->gen == cur_gen()) {
+		if (!v->owner_tgid) {
+			v->owner_tgid = task->tgid;
+			bpf_probe_read_kernel_str(v->owner_comm, sizeof(v->owner_comm), task->comm);
+		}
+		return 0;
+	}
+	/* keep the recorded owner; a socket first seen here is credited to this holder */
+	if (v && v->sk == (__u64)sk && v->owner_tgid)
+		refresh(sk, NULL, true);
+	else
+		refresh(sk, task, true);
+	return 0;
+}
+
+SEC("iter/unix")
+int iter_unix_seed(struct bpf_iter__unix *ctx)
+{
+	struct unix_sock *u = ctx->unix_sk;
+
+	if (!u || !sk_ino(&u->sk))
+		return 0; /* embryo: no inode yet; its client's entry names the listener */
+	refresh(&u->sk, NULL, true);
+	return 0;
+}
+
+SEC("iter/task_file")
+int iter_task_file_tree(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct task_struct *task = ctx->task;
+	struct crux_fd_rec *r;
+	struct sock *sk, *peer;
+	__u32 zero = 0;
+
+	if (!file || !task || !(sk = iter_file_unix_sk(file)))
+		return 0;
+	r = bpf_map_lookup_elem(&tree_buf, &zero);
+	if (!r)
+		return 0;
+	__builtin_memset(r, 0, sizeof(*r));
+	r->tgid = task->tgid;
+	r->fd = ctx->fd;
+	r->ino = sk_ino(sk);
+	r->sk = (__u64)sk;
+	r->flags = read_peer(sk, &r->peer_sk, &r->peer_ino, &r->listener_ino);
+	peer = (struct sock *)r->peer_sk;
+	r->type = BPF_CORE_READ(sk, sk_type);
+	r->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	r->netns_cookie = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+	r->name_len = unix_name(sk, r->name);
+	if (peer)
+		r->peer_name_len = unix_name(peer, r->peer_name);
+	bpf_seq_write(ctx->meta->seq, r, sizeof(*r));
+	return 0;
+}

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The live map's building blocks, shared by the event programs and the seed/reconcile
+ * iterators: fd -> file -> unix sock resolution, refresh() (the idempotent upsert of a
+ * socket's complete current state) and forget() (the last reference is going away).
+ */
+#ifndef CRUX_HELPERS_BPF_H
+#define CRUX_HELPERS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+
+#include "abi.h"
+#include "core_fixes.bpf.h"
+#include "maps.bpf.h"
+
+#define AF_UNIX 1
+#define SOCKFS_MAGIC 0x534F434B
+#define SUN_FAMILY_LEN 2 /* unix_address.len counts sa_family_t too */
+
+static __always_inline void st_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		__sync_fetch_and_add(v, n);
+}
+
+static __always_inline __u64 st_get(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	return v ? *v : 0;
+}
+
+static __always_inline __u32 cur_gen(void)
+{
+	return (__u32)st_get(CRUX_ST_GEN);
+}
+
+/* The file at fd in t's table, or NULL. Reads only: safe from a syscall tracepoint. */
+static __always_inline struct file *task_fd_file(struct task_struct *t, int fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **arr, *f = NULL;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	arr = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	return f;
+}
+
+/*
+ * The unix sock behind a file, or NULL. The superblock magic check comes first so an
+ * O_PATH fd of a socket file (whose private_data is not a struct socket) is not misread.
+ */
+static __always_inline struct sock *file_unix_sk(struct file *f)
+{
+	struct socket *so;
+	struct sock *sk;
+
+	if (!f || BPF_CORE_READ(f, f_inode, i_sb, s_magic) != SOCKFS_MAGIC)
+		return NULL;
+	so = BPF_CORE_READ(f, private_data);
+	sk = so ? BPF_CORE_READ(so, sk) : NULL;
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX)
+		return NULL;
+	return sk;
+}
+
+static __always_inline struct sock *cur_fd_unix_sk(int fd)
+{
+	return file_unix_sk(task_fd_file((struct task_struct *)bpf_get_current_task(), fd));
+}
+
+static __always_inline struct sock *unix_peer(struct sock *sk)
+{
+	return BPF_CORE_READ((struct unix_sock *)sk, peer);
+}
+
+/* Bound name of sk into name[CRUX_SUN_PATH_MAX]; returns its length (0: unbound). */
+static __always_inline __u16 unix_name(struct sock *sk, char *name)
+{
+	struct unix_address *addr = BPF_CORE_READ((struct unix_sock *)sk, addr);
+	int alen;
+	__u64 len; /* 64-bit: a u32 copy would hide the bound from the verifier */
+
+	if (!addr)
+		return 0;
+	alen = BPF_CORE_READ(addr, len);
+	if (alen <= SUN_FAMILY_LEN)
+		return 0;
+	len = alen - SUN_FAMILY_LEN;
+	/* barriers: clang would otherwise pass the unclamped register to the helper */
+	barrier_var(len);
+	if (len > CRUX_SUN_PATH_MAX)
+		len = CRUX_SUN_PATH_MAX;
+	barrier_var(len);
+	if (bpf_probe_read_kernel(name, len, &addr->name[0].sun_path))
+		return 0;
+	return len;
+}
+
+/*
+ * sk's peer: its address, inode and, when the inode reads 0, whether it is an embryo
+ * queued on a listener (CRUX_SK_EMBRYO, *listener_ino) or a released socket (CRUX_SK_DEAD).
+ * Both read ino 0, so the listener is tested positively: accept clears it, and a dead
+ * listener reads ino 0 too.
+ */
+static __always_inline __u8 read_peer(struct sock *sk, __u64 *peer_sk, __u64 *peer_ino,
+				      __u64 *listener_ino)
+{
+	struct sock *peer = unix_peer(sk);
+
+	*peer_sk = (__u64)peer;
+	*peer_ino = sk_ino(peer);
+	*listener_ino = 0;
+	if (!peer || *peer_ino)
+		return 0;
+	*listener_ino = sk_ino(unix_listener(peer));
+	return *listener_ino ? CRUX_SK_EMBRYO : CRUX_SK_DEAD;
+}
+
+/* Publish an event for `crux-map watch`, only while someone watches. */
+static __always_inline void emit(__u16 kind, __u64 ino, const struct crux_sock *v)
+{
+	struct crux_event *e;
+
+	if (!st_get(CRUX_ST_WATCHERS))
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		st_add(CRUX_ST_EVENTS_LOST, 1);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->ino = ino;
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	e->kind = kind;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (v) {
+		e->peer_ino = v->peer_ino;
+		e->type = v->type;
+		e->state = v->state;
+		e->name_len = v->name_len;
+		__builtin_memcpy(e->name, v->name, sizeof(e->name));
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * Re-read the complete current state of sk and upsert it: events and seed passes may run
+ * in any order, each write is the truth of its moment. owner: the task to credit (its
+ * tgid/comm), or NULL to keep the recorded owner of the same socket. seeded: found by a
+ * seed/reconcile pass (sticky for the socket's lifetime). Returns the scratch record.
+ */
+static __always_inline struct crux_sock *refresh(struct sock *sk, struct task_struct *owner,
+						 bool seeded)
+{
+	__u32 zero = 0;
+	struct crux_sock *v = bpf_map_lookup_elem(&rec_buf, &zero), *old;
+	__u64 ino = sk_ino(sk);
+
+	if (!v || !ino)
+		return NULL;
+	__builtin_memset(v, 0, sizeof(*v));
+	v->ino = ino;
+	v->sk = (__u64)sk;
+	v->flags = read_peer(sk, &v->peer_sk, &v->peer_ino, &v->listener_ino);
+	v->type = BPF_CORE_READ(sk, sk_type);
+	v->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	v->netns_cookie = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+	v->name_len = unix_name(sk, v->name);
+	v->gen = cur_gen();
+
+	old = bpf_map_lookup_elem(&peers, &ino);
+	if (old && old->sk != (__u64)sk)
+		old = NULL; /* a recycled inode number: another socket's stale entry */
+	if (old ? (old->flags & CRUX_SK_SEEDED) : seeded)
+		v->flags |= CRUX_SK_SEEDED;
+	if (owner) {
+		v->owner_tgid = BPF_CORE_READ(owner, tgid);
+		bpf_probe_read_kernel_str(v->owner_comm, sizeof(v->owner_comm), &owner->comm);
+	} else if (old) {
+		v->owner_tgid = old->owner_tgid;
+		__builtin_memcpy(v->owner_comm, old->owner_comm, sizeof(v->owner_comm));
+	}
+	if (bpf_map_update_elem(&peers, &ino, v, BPF_ANY)) {
+		st_add(CRUX_ST_UPSERT_FAIL, 1);
+		return NULL;
+	}
+	st_add(CRUX_ST_UPSERTS, 1);
+	return v;
+}
+
+/*
+ * The socket (ino, sk) loses its last reference: drop its entries, and tell a stream peer
+ * that still points at it that its peer is dead (the kernel keeps that pointer).
+ */
+static __always_inline void forget_ino(__u64 ino, __u64 sk, __u64 peer_ino)
+{
+	struct crux_sock *v, *pv;
+
+	if (!ino || !(v = bpf_map_lookup_elem(&peers, &ino)))
+		return;
+	if (v->sk != sk)
+		return; /* another socket now owns this inode number: leave it to reconcile */
+	bpf_map_delete_elem(&peers, &ino);
+	bpf_map_delete_elem(&conn_addr, &ino);
+	st_add(CRUX_ST_FORGETS, 1);
+	if (peer_ino && (pv = bpf_map_lookup_elem(&peers, &peer_ino)) && pv->peer_sk == sk) {
+		pv->peer_ino = 0;
+		pv->flags = (pv->flags & ~CRUX_SK_EMBRYO) | CRUX_SK_DEAD;
+	}
+	emit(CRUX_EV_CLOSE, ino, NULL);
+}
+
+static __always_inline void forget(struct sock *sk)
+{
+	forget_ino(sk_ino(sk), (__u64)sk, sk_ino(unix_peer(sk)));
+}
+
+#endif /* CRUX_HELPERS_BPF_H */

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The dumper's exact view of a process's unix sockets: a pid-filtered iter/task_file pass
+ * (bpf/crux_iter.bpf.c iter_task_file_tree) returns one struct crux_fd_rec per unix-socket
+ * fd, read from the kernel at call time, whatever the host's socket count.
+ * A library-style module: debug logging at most; callers report failures.
+ */
+#ifndef CRUX_TREEITER_H
+#define CRUX_TREEITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "abi.h"
+
+struct treeiter;
+struct crux_iter_bpf;
+
+/* Load the iterator object once (no pins); -errno from libbpf/the kernel on failure. */
+int treeiter__new(struct treeiter **ret);
+void treeiter__free(struct treeiter *t);
+/*
+ * Every unix-socket fd of process tgid (all its threads share the table), in fd order.
+ * *ret is malloc'ed (NULL when *ret_n is 0). -ESRCH if tgid does not exist.
+ */
+int treeiter__unix_fds(struct treeiter *t, pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n);
+/* One-shot convenience: treeiter__new + treeiter__unix_fds + treeiter__free. */
+int treeiter_unix_fds(pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n);
+
+/*
+ * Open and load crux_iter.bpf.o privately: no map is pinned or reused. seed: load the
+ * seed/reconcile iterators; tree: load the tree iterator. Shared with sockmap's snapshot
+ * and kfeat's probes.
+ */
+int iterobj_load_private(bool seed, bool tree, struct crux_iter_bpf **ret);
+
+#endif /* CRUX_TREEITER_H */

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Target of the dump e2e tests (not a test itself: no test_ prefix). It builds one topology,
+ * touches READY, then counts forever, writing its counter into COUNTER every few ms.
+ *
+ *   dumptgt TOPOLOGY DIR [ARG]      files in DIR: ready, counter (and sockets it binds)
+ *
+ * Topologies:
+ *   simple        /dev/null, a regular file at an offset, a directory fd
+ *   kinds         socketpairs (stream with queued bytes both ways, dgram and seqpacket with
+ *                 messages), a half-closed pair, a pipe with data, abstract and path-bound
+ *                 unconnected sockets, a socket bound to a deleted path
+ *   listener      a listener with one accepted connection (queued data) and one pending
+ *   tree          two children; all three share a socketpair and a pipe
+ *   dgram-client  a dgram socket connected to the outside server at ARG (sends "hello")
+ *   stream-client a stream socket connected to the outside listener at ARG
+ *   dgram-server  a dgram server bound at DIR/srv (outside clients connect to it)
+ *   forker        forks a short-lived child every millisecond
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[256];
+static int counter_fd = -1;
+
+static void die(const char *what)
+{
+	dprintf(2, "dumptgt: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+static socklen_t addr_of(struct sockaddr_un *sa, const char *name, size_t len)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, name, len);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+}
+
+static int bound(int type, const char *name, size_t len)
+{
+	struct sockaddr_un sa;
+	int s = socket(AF_UNIX, type, 0);
+
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, addr_of(&sa, name, len)))
+		die("bind");
+	return s;
+}
+
+static int connected(int type, const char *path)
+{
+	struct sockaddr_un sa;
+	int s = socket(AF_UNIX, type, 0);
+
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, addr_of(&sa, path, strlen(path))))
+		die("connect");
+	return s;
+}
+
+static void put(int fd, const char *s)
+{
+	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		die("write");
+}
+
+static void topo_simple(void)
+{
+	char p[300];
+	int f;
+
+	if (open("/dev/null", O_RDWR) < 0)
+		die("/dev/null");
+	snprintf(p, sizeof(p), "%s/data", dir);
+	f = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (f < 0)
+		die("data");
+	put(f, "0123456789");
+	lseek(f, 4, SEEK_SET);
+	if (open(dir, O_RDONLY | O_DIRECTORY) < 0)
+		die("dir");
+}
+
+static void topo_kinds(void)
+{
+	int sp[2], dg[2], sq[2], hc[2], pp[2];
+	char p[300];
+	static const char abs_name[] = "\0crux-dumptgt-abstract";
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp))
+		die("socketpair");
+	put(sp[0], "to-one");
+	put(sp[1], "to-zero");
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, dg))
+		die("socketpair dgram");
+	put(dg[0], "d1");
+	put(dg[0], "d22");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sq))
+		die("socketpair seqpacket");
+	put(sq[1], "s1");
+	put(sq[1], "s22");
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, hc))
+		die("socketpair half");
+	put(hc[0], "last");
+	shutdown(hc[0], SHUT_WR);
+	if (pipe(pp))
+		die("pipe");
+	put(pp[1], "piped");
+	bound(SOCK_DGRAM, abs_name, sizeof(abs_name) - 1);
+	snprintf(p, sizeof(p), "%s/bound", dir);
+	bound(SOCK_DGRAM, p, strlen(p));
+	snprintf(p, sizeof(p), "%s/gone", dir);
+	bound(SOCK_STREAM, p, strlen(p));
+	unlink(p);
+}
+
+static void topo_listener(void)
+{
+	char p[300];
+	int l, c1, c2, a;
+
+	snprintf(p, sizeof(p), "%s/lsn", dir);
+	l = bound(SOCK_STREAM, p, strlen(p));
+	if (listen(l, 7))
+		die("listen");
+	c1 = connected(SOCK_STREAM, p);
+	a = accept(l, NULL, NULL);
+	if (a < 0)
+		die("accept");
+	put(c1, "queued-for-server");
+	put(a, "queued-for-client");
+	c2 = connected(SOCK_STREAM, p); /* left pending */
+	(void)c2;
+}
+
+static void topo_tree(void)
+{
+	int sp[2], pp[2], i;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) || pipe(pp))
+		die("socketpair/pipe");
+	put(pp[1], "tree-pipe");
+	for (i = 0; i < 2; i++) {
+		pid_t c = fork();
+
+		if (c < 0)
+			die("fork");
+		if (c == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+	}
+}
+
+static void topo_dgram_server(void)
+{
+	char p[300];
+
+	snprintf(p, sizeof(p), "%s/srv", dir);
+	bound(SOCK_DGRAM, p, strlen(p));
+}
+
+static void topo_forker(void)
+{
+	pid_t c = fork();
+
+	if (c < 0)
+		die("fork");
+	if (c)
+		return;
+	/* a child that keeps forking short-lived grandchildren, and reaps them */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;) {
+		pid_t g = fork();
+
+		if (g == 0)
+			_exit(0);
+		if (g > 0)
+			waitpid(g, NULL, 0);
+		usleep(1000);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long counter = 0;
+	char p[300];
+	int fd;
+
+	if (argc < 3) {
+		dprintf(2, "usage: dumptgt TOPOLOGY DIR [ARG]\n");
+		return 64;
+	}
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* hold nothing of whoever started us beyond stdio */
+	close_range(3, ~0U, 0);
+	snprintf(dir, sizeof(dir), "%s", argv[2]);
+	snprintf(p, sizeof(p), "%s/counter", dir);
+	counter_fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (counter_fd < 0)
+		die("counter");
+	if (!strcmp(argv[1], "simple"))
+		topo_simple();
+	else if (!strcmp(argv[1], "kinds"))
+		topo_kinds();
+	else if (!strcmp(argv[1], "listener"))
+		topo_listener();
+	else if (!strcmp(argv[1], "tree"))
+		topo_tree();
+	else if (!strcmp(argv[1], "dgram-client") && argc > 3)
+		put(connected(SOCK_DGRAM, argv[3]), "hello");
+	else if (!strcmp(argv[1], "stream-client") && argc > 3)
+		connected(SOCK_STREAM, argv[3]);
+	else if (!strcmp(argv[1], "dgram-server"))
+		topo_dgram_server();
+	else if (!strcmp(argv[1], "forker"))
+		topo_forker();
+	else {
+		dprintf(2, "dumptgt: unknown topology %s\n", argv[1]);
+		return 64;
+	}
+	snprintf(p, sizeof(p), "%s/ready", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		die("ready");
+	close(fd);
+	for (;;) {
+		char b[32];
+		int n = snprintf(b, sizeof(b), "%lu\n", ++counter);
+
+		if (pwrite(counter_fd, b, (size_t)n, 0) != n)
+			die("counter");
+		usleep(2000);
+	}
+}

@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `crux dump`: freeze the tree, check it is self-contained, write the images (CRIU's
+ * format), then kill or resume it. Any failure after the freeze resumes every task as it
+ * was and removes the half-written image directory.
+ */
+#include <argp.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define LOG_PREFIX "dump: "
+#include "cmd.h"
+#include "dump.h"
+#include "img.h"
+#include "log.h"
+#include "pstree.h"
+#include "util.h"
+#include "fdinfo.pb-c.h"
+#include "inventory.pb-c.h"
+#include "pstree.pb-c.h"
+#include "regfile.pb-c.h"
+
+
+enum {
+	OPT_NO_MAP = 0x100,
+};
+
+static const char doc[] =
+	"Checkpoint a process and all its descendants into an image directory.\v"
+	"The tree is frozen with ptrace, checked for self-containment (no pipe or unix "
+	"socket whose other end is held outside the tree, unless --ext-unix-sk accepts it), "
+	"written in CRIU's image format, then killed (default) or resumed.\n\n"
+	"EXAMPLES:\n"
+	"  crux dump -t 1234 -D /tmp/img                 dump and kill pid 1234 and its children\n"
+	"  crux dump -t 1234 -D /tmp/img -R              dump, leave it running\n"
+	"  crux dump -t 1234 -D /tmp/img --ext-unix-sk   accept datagram sockets connected to\n"
+	"                                                a named outside server (e.g. /dev/log)\n"
+	"  crux dump -t 1234 -D /tmp/img --ext-unix-sk=4242\n"
+	"                                                also accept the stream socket of inode\n"
+	"                                                4242 (restore reconnects it)";
+
+static const struct argp_option options[] = {
+	{ "tree", 't', "PID", 0, "root of the tree to dump", 0 },
+	{ "images-dir", 'D', "DIR", 0, "image directory (new or empty)", 0 },
+	{ "ext-unix-sk", 'x', "INO,...", OPTION_ARG_OPTIONAL,
+	  "accept external unix sockets: datagram sockets connected to a named peer, and the "
+	  "listed inodes of any type",
+	  0 },
+	{ "leave-running", 'R', NULL, 0, "resume the tree after the dump instead of killing it",
+	  0 },
+	{ "no-map", OPT_NO_MAP, NULL, 0,
+	  "do not use the live map of `crux track`; take a one-shot snapshot", 0 },
+	{ "verbose", 'v', NULL, 0, "more logging (repeat for debug)", 0 },
+	{ 0 },
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct dump_opts *o = state->input;
+	int err;
+
+	switch (key) {
+	case 't':
+		if (parse_pid(arg, &o->pid)) {
+			pr_err("invalid pid '%s': expected a process id such as 1234", arg);
+			argp_usage(state);
+		}
+		break;
+	case 'D':
+		o->dir = arg;
+		break;
+	case 'x':
+		o->ext_unix_sk = true;
+		if (!arg)
+			break;
+		err = parse_u64_list(arg, &o->ext_inos, &o->n_ext_inos);
+		if (err) {
+			pr_err("invalid --ext-unix-sk list '%s': expected socket inodes such as "
+			       "4242,4243",
+			       arg);
+			argp_usage(state);
+		}
+		break;
+	case 'R':
+		o->leave_running = true;
+		break;
+	case OPT_NO_MAP:
+		o->no_map = true;
+		break;
+	case 'v':
+		o->verbose++;
+		break;
+	case ARGP_KEY_ARG:
+		pr_err("unexpected argument '%s'", arg);
+		argp_usage(state);
+		break;
+	case ARGP_KEY_END:
+		if (!o->pid) {
+			pr_err("no process given: use -t PID");
+			argp_usage(state);
+		}
+		if (!o->dir) {
+			pr_err("no image directory given: use -D DIR");
+			argp_usage(state);
+		}
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* ---- helpers for the dump_*.c modules ---- */
+
+uint32_t dump_new_id(struct dump_ctx *ctx)
+{
+	return ctx->next_id++;
+}
+
+const char *dump_comm(struct dump_ctx *ctx, pid_t pid)
+{
+	struct pstree_task *t = pstree_find(&ctx->tree, pid);
+
+	return t ? t->comm : "?";
+}
+
+const char *dump_fd_desc(struct dump_ctx *ctx, const struct dump_fd *f, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "pid %d (%s) fd %d", f->pid, dump_comm(ctx, f->pid), f->fd);
+	return buf;
+}
+
+int dump_write_file_entry(struct dump_ctx *ctx, const void *file_entry)
+{
+	int err = img_write_one(ctx->files_img, (const ProtobufCMessage *)file_entry);
+
+	if (err)
+		return pr_err_ret(err, "cannot write files.img: %s", img_error());
+	return 0;
+}
+
+int dump_path_id(struct dump_ctx *ctx, const char *path, uint32_t flags, uint32_t *ret_id)
+{
+	FileEntry fe = FILE_ENTRY__INIT;
+	RegFileEntry reg = REG_FILE_ENTRY__INIT;
+	FownEntry fown = FOWN_ENTRY__INIT;
+	struct dump_path_id *p;
+	struct stat st;
+	size_t i;
+	int err;
+
+	for (i = 0; i < ctx->n_paths; i++) {
+		if (ctx->paths[i].flags == flags && !strcmp(ctx->paths[i].path, path)) {
+			*ret_id = ctx->paths[i].id;
+			return 0;
+		}
+	}
+	if (ctx->n_paths == ctx->cap_paths) {
+		size_t cap = ctx->cap_paths ? ctx->cap_paths * 2 : 32;
+
+		p = realloc(ctx->paths, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		ctx->paths = p;
+		ctx->cap_paths = cap;
+	}
+	p = &ctx->paths[ctx->n_paths];
+	p->path = strdup(path);
+	if (!p->path)
+		return -ENOMEM;
+	p->flags = flags;
+	p->id = dump_new_id(ctx);
+	ctx->n_paths++;
+
+	reg.id = p->id;
+	reg.flags = flags;
+	reg.pos = 0;
+	reg.fown = &fown;
+	reg.name = p->path;
+	if (!stat(path, &st)) {
+		reg.has_size = true;
+		reg.size = (uint64_t)st.st_size;
+		reg.has_mode = true;
+		reg.mode = st.st_mode;
+	}
+	fe.type = FD_TYPES__REG;
+	fe.id = p->id;
+	fe.reg = &reg;
+	err = dump_write_file_entry(ctx, &fe);
+	if (err)
+		return err;
+	*ret_id = p->id;
+	return 0;
+}
+
+/* Does an fd of pid (outside the tree) point at link ("pipe:[123]")? */
+static bool holds_link(pid_t pid, const char *link)
+{
+	char path[64], buf[64];
+	struct dirent *de;
+	DIR *d;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		char p2[330];
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p2, sizeof(p2), "%s/%s", path, de->d_name);
+		n = readlink(p2, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		found = !strcmp(buf, link);
+	}
+	closedir(d);
+	return found;
+}
+
+pid_t dump_find_outside_holder(struct dump_ctx *ctx, const char *link, char comm[16])
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	pid_t found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		pid_t pid;
+
+		if (parse_pid(de->d_name, &pid) || pstree_find(&ctx->tree, pid) || pid == getpid())
+			continue;
+		if (holds_link(pid, link))
+			found = pid;
+	}
+	closedir(d);
+	comm[0] = 0;
+	if (found) {
+		struct proc_stat st;
+
+		if (!proc_parse_stat(found, &st))
+			memcpy(comm, st.comm, 16);
+	}
+	return found;
+}
+
+/* ---- the driver ---- */
+
+static int write_pstree(struct dump_ctx *ctx)
+{
+	struct img *img = NULL;
+	size_t i;
+	int err;
+
+	err = img__open(ctx->dirfd, IMG_PSTREE, 0, IMG_WRITE, &img);
+	for (i = 0; !err && i < ctx->tree.n; i++) {
+		PstreeEntry e = PSTREE_ENTRY__INIT;
+		uint32_t tid = (uint32_t)ctx->tree.tasks[i].pid;
+
+		e.pid = tid;
+		e.ppid = (uint32_t)ctx->tree.tasks[i].ppid;
+		e.pgid = (uint32_t)ctx->tree.tasks[i].pgid;
+		e.sid = (uint32_t)ctx->tree.tasks[i].sid;
+		e.n_threads = 1;
+		e.threads = &tid;
+		err = img_write_one(img, &e.base);
+	}
+	if (!err)
+		err = img__close(TAKE_PTR(img));
+	img__close(img);
+	if (err)
+		return pr_err_ret(err, "cannot write pstree.img: %s", img_error());
+	return 0;
+}
+
+static int commit(struct dump_ctx *ctx)
+{
+	InventoryEntry inv = INVENTORY_ENTRY__INIT;
+	TaskKobjIdsEntry ids = TASK_KOBJ_IDS_ENTRY__INIT;
+	uint32_t root = (uint32_t)ctx->tree.tasks[0].pid;
+	int err;
+
+	ids.vm_id = ids.files_id = ids.fs_id = ids.sighand_id = root;
+	inv.img_version = IMG_VERSION;
+	inv.has_fdinfo_per_id = true;
+	inv.fdinfo_per_id = true;
+	inv.root_ids = &ids;
+	inv.has_lsmtype = true;
+	inv.lsmtype = LSMTYPE__NO_LSM;
+	err = imgdir__commit(ctx->dir, &inv);
+	if (err)
+		return pr_err_ret(err, "cannot complete the image: %s", img_error());
+	return 0;
+}
+
+static int dump_images(struct dump_ctx *ctx)
+{
+	size_t i;
+	int err;
+
+	err = img__open(ctx->dirfd, IMG_FILES, 0, IMG_WRITE, &ctx->files_img);
+	if (err)
+		return pr_err_ret(err, "cannot create files.img: %s", img_error());
+	err = dump_fds_collect(ctx);
+	if (!err)
+		err = dump_fds_check(ctx);
+	for (i = 0; !err && i < ctx->tree.n; i++)
+		err = dump_task(ctx, &ctx->tree.tasks[i]);
+	if (!err)
+		err = dump_fds_write(ctx);
+	if (!err)
+		err = write_pstree(ctx);
+	if (!err) {
+		err = img__close(TAKE_PTR(ctx->files_img));
+		if (err)
+			pr_err("cannot write files.img: %s", img_error());
+	}
+	if (!err)
+		err = commit(ctx);
+	return err;
+}
+
+static void ctx_free(struct dump_ctx *ctx)
+{
+	size_t i;
+
+	dump_fds_cleanup(ctx);
+	img__close(ctx->files_img);
+	for (i = 0; i < ctx->n_paths; i++)
+		free(ctx->paths[i].path);
+	free(ctx->paths);
+	pstree_free(&ctx->tree);
+}
+
+static int freeze(struct dump_ctx *ctx)
+{
+	const char *why = NULL;
+	pid_t bad = 0;
+	int err;
+
+	err = pstree_freeze(ctx->opts->pid, &ctx->tree, &why, &bad);
+	if (!err) {
+		pr_debug("froze %zu task(s) in %d pass(es)", ctx->tree.n, ctx->tree.passes);
+		return 0;
+	}
+	if (err == -ESRCH && bad == ctx->opts->pid)
+		pr_err("no process %d (or it exited while being frozen): check the pid", bad);
+	else if (why)
+		pr_err("cannot dump pid %d: task %d %s; the tree was left running", ctx->opts->pid,
+		       bad, why);
+	else
+		pr_err("cannot freeze task %d of the tree of pid %d: %s; the tree was left running",
+		       bad, ctx->opts->pid, strerror(-err));
+	return err;
+}
+
+static void finish(struct dump_ctx *ctx, uint64_t t0)
+{
+	size_t nr_tasks = ctx->tree.n, nr_fds = ctx->n_fds;
+	int err;
+
+	if (ctx->opts->leave_running)
+		err = pstree_resume(&ctx->tree);
+	else
+		err = pstree_kill(&ctx->tree);
+	if (err)
+		pr_warn("could not %s every task: %s", ctx->opts->leave_running ? "resume" : "kill",
+			strerror(-err));
+	printf("dumped %zu task%s, %zu fds, unix sockets %zu internal / %zu external / %zu "
+	       "inbound, %llu pages in %.1f ms (%s) -> %s\n",
+	       nr_tasks, nr_tasks == 1 ? "" : "s", nr_fds, ctx->nr_unix_internal,
+	       ctx->nr_unix_external, ctx->nr_unix_inbound, (unsigned long long)ctx->nr_pages,
+	       (double)(now_ns() - t0) / 1e6, ctx->opts->leave_running ? "left running" : "killed",
+	       ctx->opts->dir);
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	static const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
+	struct dump_opts o = { 0 };
+	struct dump_ctx ctx = { .opts = &o, .next_id = 1, .dirfd = -1 };
+	uint64_t t0 = now_ns();
+	int err;
+
+	err = argp_parse(&argp, argc, argv, 0, NULL, &o);
+	if (err)
+		return EXIT_USAGE;
+	if (o.verbose)
+		log_set_level(o.verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (freeze(&ctx)) {
+		free(o.ext_inos);
+		return 1;
+	}
+	err = imgdir__create(o.dir, &ctx.dir);
+	if (err) {
+		pr_err("%s", img_error());
+	} else {
+		ctx.dirfd = imgdir_fd(ctx.dir);
+		err = dump_images(&ctx);
+	}
+	if (err) {
+		img__close(TAKE_PTR(ctx.files_img));
+		if (ctx.dir)
+			imgdir__abort(ctx.dir);
+		ctx.dir = NULL;
+		pstree_resume(&ctx.tree);
+		pr_err("dump of pid %d failed; every task was resumed as it was, no image was left "
+		       "in %s",
+		       o.pid, o.dir);
+		ctx_free(&ctx);
+		free(o.ext_inos);
+		return 1;
+	}
+	finish(&ctx, t0);
+	imgdir__close(ctx.dir);
+	ctx_free(&ctx);
+	free(o.ext_inos);
+	return 0;
+}

@@ -1,0 +1,805 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Per-task state of `crux dump`: registers, rseq, signals, credentials, values only the
+ * task can tell (read by syscalls run inside it at its vDSO), and its memory.
+ * Writes core-<pid>, ids-<pid>, fs-<pid>, mm-<pid>, pagemap-<pid>, pages-<id> and
+ * crux-task-<pid>.
+ */
+#include <asm/ldt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "dump: "
+#include "dump.h"
+#include "img.h"
+#include "log.h"
+#include "mem.h"
+#include "proc.h"
+#include "ptrace.h"
+#include "util.h"
+#include "core.pb-c.h"
+#include "crux_task.pb-c.h"
+#include "fs.pb-c.h"
+#include "ids.pb-c.h"
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+
+#define NSIG_MAX 64
+#define SCRATCH_SIZE 4096
+#define SIGINFO_MAX 64
+#define TLS_FIRST 12 /* GDT_ENTRY_TLS_MIN on x86-64 */
+#define TLS_COUNT 3
+#define PE_PRESENT 4
+
+/* CRIU's vma_entry.status bits */
+#define VMA_AREA_REGULAR (1 << 0)
+#define VMA_AREA_VSYSCALL (1 << 2)
+#define VMA_AREA_VDSO (1 << 3)
+#define VMA_AREA_HEAP (1 << 5)
+#define VMA_FILE_PRIVATE (1 << 6)
+#define VMA_FILE_SHARED (1 << 7)
+#define VMA_ANON_PRIVATE (1 << 9)
+#define VMA_AREA_VVAR (1 << 12)
+
+/* The kernel's struct sigaction as rt_sigaction() fills it on x86-64. */
+struct ksigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+/* What only the task can tell, gathered by syscalls injected into it. */
+struct task_inner {
+	uint64_t brk;
+	uint64_t tid_address;
+	struct ksigaction sa[NSIG_MAX + 1];
+	stack_t sas;
+	int pdeath_sig;
+	long secbits, dumpable, subreaper, thp_disabled;
+	struct itimerval itimer[3];
+};
+
+/* Layout of the scratch page shared by the queries. */
+struct scratch {
+	struct ksigaction sa;
+	uint64_t tid_address;
+	stack_t sas;
+	int pdeath_sig;
+	int subreaper;
+	struct itimerval it;
+};
+
+struct task_state {
+	pid_t pid;
+	ptrace_regs_t regs;
+	struct ptrace_xstate xs;
+	struct ptrace_rseq rseq;
+	uint64_t sigmask;
+	struct task_inner in;
+	struct proc_stat st;
+	struct proc_status ps;
+	struct user_desc tls[TLS_COUNT];
+	siginfo_t sig_shared[SIGINFO_MAX], sig_private[SIGINFO_MAX];
+	int n_shared, n_private;
+	uint64_t robust_head;
+	size_t robust_len;
+};
+
+static int inj(struct ptrace_inj *j, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+	       long *ret)
+{
+	uint64_t args[6] = { a0, a1, a2, a3, 0, 0 };
+	int err = ptrace_inj_syscall(j, nr, args, ret);
+
+	if (err)
+		return err;
+	return 0;
+}
+
+static int read_scratch(pid_t pid, uint64_t addr, struct scratch *s)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, s, sizeof(*s), (off_t)addr) != (ssize_t)sizeof(*s))
+		return -EIO;
+	return 0;
+}
+
+/* The queries that write into memory, run against a scratch page of the task. */
+static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task_inner *in)
+{
+	struct scratch s;
+	long r;
+	int sig, err, i;
+
+	for (sig = 1; sig <= NSIG_MAX; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		err = inj(j, SYS_rt_sigaction, sig, 0, scr, 8, &r);
+		if (err || r)
+			return err ? err : (int)r;
+		err = read_scratch(j->tid, scr, &s);
+		if (err)
+			return err;
+		in->sa[sig] = s.sa;
+	}
+	err = inj(j, SYS_prctl, PR_GET_TID_ADDRESS, scr + offsetof(struct scratch, tid_address),
+		  0, 0, &r);
+	if (!err)
+		err = inj(j, SYS_sigaltstack, 0, scr + offsetof(struct scratch, sas), 0, 0, &r);
+	if (!err)
+		err = inj(j, SYS_prctl, PR_GET_PDEATHSIG, scr + offsetof(struct scratch, pdeath_sig),
+			  0, 0, &r);
+	if (!err)
+		err = inj(j, SYS_prctl, PR_GET_CHILD_SUBREAPER,
+			  scr + offsetof(struct scratch, subreaper), 0, 0, &r);
+	if (err)
+		return err;
+	for (i = 0; i < 3; i++) {
+		err = inj(j, SYS_getitimer, i, scr + offsetof(struct scratch, it), 0, 0, &r);
+		if (err)
+			return err;
+		err = read_scratch(j->tid, scr, &s);
+		if (err)
+			return err;
+		in->itimer[i] = s.it;
+	}
+	in->tid_address = s.tid_address;
+	in->sas = s.sas;
+	in->pdeath_sig = s.pdeath_sig;
+	in->subreaper = s.subreaper;
+	return 0;
+}
+
+static int task_read_inner(pid_t pid, struct task_inner *in)
+{
+	struct ptrace_inj j;
+	uint64_t insn;
+	long r, scr;
+	int err, err2;
+
+	err = ptrace_find_vdso_syscall(pid, &insn);
+	if (err)
+		return pr_err_ret(err, "pid %d: no syscall instruction in its [vdso] (%s)", pid,
+				  strerror(-err));
+	err = ptrace_inj_init(&j, pid, insn, PTRACE_INJ_STEP);
+	if (err)
+		return pr_err_ret(err, "pid %d: cannot prepare syscall injection: %s", pid,
+				  strerror(-err));
+	err = inj(&j, SYS_brk, 0, 0, 0, 0, &r);
+	if (err)
+		goto out;
+	in->brk = (uint64_t)r;
+	inj(&j, SYS_prctl, PR_GET_SECUREBITS, 0, 0, 0, &in->secbits);
+	inj(&j, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, &in->dumpable);
+	inj(&j, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, &in->thp_disabled);
+	/* A shared anonymous page never merges with a neighbour: unmapping it restores the
+	 * task's layout exactly. */
+	err = inj(&j, SYS_mmap, 0, SCRATCH_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		  &scr);
+	if (!err && (unsigned long)scr > -4096UL)
+		err = (int)scr;
+	if (err)
+		goto out;
+	err = inner_scratch_queries(&j, (uint64_t)scr, in);
+	err2 = inj(&j, SYS_munmap, (uint64_t)scr, SCRATCH_SIZE, 0, 0, &r);
+	if (!err)
+		err = err2 ? err2 : (int)r;
+out:
+	err2 = ptrace_inj_finish(&j);
+	if (err)
+		return pr_err_ret(err, "pid %d: a syscall run inside the task failed: %s", pid,
+				  strerror(-err));
+	if (err2)
+		return pr_err_ret(err2, "pid %d: cannot put its registers back: %s", pid,
+				  strerror(-err2));
+	pr_debug("pid %d: %lu syscalls injected, brk %#llx", pid, j.nr_calls,
+		 (unsigned long long)in->brk);
+	return 0;
+}
+
+static int task_refuse_unsupported(struct task_state *ts)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char path[64];
+	int c;
+
+	if (ts->ps.seccomp)
+		return pr_err_ret(-EOPNOTSUPP,
+				  "pid %d (%s) runs under seccomp (mode %u): not supported yet",
+				  ts->pid, ts->st.comm, ts->ps.seccomp);
+	snprintf(path, sizeof(path), "/proc/%d/timers", ts->pid);
+	f = fopen(path, "re");
+	if (f && (c = fgetc(f)) != EOF)
+		return pr_err_ret(-EOPNOTSUPP,
+				  "pid %d (%s) has POSIX timers (/proc/%d/timers): not supported yet",
+				  ts->pid, ts->st.comm, ts->pid);
+	return 0;
+}
+
+static int task_collect(struct task_state *ts)
+{
+	long robust_len = 0;
+	int err, i;
+
+	err = proc_parse_stat(ts->pid, &ts->st);
+	if (!err)
+		err = proc_parse_status(ts->pid, &ts->ps);
+	if (err)
+		return pr_err_ret(err, "pid %d: cannot read /proc: %s", ts->pid, strerror(-err));
+	err = task_refuse_unsupported(ts);
+	if (err)
+		return err;
+	err = ptrace_getregs(ts->pid, &ts->regs);
+	if (!err)
+		err = ptrace_get_xstate(ts->pid, &ts->xs);
+	if (!err)
+		err = ptrace_get_rseq(ts->pid, &ts->rseq);
+	if (!err)
+		err = ptrace_get_sigmask(ts->pid, &ts->sigmask);
+	if (err)
+		return pr_err_ret(err, "pid %d: cannot read registers: %s", ts->pid, strerror(-err));
+	for (i = 0; i < TLS_COUNT; i++) {
+		ts->tls[i].entry_number = TLS_FIRST + i;
+		if (ptrace(PTRACE_GET_THREAD_AREA, ts->pid, (void *)(long)(TLS_FIRST + i),
+			   &ts->tls[i]))
+			return pr_err_ret(-errno, "pid %d: cannot read TLS slot %d", ts->pid,
+					  TLS_FIRST + i);
+	}
+	ts->n_shared = ptrace_peek_siginfo(ts->pid, true, ts->sig_shared, SIGINFO_MAX);
+	ts->n_private = ptrace_peek_siginfo(ts->pid, false, ts->sig_private, SIGINFO_MAX);
+	if (ts->n_shared < 0 || ts->n_private < 0)
+		return pr_err_ret(-EIO, "pid %d: cannot read its pending signals", ts->pid);
+	if (ts->n_shared == SIGINFO_MAX || ts->n_private == SIGINFO_MAX)
+		return pr_err_ret(-EOPNOTSUPP, "pid %d: more than %d pending signals", ts->pid,
+				  SIGINFO_MAX - 1);
+	if (syscall(SYS_get_robust_list, ts->pid, &ts->robust_head, &robust_len))
+		return pr_err_ret(-errno, "pid %d: cannot read its robust futex list", ts->pid);
+	ts->robust_len = (size_t)robust_len;
+	return task_read_inner(ts->pid, &ts->in);
+}
+
+/* ---- core-<pid>.img ---- */
+
+static void fill_gpregs(UserX86RegsEntry *g, const ptrace_regs_t *r)
+{
+	g->r15 = r->r15, g->r14 = r->r14, g->r13 = r->r13, g->r12 = r->r12;
+	g->bp = r->rbp, g->bx = r->rbx, g->r11 = r->r11, g->r10 = r->r10;
+	g->r9 = r->r9, g->r8 = r->r8, g->ax = r->rax, g->cx = r->rcx;
+	g->dx = r->rdx, g->si = r->rsi, g->di = r->rdi, g->orig_ax = r->orig_rax;
+	g->ip = r->rip, g->cs = r->cs, g->flags = r->eflags, g->sp = r->rsp;
+	g->ss = r->ss, g->fs_base = r->fs_base, g->gs_base = r->gs_base;
+	g->ds = r->ds, g->es = r->es, g->fs = r->fs, g->gs = r->gs;
+	g->has_mode = true;
+	g->mode = USER_X86_REGS_MODE__NATIVE;
+}
+
+/* The legacy FXSAVE part of the XSAVE buffer, as CRIU's fpregs message lays it out. */
+static void fill_fpregs(UserX86FpregsEntry *fp, UserX86XsaveEntry *x, const uint8_t *b,
+			size_t len)
+{
+	uint16_t w;
+
+	memcpy(&w, b + 0, 2), fp->cwd = w;
+	memcpy(&w, b + 2, 2), fp->swd = w;
+	memcpy(&w, b + 4, 2), fp->twd = w;
+	memcpy(&w, b + 6, 2), fp->fop = w;
+	memcpy(&fp->rip, b + 8, 8);
+	memcpy(&fp->rdp, b + 16, 8);
+	memcpy(&fp->mxcsr, b + 24, 4);
+	memcpy(&fp->mxcsr_mask, b + 28, 4);
+	fp->n_st_space = 32;
+	fp->st_space = (uint32_t *)(b + 32);
+	fp->n_xmm_space = 64;
+	fp->xmm_space = (uint32_t *)(b + 160);
+	fp->n_padding = 24;
+	fp->padding = (uint32_t *)(b + 416);
+	if (len >= 576 + 256) {
+		memcpy(&x->xstate_bv, b + 512, 8);
+		x->n_ymmh_space = 64;
+		x->ymmh_space = (uint32_t *)(b + 576);
+		fp->xsave = x;
+	}
+}
+
+static void fill_tls(UserDescT *d, const struct user_desc *u)
+{
+	d->entry_number = u->entry_number;
+	d->base_addr = u->base_addr;
+	d->limit = u->limit;
+	d->seg_32bit = u->seg_32bit;
+	d->contents_h = (u->contents >> 1) & 1;
+	d->contents_l = u->contents & 1;
+	d->read_exec_only = u->read_exec_only;
+	d->limit_in_pages = u->limit_in_pages;
+	d->seg_not_present = u->seg_not_present;
+	d->useable = u->useable;
+}
+
+static void fill_creds(CredsEntry *c, const struct proc_status *ps, long secbits, uint32_t caps[8])
+{
+	c->uid = ps->uid[0], c->euid = ps->uid[1], c->suid = ps->uid[2], c->fsuid = ps->uid[3];
+	c->gid = ps->gid[0], c->egid = ps->gid[1], c->sgid = ps->gid[2], c->fsgid = ps->gid[3];
+	caps[0] = (uint32_t)ps->cap_inh, caps[1] = (uint32_t)(ps->cap_inh >> 32);
+	caps[2] = (uint32_t)ps->cap_prm, caps[3] = (uint32_t)(ps->cap_prm >> 32);
+	caps[4] = (uint32_t)ps->cap_eff, caps[5] = (uint32_t)(ps->cap_eff >> 32);
+	caps[6] = (uint32_t)ps->cap_bnd, caps[7] = (uint32_t)(ps->cap_bnd >> 32);
+	c->n_cap_inh = c->n_cap_prm = c->n_cap_eff = c->n_cap_bnd = 2;
+	c->cap_inh = &caps[0], c->cap_prm = &caps[2], c->cap_eff = &caps[4];
+	c->cap_bnd = &caps[6];
+	c->secbits = secbits < 0 ? 0 : (uint32_t)secbits;
+	c->n_groups = (size_t)ps->nr_groups;
+	c->groups = (uint32_t *)ps->groups;
+}
+
+static void fill_sigactions(TaskCoreEntry *tc, const struct task_inner *in, SaEntry *sa,
+			    SaEntry **sap)
+{
+	int sig;
+	size_t n = 0;
+
+	for (sig = 1; sig <= NSIG_MAX; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		sa[n] = (SaEntry)SA_ENTRY__INIT;
+		sa[n].sigaction = in->sa[sig].handler;
+		sa[n].flags = in->sa[sig].flags;
+		sa[n].restorer = in->sa[sig].restorer;
+		sa[n].mask = in->sa[sig].mask;
+		sap[n] = &sa[n];
+		n++;
+	}
+	tc->n_sigactions = n; /* 62, as CRIU's restore expects */
+	tc->sigactions = sap;
+}
+
+static void fill_siginfos(SignalQueueEntry *q, SiginfoEntry *e, SiginfoEntry **ep,
+			  siginfo_t *si, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		e[i] = (SiginfoEntry)SIGINFO_ENTRY__INIT;
+		e[i].siginfo.data = (uint8_t *)&si[i];
+		e[i].siginfo.len = sizeof(si[i]);
+		ep[i] = &e[i];
+	}
+	q->n_signals = (size_t)n;
+	q->signals = ep;
+}
+
+static void fill_itimer(ItimerEntry *e, const struct itimerval *v)
+{
+	e->isec = (uint64_t)v->it_interval.tv_sec;
+	e->iusec = (uint64_t)v->it_interval.tv_usec;
+	e->vsec = (uint64_t)v->it_value.tv_sec;
+	e->vusec = (uint64_t)v->it_value.tv_usec;
+}
+
+static int fill_rlimits(pid_t pid, RlimitEntry *e, RlimitEntry **ep, TaskRlimitsEntry *r)
+{
+	int i;
+
+	for (i = 0; i < RLIM_NLIMITS; i++) {
+		struct rlimit rl;
+
+		if (prlimit(pid, i, NULL, &rl))
+			return -errno;
+		e[i] = (RlimitEntry)RLIMIT_ENTRY__INIT;
+		e[i].cur = rl.rlim_cur;
+		e[i].max = rl.rlim_max;
+		ep[i] = &e[i];
+	}
+	r->n_rlimits = RLIM_NLIMITS;
+	r->rlimits = ep;
+	return 0;
+}
+
+static int write_one(struct dump_ctx *ctx, enum img_type t, unsigned long key, const void *msg)
+{
+	struct img *img = NULL;
+	int err, err2;
+
+	err = img__open(ctx->dirfd, t, key, IMG_WRITE, &img);
+	if (err)
+		return pr_err_ret(err, "cannot create an image: %s", img_error());
+	err = img_write_one(img, (const ProtobufCMessage *)msg);
+	err2 = img__close(img);
+	if (err || err2)
+		return pr_err_ret(err ? err : err2, "cannot write an image: %s", img_error());
+	return 0;
+}
+
+static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEntry *ids)
+{
+	CoreEntry core = CORE_ENTRY__INIT;
+	ThreadInfoX86 ti = THREAD_INFO_X86__INIT;
+	UserX86RegsEntry gp = USER_X86_REGS_ENTRY__INIT;
+	UserX86FpregsEntry fp = USER_X86_FPREGS_ENTRY__INIT;
+	UserX86XsaveEntry xs = USER_X86_XSAVE_ENTRY__INIT;
+	UserDescT tls[TLS_COUNT], *tlsp[TLS_COUNT];
+	TaskCoreEntry tc = TASK_CORE_ENTRY__INIT;
+	ThreadCoreEntry th = THREAD_CORE_ENTRY__INIT;
+	CredsEntry cr = CREDS_ENTRY__INIT;
+	RseqEntry rs = RSEQ_ENTRY__INIT;
+	ThreadSasEntry sas = THREAD_SAS_ENTRY__INIT;
+	SignalQueueEntry qs = SIGNAL_QUEUE_ENTRY__INIT, qp = SIGNAL_QUEUE_ENTRY__INIT;
+	SiginfoEntry es[SIGINFO_MAX], ep[SIGINFO_MAX], *esp[SIGINFO_MAX], *epp[SIGINFO_MAX];
+	TaskTimersEntry tm = TASK_TIMERS_ENTRY__INIT;
+	ItimerEntry it[3] = { ITIMER_ENTRY__INIT, ITIMER_ENTRY__INIT, ITIMER_ENTRY__INIT };
+	TaskRlimitsEntry rl = TASK_RLIMITS_ENTRY__INIT;
+	RlimitEntry rle[RLIM_NLIMITS], *rlp[RLIM_NLIMITS];
+	SaEntry sa[NSIG_MAX], *sap[NSIG_MAX];
+	ptrace_regs_t regs = ts->regs;
+	uint32_t caps[8];
+	long long pers = 0, oom = 0;
+	int err, i, prio;
+	struct sched_param sp;
+
+	/* The image resumes a syscall the task was stopped in; the live task is untouched. */
+	if (ptrace_fix_interrupted_syscall(&regs))
+		pr_info("pid %d was stopped in syscall %llu: restore re-runs it", ts->pid,
+			regs.orig_rax);
+	fill_gpregs(&gp, &regs);
+	fill_fpregs(&fp, &xs, ts->xs.buf, ts->xs.len);
+	for (i = 0; i < TLS_COUNT; i++) {
+		tls[i] = (UserDescT)USER_DESC_T__INIT;
+		fill_tls(&tls[i], &ts->tls[i]);
+		tlsp[i] = &tls[i];
+	}
+	ti.clear_tid_addr = ts->in.tid_address;
+	ti.gpregs = &gp;
+	ti.fpregs = &fp;
+	ti.n_tls = TLS_COUNT;
+	ti.tls = tlsp;
+
+	proc_read_int(ts->pid, "personality", 16, &pers);
+	proc_read_int(ts->pid, "oom_score_adj", 10, &oom);
+	tc.task_state = 1; /* alive */
+	tc.exit_code = 0;
+	tc.personality = (uint32_t)pers;
+	tc.flags = ts->st.flags;
+	tc.blk_sigset = ts->sigmask;
+	tc.comm = ts->st.comm;
+	tc.has_oom_score_adj = true;
+	tc.oom_score_adj = (int32_t)oom;
+	tc.has_child_subreaper = true;
+	tc.child_subreaper = ts->in.subreaper != 0;
+	fill_sigactions(&tc, &ts->in, sa, sap);
+	fill_siginfos(&qs, es, esp, ts->sig_shared, ts->n_shared);
+	tc.signals_s = &qs;
+	for (i = 0; i < 3; i++)
+		fill_itimer(&it[i], &ts->in.itimer[i]);
+	tm.real = &it[0], tm.virt = &it[1], tm.prof = &it[2];
+	tc.timers = &tm;
+	err = fill_rlimits(ts->pid, rle, rlp, &rl);
+	if (err)
+		return pr_err_ret(err, "pid %d: cannot read its rlimits", ts->pid);
+	tc.rlimits = &rl;
+
+	th.futex_rla = ts->robust_head;
+	th.futex_rla_len = (uint32_t)ts->robust_len;
+	errno = 0;
+	prio = getpriority(PRIO_PROCESS, (id_t)ts->pid);
+	if (!errno) {
+		th.has_sched_nice = true;
+		th.sched_nice = prio;
+	}
+	th.has_sched_policy = true;
+	th.sched_policy = (uint32_t)sched_getscheduler(ts->pid);
+	if (!sched_getparam(ts->pid, &sp)) {
+		th.has_sched_prio = true;
+		th.sched_prio = (uint32_t)sp.sched_priority;
+	}
+	th.has_blk_sigset = true;
+	th.blk_sigset = ts->sigmask;
+	sas.ss_sp = (uint64_t)(uintptr_t)ts->in.sas.ss_sp;
+	sas.ss_size = ts->in.sas.ss_size;
+	sas.ss_flags = (uint32_t)ts->in.sas.ss_flags;
+	th.sas = &sas;
+	th.has_pdeath_sig = true;
+	th.pdeath_sig = (uint32_t)ts->in.pdeath_sig;
+	fill_siginfos(&qp, ep, epp, ts->sig_private, ts->n_private);
+	th.signals_p = &qp;
+	fill_creds(&cr, &ts->ps, ts->in.secbits, caps);
+	th.creds = &cr;
+	th.has_seccomp_mode = true;
+	th.seccomp_mode = SECCOMP_MODE__disabled;
+	th.comm = ts->st.comm;
+	if (ts->rseq.abi_pointer) {
+		rs.rseq_abi_pointer = ts->rseq.abi_pointer;
+		rs.rseq_abi_size = ts->rseq.abi_size;
+		rs.signature = ts->rseq.signature;
+		th.rseq_entry = &rs;
+	}
+
+	core.mtype = CORE_ENTRY__MARCH__X86_64;
+	core.thread_info = &ti;
+	core.tc = &tc;
+	core.ids = ids;
+	core.thread_core = &th;
+	return write_one(ctx, IMG_CORE, (unsigned long)ts->pid, &core);
+}
+
+static int write_crux_task(struct dump_ctx *ctx, struct task_state *ts)
+{
+	CruxTaskEntry e = CRUX_TASK_ENTRY__INIT;
+	CruxThreadEntry th = CRUX_THREAD_ENTRY__INIT, *thp = &th;
+
+	th.has_tid = true;
+	th.tid = (uint32_t)ts->pid;
+	th.has_xsave = true;
+	th.xsave.data = ts->xs.buf;
+	th.xsave.len = ts->xs.len;
+	e.has_pid = true;
+	e.pid = (uint32_t)ts->pid;
+	e.n_threads = 1;
+	e.threads = &thp;
+	return write_one(ctx, IMG_CRUX_TASK, (unsigned long)ts->pid, &e);
+}
+
+/* ---- fs-<pid>.img ---- */
+
+static int dir_id(struct dump_ctx *ctx, pid_t pid, const char *what, uint32_t *ret)
+{
+	_cleanup_free_ char *path = NULL;
+	int err = proc_readlink(pid, what, &path);
+	size_t l;
+
+	if (err)
+		return pr_err_ret(err, "pid %d: cannot read its %s: %s", pid, what, strerror(-err));
+	l = strlen(path);
+	if (l > 10 && !strcmp(path + l - 10, " (deleted)"))
+		return pr_err_ret(-EOPNOTSUPP,
+				  "pid %d (%s): its %s %s was deleted: deleted directories are "
+				  "not supported",
+				  pid, dump_comm(ctx, pid), what, path);
+	return dump_path_id(ctx, path, O_RDONLY | O_DIRECTORY, ret);
+}
+
+static int write_fs(struct dump_ctx *ctx, struct task_state *ts)
+{
+	FsEntry fs = FS_ENTRY__INIT;
+	int err;
+
+	err = dir_id(ctx, ts->pid, "cwd", &fs.cwd_id);
+	if (!err)
+		err = dir_id(ctx, ts->pid, "root", &fs.root_id);
+	if (err)
+		return err;
+	fs.has_umask = true;
+	fs.umask = ts->ps.umask;
+	return write_one(ctx, IMG_FS, (unsigned long)ts->pid, &fs);
+}
+
+/* ---- mm-<pid>.img, pagemap-<pid>.img, pages-<id>.img ---- */
+
+static int vma_refuse(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v)
+{
+	return pr_err_ret(-EOPNOTSUPP,
+			  "pid %d (%s): mapping %llx-%llx %s%s%s cannot be dumped yet (shared "
+			  "anonymous, SysV, memfd or deleted-file mappings are not supported)",
+			  pid, dump_comm(ctx, pid), (unsigned long long)v->start,
+			  (unsigned long long)v->end, v->shared ? "shared " : "",
+			  v->path ? v->path : "anonymous", v->deleted ? " (deleted)" : "");
+}
+
+static int fill_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, VmaEntry *e)
+{
+	enum mem_vma_kind k = mem_vma_kind(v);
+	int err;
+
+	*e = (VmaEntry)VMA_ENTRY__INIT;
+	e->start = v->start;
+	e->end = v->end;
+	e->pgoff = v->pgoff;
+	e->prot = v->prot;
+	e->fd = -1;
+	e->flags = v->shared ? MAP_SHARED : MAP_PRIVATE;
+	switch (k) {
+	case MEM_VMA_ANON:
+		e->flags |= MAP_ANONYMOUS;
+		e->status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE;
+		if (v->path && !strcmp(v->path, "[heap]"))
+			e->status |= VMA_AREA_HEAP;
+		if (v->path && !strcmp(v->path, "[stack]"))
+			e->flags |= MAP_GROWSDOWN;
+		return 0;
+	case MEM_VMA_VDSO:
+		e->flags |= MAP_ANONYMOUS;
+		e->status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE |
+			    (strcmp(v->path, "[vdso]") ? VMA_AREA_VVAR : VMA_AREA_VDSO);
+		return 0;
+	case MEM_VMA_VSYSCALL:
+		e->flags |= MAP_ANONYMOUS;
+		e->status = VMA_AREA_VSYSCALL | VMA_ANON_PRIVATE;
+		return 0;
+	case MEM_VMA_FILE_PRIV:
+	case MEM_VMA_FILE_SHARED: {
+		uint32_t id, fl = (k == MEM_VMA_FILE_SHARED && (v->prot & PROT_WRITE)) ? O_RDWR
+										: O_RDONLY;
+
+		err = dump_path_id(ctx, v->path, fl, &id);
+		if (err)
+			return err;
+		e->shmid = id;
+		e->status = VMA_AREA_REGULAR |
+			    (k == MEM_VMA_FILE_SHARED ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
+		e->has_fdflags = true;
+		e->fdflags = fl;
+		return 0;
+	}
+	default:
+		return vma_refuse(ctx, pid, v);
+	}
+}
+
+struct pages_sink {
+	struct img *img;
+};
+
+static int pages_sink(void *arg, const void *buf, size_t len)
+{
+	return img_write_payload(((struct pages_sink *)arg)->img, buf, len);
+}
+
+static int write_pagemap(struct dump_ctx *ctx, pid_t pid, const struct mem_run *runs, size_t n)
+{
+	PagemapHead head = PAGEMAP_HEAD__INIT;
+	struct img *pm = NULL;
+	struct pages_sink sink = { 0 };
+	size_t i;
+	int err;
+
+	head.pages_id = (uint32_t)pid; /* unique per dump: one pages file per task */
+	err = img__open(ctx->dirfd, IMG_PAGEMAP, (unsigned long)pid, IMG_WRITE, &pm);
+	if (!err)
+		err = img_write_one(pm, &head.base);
+	for (i = 0; !err && i < n; i++) {
+		PagemapEntry e = PAGEMAP_ENTRY__INIT;
+
+		e.vaddr = runs[i].vaddr;
+		e.compat_nr_pages = (uint32_t)runs[i].nr_pages;
+		e.has_nr_pages = true;
+		e.nr_pages = runs[i].nr_pages;
+		e.has_flags = true;
+		e.flags = PE_PRESENT;
+		err = img_write_one(pm, &e.base);
+	}
+	if (!err)
+		err = img__close(TAKE_PTR(pm));
+	img__close(pm);
+	if (err)
+		return pr_err_ret(err, "pid %d: cannot write its pagemap: %s", pid, img_error());
+	err = img__open(ctx->dirfd, IMG_PAGES, (unsigned long)pid, IMG_WRITE, &sink.img);
+	if (err)
+		return pr_err_ret(err, "pid %d: cannot create its pages image: %s", pid,
+				  img_error());
+	err = mem_copy_runs(pid, runs, n, pages_sink, &sink);
+	if (err) {
+		img__close(sink.img);
+		return pr_err_ret(err, "pid %d: cannot copy its memory: %s", pid, strerror(-err));
+	}
+	err = img__close(sink.img);
+	if (err)
+		return pr_err_ret(err, "pid %d: cannot write its pages: %s", pid, img_error());
+	return 0;
+}
+
+static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
+{
+	MmEntry mm = MM_ENTRY__INIT;
+	struct proc_vma *v = NULL;
+	_cleanup_free_ VmaEntry *ve = NULL;
+	_cleanup_free_ VmaEntry **vep = NULL;
+	_cleanup_free_ uint64_t *auxv = NULL;
+	_cleanup_free_ struct mem_run *runs = NULL;
+	_cleanup_free_ char *exe = NULL;
+	size_t nv = 0, na = 0, nr = 0, i;
+	uint64_t pages = 0;
+	int err;
+
+	err = proc_parse_maps(ts->pid, &v, &nv);
+	if (err)
+		return pr_err_ret(err, "pid %d: cannot read its maps: %s", ts->pid, strerror(-err));
+	ve = calloc(nv + 1, sizeof(*ve));
+	vep = calloc(nv + 1, sizeof(*vep));
+	if (!ve || !vep) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nv; i++) {
+		err = fill_vma(ctx, ts->pid, &v[i], &ve[i]);
+		if (err)
+			goto out;
+		vep[i] = &ve[i];
+	}
+	err = proc_read_auxv(ts->pid, &auxv, &na);
+	if (!err)
+		err = proc_readlink(ts->pid, "exe", &exe);
+	if (err) {
+		pr_err("pid %d: cannot read its auxv/exe: %s", ts->pid, strerror(-err));
+		goto out;
+	}
+	if (strlen(exe) > 10 && !strcmp(exe + strlen(exe) - 10, " (deleted)")) {
+		err = pr_err_ret(-EOPNOTSUPP,
+				 "pid %d (%s): its executable %s was deleted: not supported",
+				 ts->pid, ts->st.comm, exe);
+		goto out;
+	}
+	err = dump_path_id(ctx, exe, O_RDONLY, &mm.exe_file_id);
+	if (err)
+		goto out;
+	mm.mm_start_code = ts->st.start_code, mm.mm_end_code = ts->st.end_code;
+	mm.mm_start_data = ts->st.start_data, mm.mm_end_data = ts->st.end_data;
+	mm.mm_start_stack = ts->st.start_stack, mm.mm_start_brk = ts->st.start_brk;
+	mm.mm_brk = ts->in.brk;
+	mm.mm_arg_start = ts->st.arg_start, mm.mm_arg_end = ts->st.arg_end;
+	mm.mm_env_start = ts->st.env_start, mm.mm_env_end = ts->st.env_end;
+	mm.n_mm_saved_auxv = na;
+	mm.mm_saved_auxv = auxv;
+	mm.n_vmas = nv;
+	mm.vmas = vep;
+	mm.has_dumpable = true;
+	mm.dumpable = (int32_t)ts->in.dumpable;
+	mm.has_thp_disabled = true;
+	mm.thp_disabled = ts->in.thp_disabled > 0;
+	err = write_one(ctx, IMG_MM, (unsigned long)ts->pid, &mm);
+	if (err)
+		goto out;
+	err = mem_select(ts->pid, v, nv, &runs, &nr, &pages);
+	if (err) {
+		pr_err("pid %d: cannot read its pagemap: %s", ts->pid, strerror(-err));
+		goto out;
+	}
+	err = write_pagemap(ctx, ts->pid, runs, nr);
+	ctx->nr_pages += pages;
+	pr_debug("pid %d: %zu vmas, %llu pages in %zu runs", ts->pid, nv,
+		 (unsigned long long)pages, nr);
+out:
+	proc_vmas_free(v, nv);
+	return err;
+}
+
+int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
+{
+	_cleanup_free_ struct task_state *ts = calloc(1, sizeof(*ts));
+	TaskKobjIdsEntry ids = TASK_KOBJ_IDS_ENTRY__INIT;
+	int err;
+
+	if (!ts)
+		return -ENOMEM;
+	ts->pid = t->pid;
+	err = task_collect(ts);
+	if (err)
+		return err;
+	ids.vm_id = ids.files_id = ids.fs_id = ids.sighand_id = (uint32_t)t->pid;
+	err = write_one(ctx, IMG_IDS, (unsigned long)t->pid, &ids);
+	if (!err)
+		err = write_core(ctx, ts, &ids);
+	if (!err)
+		err = write_crux_task(ctx, ts);
+	if (!err)
+		err = write_fs(ctx, ts);
+	if (!err)
+		err = write_mm(ctx, ts);
+	return err;
+}

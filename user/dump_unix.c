@@ -1,0 +1,693 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Unix sockets: the kernel's exact view of each tree socket (sock_diag by inode: type,
+ * state, peer, name, shutdown, queue lengths, a listener's pending connections), the
+ * self-containment verdict of classify.h, then files.img entries (with CRIU's extern peer
+ * entries), crux-ext.img for accepted externals and sk-queues.img for receive queues,
+ * read with MSG_PEEK at SO_PEEK_OFF 0 on a stolen copy (the socket's own offset is put
+ * back: it belongs to the socket, not to the fd).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/unix_diag.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "dump: "
+#include "classify.h"
+#include "dump.h"
+#include "img.h"
+#include "log.h"
+#include "sockdiag.h"
+#include "util.h"
+#include "crux_ext.pb-c.h"
+#include "fdinfo.pb-c.h"
+#include "sk_packet.pb-c.h"
+#include "sk_unix.pb-c.h"
+
+#define SHOW_ALL                                                                                   \
+	(UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN)
+#define TCP_ESTABLISHED_ 1
+#define TCP_LISTEN_ 10
+#define USK_EXTERN 1
+#define QUEUE_BUF (1 << 20)
+#define QUEUE_MAX_PACKETS 65536
+
+struct usk_packet {
+	uint32_t len;
+	char *data;
+};
+
+/* One tree socket (one per inode: its primary fd). */
+struct usk {
+	size_t fdi;		/* index into ctx->fds */
+	struct sockdiag_unix d;
+	uint32_t listener_ino;	/* pending client: the listener it waits on */
+	bool deleted;		/* bound path unlinked or replaced */
+	struct stat name_st;	/* of the bound path when not deleted */
+	bool has_name_st;
+	struct usk_packet *q;	/* receive queue */
+	size_t nq;
+	const struct classify_result *res;
+};
+
+struct dump_unix {
+	struct usk *v;
+	size_t n, cap;
+	struct sockdiag_table *all; /* one-shot host snapshot, loaded when needed */
+	struct classify_report *rep;
+};
+
+static struct dump_unix *state(struct dump_ctx *ctx)
+{
+	if (!ctx->unix_state)
+		ctx->unix_state = calloc(1, sizeof(*ctx->unix_state));
+	return ctx->unix_state;
+}
+
+static void name_fmt(const char *name, size_t len, char *out, size_t sz)
+{
+	if (!len)
+		snprintf(out, sz, "(unbound)");
+	else
+		unix_name_format(name, len, out, sz);
+}
+
+static int unix_collect(struct dump_ctx *ctx, struct dump_fd *f)
+{
+	struct dump_unix *u = state(ctx);
+	struct usk *s;
+	char d[96];
+	int err;
+
+	if (!u)
+		return -ENOMEM;
+	if (u->n == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 32;
+		struct usk *nv = realloc(u->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		u->v = nv;
+		u->cap = cap;
+	}
+	s = &u->v[u->n];
+	memset(s, 0, sizeof(*s));
+	s->fdi = (size_t)(f - ctx->fds);
+	err = sockdiag_query_unix((uint32_t)f->st.st_ino, SHOW_ALL, &s->d);
+	if (err)
+		return pr_err_ret(err, "%s: sock_diag has no unix socket %llu: %s",
+				  dump_fd_desc(ctx, f, d, sizeof(d)),
+				  (unsigned long long)f->st.st_ino, strerror(-err));
+	u->n++;
+	return 0;
+}
+
+static int load_snapshot(struct dump_unix *u)
+{
+	int err;
+
+	if (u->all)
+		return 0;
+	err = sockdiag_dump_unix(-1, SHOW_ALL, &u->all);
+	if (err)
+		return pr_err_ret(err, "cannot take a sock_diag snapshot of the host's unix sockets: "
+				       "%s",
+				  strerror(-err));
+	return 0;
+}
+
+static void diag_to_sock(const struct sockdiag_unix *d, struct crux_sock *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->ino = d->ino;
+	s->peer_ino = d->peer_ino;
+	s->type = d->type;
+	s->state = d->state;
+	s->name_len = d->name_len;
+	memcpy(s->name, d->name, MIN((size_t)d->name_len, sizeof(s->name)));
+}
+
+/* Outside sockets, without a tracker: sock_diag for the facts, /proc for the owner. */
+struct lookup_ctx {
+	struct dump_ctx *ctx;
+	struct dump_unix *u;
+};
+
+static void fill_owner(struct dump_ctx *ctx, struct crux_sock *s)
+{
+	char link[64], comm[16];
+	pid_t pid;
+
+	snprintf(link, sizeof(link), "socket:[%llu]", (unsigned long long)s->ino);
+	pid = dump_find_outside_holder(ctx, link, comm);
+	s->owner_tgid = (__u32)pid;
+	memcpy(s->owner_comm, pid ? comm : "?", pid ? sizeof(s->owner_comm) : 2);
+}
+
+static int lookup_sock(void *arg, __u64 ino, struct crux_sock *ret)
+{
+	struct lookup_ctx *lc = arg;
+	struct sockdiag_unix d;
+	int err;
+
+	err = sockdiag_query_unix((uint32_t)ino, SHOW_ALL, &d);
+	if (err)
+		return -ENOENT;
+	diag_to_sock(&d, ret);
+	sockdiag_unix_clear(&d);
+	fill_owner(lc->ctx, ret);
+	return 0;
+}
+
+static struct usk *find_usk(struct dump_unix *u, uint32_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < u->n; i++)
+		if (u->v[i].d.ino == ino)
+			return &u->v[i];
+	return NULL;
+}
+
+/*
+ * A connected stream/seqpacket socket whose peer has inode 0 is a client whose connection
+ * waits in a listener's accept queue (the embryo has no inode): find that listener.
+ */
+static int resolve_embryo(struct dump_unix *u, struct usk *s)
+{
+	size_t i, j;
+	int err;
+
+	if (!s->d.has_peer || s->d.peer_ino || s->d.state != TCP_ESTABLISHED_ ||
+	    s->d.type == SOCK_DGRAM)
+		return 0;
+	for (i = 0; i < u->n; i++)
+		for (j = 0; j < u->v[i].d.n_icons; j++)
+			if (u->v[i].d.icons[j] == s->d.ino) {
+				s->listener_ino = u->v[i].d.ino;
+				return 0;
+			}
+	err = load_snapshot(u);
+	if (err)
+		return err;
+	s->listener_ino = sockdiag_table_embryo_listener(u->all, s->d.ino);
+	return 0;
+}
+
+/* Outside sockets pointing into the tree (peers, or clients queued on our listeners). */
+static int collect_inbound(struct dump_ctx *ctx, struct dump_unix *u, struct crux_sock **ret,
+			   size_t *ret_n)
+{
+	struct crux_sock *v;
+	size_t i, n = 0;
+	int err;
+
+	err = load_snapshot(u);
+	if (err)
+		return err;
+	v = calloc(u->all->n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < u->all->n; i++) {
+		const struct sockdiag_unix *d = &u->all->socks[i];
+		uint32_t listener = 0;
+
+		if (find_usk(u, d->ino))
+			continue;
+		if (d->has_peer && !d->peer_ino && d->state == TCP_ESTABLISHED_)
+			listener = sockdiag_table_embryo_listener(u->all, d->ino);
+		if (listener ? !find_usk(u, listener) : !(d->peer_ino && find_usk(u, d->peer_ino)))
+			continue;
+		diag_to_sock(d, &v[n]);
+		if (listener) {
+			v[n].flags |= CRUX_SK_EMBRYO;
+			v[n].listener_ino = listener;
+		}
+		fill_owner(ctx, &v[n]);
+		n++;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int check_name(struct dump_ctx *ctx, struct usk *s)
+{
+	const struct dump_fd *f = &ctx->fds[s->fdi];
+	char path[sizeof(s->d.name) + 1], d[96];
+
+	if (!s->d.name_len || s->d.name[0] == 0)
+		return 0; /* unbound or abstract */
+	/* a server-side accepted socket carries its listener's name: not its own file */
+	if (s->d.state == TCP_ESTABLISHED_ && s->d.type != SOCK_DGRAM)
+		return 0;
+	memcpy(path, s->d.name, s->d.name_len);
+	path[s->d.name_len] = 0;
+	if (path[0] != '/')
+		return pr_err_ret(-EOPNOTSUPP,
+				  "%s: unix socket %u is bound to the relative path '%s': relative "
+				  "names are not supported yet",
+				  dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino, path);
+	if (stat(path, &s->name_st) || !s->d.has_vfs || s->name_st.st_ino != s->d.vfs_ino) {
+		s->deleted = true;
+		return 0;
+	}
+	s->has_name_st = true;
+	return 0;
+}
+
+/* Receive queue, message by message, without consuming it. */
+static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
+{
+	const struct dump_fd *f = &ctx->fds[s->fdi];
+	int sk = f->stolen, old = -1, zero = 0, err = 0;
+	socklen_t l = sizeof(old);
+	char d[96];
+
+	if (s->d.state == TCP_LISTEN_)
+		return 0;
+	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, &l) ||
+	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
+		return pr_err_ret(-errno, "%s: cannot set SO_PEEK_OFF on unix socket %u",
+				  dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+	for (;;) {
+		union {
+			char b[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(struct ucred))];
+			struct cmsghdr align;
+		} cbuf;
+		struct iovec iov = { .iov_base = buf, .iov_len = QUEUE_BUF };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.b,
+				     .msg_controllen = sizeof(cbuf.b) };
+		struct cmsghdr *c;
+		struct usk_packet *np;
+		ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+		if (n < 0) {
+			if (errno != EAGAIN)
+				err = pr_err_ret(-errno, "%s: cannot read the queue of socket %u",
+						 dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+			break;
+		}
+		if (n == 0 && s->d.type != SOCK_DGRAM)
+			break; /* end of stream: the peer shut down */
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+				int *fds = (int *)CMSG_DATA(c);
+				size_t k, nf = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+				for (k = 0; k < nf; k++)
+					close(fds[k]);
+				err = pr_err_ret(-EOPNOTSUPP,
+						 "%s: unix socket %u has file descriptors in flight "
+						 "(SCM_RIGHTS) in its receive queue: not supported yet; "
+						 "let the receiver read them first",
+						 dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+			}
+		}
+		if (err)
+			break;
+		if (mh.msg_flags & MSG_TRUNC) {
+			err = pr_err_ret(-EMSGSIZE, "%s: a message in the queue of socket %u is "
+						    "larger than %d bytes",
+					 dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino, QUEUE_BUF);
+			break;
+		}
+		if (s->nq == QUEUE_MAX_PACKETS) {
+			err = pr_err_ret(-E2BIG, "%s: more than %d messages queued on socket %u",
+					 dump_fd_desc(ctx, f, d, sizeof(d)), QUEUE_MAX_PACKETS,
+					 s->d.ino);
+			break;
+		}
+		np = realloc(s->q, (s->nq + 1) * sizeof(*np));
+		if (!np) {
+			err = -ENOMEM;
+			break;
+		}
+		s->q = np;
+		s->q[s->nq].len = (uint32_t)n;
+		s->q[s->nq].data = malloc((size_t)n + 1);
+		if (!s->q[s->nq].data) {
+			err = -ENOMEM;
+			break;
+		}
+		memcpy(s->q[s->nq].data, buf, (size_t)n);
+		s->nq++;
+	}
+	/* the offset belongs to the socket: the task must find it as it left it */
+	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old)) && !err)
+		err = pr_err_ret(-errno, "socket %u: cannot restore SO_PEEK_OFF", s->d.ino);
+	return err;
+}
+
+/* States crux cannot restore: refused before anything is written. */
+static int check_state(struct dump_ctx *ctx, struct usk *s)
+{
+	const struct dump_fd *f = &ctx->fds[s->fdi];
+	char d[96];
+
+	dump_fd_desc(ctx, f, d, sizeof(d));
+	if (s->d.type != SOCK_STREAM && s->d.type != SOCK_DGRAM && s->d.type != SOCK_SEQPACKET)
+		return pr_err_ret(-EOPNOTSUPP, "%s: unix socket %u has type %u: not supported", d,
+				  s->d.ino, s->d.type);
+	if (s->listener_ino && s->d.wqlen)
+		return pr_err_ret(-EOPNOTSUPP,
+				  "%s: unix socket %u wrote %u bytes into a connection that "
+				  "listener %u has not accepted yet: those bytes cannot be read "
+				  "without accepting it; not supported",
+				  d, s->d.ino, s->d.wqlen, s->listener_ino);
+	return 0;
+}
+
+static int report(struct dump_ctx *ctx, struct dump_unix *u)
+{
+	char msg[CLASSIFY_MSG_MAX];
+	int failed = 0;
+	size_t i;
+
+	for (i = 0; i < u->rep->n; i++) {
+		const struct classify_result *r = &u->rep->res[i];
+
+		if (i < u->rep->n_tree)
+			u->v[i].res = r;
+		switch (r->cls) {
+		case CLASSIFY_INTERNAL:
+			ctx->nr_unix_internal++;
+			continue;
+		case CLASSIFY_INBOUND:
+			ctx->nr_unix_inbound++;
+			classify_format_msg(r, msg, sizeof(msg));
+			pr_warn("%s", msg);
+			continue;
+		case CLASSIFY_EXTERNAL:
+			ctx->nr_unix_external++;
+			break;
+		default:
+			ctx->nr_unix_other++;
+			if (r->action != CLASSIFY_ACT_REFUSE)
+				continue;
+		}
+		classify_format_msg(r, msg, sizeof(msg));
+		if (r->action == CLASSIFY_ACT_REFUSE) {
+			pr_err("%s", msg);
+			failed = -EXDEV;
+		} else {
+			pr_info("%s", msg);
+		}
+	}
+	return failed;
+}
+
+static int unix_check(struct dump_ctx *ctx)
+{
+	struct dump_unix *u = ctx->unix_state;
+	struct lookup_ctx lc = { .ctx = ctx, .u = u };
+	struct classify_lookup lk = { .sock = lookup_sock, .ctx = &lc };
+	struct classify_policy pol = {
+		.ext_unix_sk = ctx->opts->ext_unix_sk,
+		.inos = (const __u64 *)ctx->opts->ext_inos,
+		.n_inos = ctx->opts->n_ext_inos,
+		.peer_ino_is_live = true,
+	};
+	_cleanup_free_ struct classify_sock *cs = NULL;
+	_cleanup_free_ struct crux_sock *inbound = NULL;
+	_cleanup_free_ char *buf = NULL;
+	size_t i, n_in = 0;
+	int err, failed = 0;
+
+	if (!u || !u->n)
+		return 0;
+	cs = calloc(u->n, sizeof(*cs));
+	buf = malloc(QUEUE_BUF);
+	if (!cs || !buf)
+		return -ENOMEM;
+	for (i = 0; i < u->n; i++) {
+		struct usk *s = &u->v[i];
+		const struct dump_fd *f = &ctx->fds[s->fdi];
+
+		err = resolve_embryo(u, s);
+		if (err)
+			return err;
+		cs[i].pid = (__u32)f->pid;
+		cs[i].fd = f->fd;
+		memcpy(cs[i].comm, dump_comm(ctx, f->pid), sizeof(cs[i].comm));
+		diag_to_sock(&s->d, &cs[i].sk);
+		if (s->listener_ino) {
+			cs[i].sk.flags |= CRUX_SK_EMBRYO;
+			cs[i].sk.listener_ino = s->listener_ino;
+		} else if (s->d.state == TCP_ESTABLISHED_ && s->d.type != SOCK_DGRAM &&
+			   !s->d.peer_ino) {
+			cs[i].sk.flags |= CRUX_SK_DEAD;
+		}
+		err = check_state(ctx, s);
+		if (!err)
+			err = check_name(ctx, s);
+		if (!err)
+			err = read_queue(ctx, s, buf);
+		if (err == -ENOMEM)
+			return err;
+		if (err && !failed)
+			failed = err;
+	}
+	pr_info("no live map (crux track not running): sockets classified from a one-shot "
+		"sock_diag snapshot");
+	err = collect_inbound(ctx, u, &inbound, &n_in);
+	if (err)
+		return err;
+	err = classify_tree(cs, u->n, inbound, n_in, &lk, &pol, &u->rep);
+	if (err)
+		return pr_err_ret(err, "cannot classify the tree's sockets: %s", strerror(-err));
+	err = report(ctx, u);
+	if (err && !failed)
+		failed = err;
+	if (failed == -EXDEV)
+		pr_err("External socket is used: the dump was refused (see above); every "
+		       "external socket of the tree is listed");
+	return failed;
+}
+
+/* ---- writing ---- */
+
+static void fill_opts(int sk, SkOptsEntry *o)
+{
+	int v = 0;
+	struct timeval tv;
+	socklen_t l;
+
+	l = sizeof(v);
+	if (!getsockopt(sk, SOL_SOCKET, SO_SNDBUF, &v, &l))
+		o->so_sndbuf = (uint32_t)v;
+	l = sizeof(v);
+	if (!getsockopt(sk, SOL_SOCKET, SO_RCVBUF, &v, &l))
+		o->so_rcvbuf = (uint32_t)v;
+	l = sizeof(tv);
+	if (!getsockopt(sk, SOL_SOCKET, SO_SNDTIMEO, &tv, &l))
+		o->so_snd_tmo_sec = (uint64_t)tv.tv_sec, o->so_snd_tmo_usec = (uint64_t)tv.tv_usec;
+	l = sizeof(tv);
+	if (!getsockopt(sk, SOL_SOCKET, SO_RCVTIMEO, &tv, &l))
+		o->so_rcv_tmo_sec = (uint64_t)tv.tv_sec, o->so_rcv_tmo_usec = (uint64_t)tv.tv_usec;
+	l = sizeof(v);
+	if (!getsockopt(sk, SOL_SOCKET, SO_PASSCRED, &v, &l)) {
+		o->has_so_passcred = true;
+		o->so_passcred = v != 0;
+	}
+	l = sizeof(v);
+	if (!getsockopt(sk, SOL_SOCKET, SO_PASSSEC, &v, &l)) {
+		o->has_so_passsec = true;
+		o->so_passsec = v != 0;
+	}
+}
+
+static int write_usk(struct dump_ctx *ctx, struct usk *s)
+{
+	const struct dump_fd *f = &ctx->fds[s->fdi];
+	FileEntry fe = FILE_ENTRY__INIT;
+	UnixSkEntry e = UNIX_SK_ENTRY__INIT;
+	FownEntry fown = FOWN_ENTRY__INIT;
+	SkOptsEntry opts = SK_OPTS_ENTRY__INIT;
+	FilePermsEntry perms = FILE_PERMS_ENTRY__INIT;
+
+	e.id = f->file_id;
+	e.ino = s->d.ino;
+	e.type = s->d.type;
+	e.state = s->d.state;
+	e.flags = f->fi.flags;
+	e.uflags = 0;
+	e.backlog = s->d.wqlen;
+	/* a pending client's peer is the listener it waits on (CRIU's convention) */
+	e.peer = s->listener_ino ? s->listener_ino : s->d.peer_ino;
+	e.fown = &fown;
+	fill_opts(f->stolen, &opts);
+	e.opts = &opts;
+	e.name.data = (uint8_t *)s->d.name;
+	e.name.len = s->d.name_len;
+	if (s->d.shutdown) {
+		e.has_shutdown = true;
+		e.shutdown = (SkShutdown)s->d.shutdown;
+	}
+	if (s->deleted) {
+		e.has_deleted = true;
+		e.deleted = true;
+	} else if (s->has_name_st) {
+		perms.mode = s->name_st.st_mode;
+		perms.uid = s->name_st.st_uid;
+		perms.gid = s->name_st.st_gid;
+		e.file_perms = &perms;
+	}
+	fe.type = FD_TYPES__UNIXSK;
+	fe.id = f->file_id;
+	fe.usk = &e;
+	return dump_write_file_entry(ctx, &fe);
+}
+
+/* CRIU's extern entry for an outside peer: what restore connects to. */
+static int write_extern_peer(struct dump_ctx *ctx, const struct classify_result *r)
+{
+	FileEntry fe = FILE_ENTRY__INIT;
+	UnixSkEntry e = UNIX_SK_ENTRY__INIT;
+	FownEntry fown = FOWN_ENTRY__INIT;
+	SkOptsEntry opts = SK_OPTS_ENTRY__INIT;
+
+	e.id = dump_new_id(ctx);
+	e.ino = (uint32_t)r->peer.ino;
+	e.type = r->peer.type ? r->peer.type : SOCK_DGRAM;
+	e.state = TCP_LISTEN_;
+	e.uflags = USK_EXTERN;
+	e.peer = 0;
+	e.fown = &fown;
+	e.opts = &opts;
+	e.name.data = (uint8_t *)r->peer.name;
+	e.name.len = r->peer.name_len;
+	fe.type = FD_TYPES__UNIXSK;
+	fe.id = e.id;
+	fe.usk = &e;
+	return dump_write_file_entry(ctx, &fe);
+}
+
+static int write_ext(struct dump_ctx *ctx, struct img *img, struct usk *s)
+{
+	const struct classify_result *r = s->res;
+	const struct dump_fd *f = &ctx->fds[s->fdi];
+	CruxExtEntry e = CRUX_EXT_ENTRY__INIT;
+	int err;
+
+	err = write_extern_peer(ctx, r);
+	if (err)
+		return err;
+	e.has_ino = e.has_file_id = e.has_owner_pid = e.has_owner_fd = e.has_type = true;
+	e.has_peer_ino = e.has_peer_name = e.has_addr = e.has_policy = true;
+	e.ino = s->d.ino;
+	e.file_id = f->file_id;
+	e.owner_pid = (uint32_t)f->pid;
+	e.owner_fd = (uint32_t)f->fd;
+	e.type = s->d.type;
+	e.peer_ino = (uint32_t)r->peer.ino;
+	e.peer_name.data = (uint8_t *)r->peer.name;
+	e.peer_name.len = r->peer.name_len;
+	e.addr.data = (uint8_t *)r->addr;
+	e.addr.len = r->addr_len;
+	e.policy = r->action == CLASSIFY_ACT_RECONNECT_DGRAM ? CRUX_EXT_POLICY__CRUX_EXT_POLICY_RECONNECT_DGRAM
+							     : CRUX_EXT_POLICY__CRUX_EXT_POLICY_RECONNECT_STREAM;
+	if (r->peer_pid) {
+		e.has_peer_owner_pid = true;
+		e.peer_owner_pid = r->peer_pid;
+		e.peer_owner_comm = (char *)r->peer_comm;
+	}
+	err = img_write_one(img, &e.base);
+	if (err)
+		return pr_err_ret(err, "cannot write crux-ext.img: %s", img_error());
+	return 0;
+}
+
+static int write_queue(struct dump_ctx *ctx, struct img *img, struct usk *s)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < s->nq; i++) {
+		SkPacketEntry e = SK_PACKET_ENTRY__INIT;
+
+		e.id_for = ctx->fds[s->fdi].file_id;
+		e.length = s->q[i].len;
+		err = img_write_one(img, &e.base);
+		if (!err)
+			err = img_write_payload(img, s->q[i].data, s->q[i].len);
+		if (err)
+			return pr_err_ret(err, "cannot write sk-queues.img: %s", img_error());
+	}
+	return 0;
+}
+
+static int unix_write(struct dump_ctx *ctx)
+{
+	struct dump_unix *u = ctx->unix_state;
+	struct img *ext = NULL, *q = NULL;
+	size_t i;
+	int err;
+
+	err = img__open(ctx->dirfd, IMG_CRUX_EXT, 0, IMG_WRITE, &ext);
+	if (!err)
+		err = img__open(ctx->dirfd, IMG_SK_QUEUES, 0, IMG_WRITE, &q);
+	if (err) {
+		pr_err("cannot create an image: %s", img_error());
+		goto out;
+	}
+	for (i = 0; u && i < u->n && !err; i++) {
+		struct usk *s = &u->v[i];
+		char nm[256];
+
+		err = write_usk(ctx, s);
+		if (!err && s->res && s->res->cls == CLASSIFY_EXTERNAL && s->res->accepted)
+			err = write_ext(ctx, ext, s);
+		if (!err)
+			err = write_queue(ctx, q, s);
+		name_fmt(s->d.name, s->d.name_len, nm, sizeof(nm));
+		pr_debug("unix %u type %u state %u peer %u name %s: %zu queued message(s)",
+			 s->d.ino, s->d.type, s->d.state, s->d.peer_ino, nm, s->nq);
+	}
+	if (!err) {
+		err = img__close(TAKE_PTR(ext));
+		if (!err)
+			err = img__close(TAKE_PTR(q));
+		if (err)
+			pr_err("cannot write an image: %s", img_error());
+	}
+out:
+	img__close(ext);
+	img__close(q);
+	return err;
+}
+
+static void unix_cleanup(struct dump_ctx *ctx)
+{
+	struct dump_unix *u = ctx->unix_state;
+	size_t i, j;
+
+	if (!u)
+		return;
+	for (i = 0; i < u->n; i++) {
+		sockdiag_unix_clear(&u->v[i].d);
+		for (j = 0; j < u->v[i].nq; j++)
+			free(u->v[i].q[j].data);
+		free(u->v[i].q);
+	}
+	free(u->v);
+	sockdiag_table__free(u->all);
+	classify_report__free(u->rep);
+	free(u);
+	ctx->unix_state = NULL;
+}
+
+const struct dump_fd_ops dump_unix_ops = {
+	.name = "unix",
+	.collect = unix_collect,
+	.check = unix_check,
+	.write = unix_write,
+	.cleanup = unix_cleanup,
+};

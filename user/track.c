@@ -1,0 +1,645 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `crux track`: load the live-map programs, attach them, seed the map, pin everything
+ * under the pin dir and keep reconciling. Attach comes before the seed so no event between
+ * the two is missed (refresh() writes whole states, so an event racing the seed only
+ * rewrites the truth). The pinned links keep the programs running when the tracker dies,
+ * even by SIGKILL; a new tracker adopts the pinned state (same maps, links left as they
+ * are, missing ones attached) and reconciles. `--stop` detaches and unpins.
+ */
+#define LOG_PREFIX "track: "
+#include <argp.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "abi.h"
+#include "cmd.h"
+#include "log.h"
+#include "sockmap.h"
+#include "util.h"
+
+#include "crux_iter.skel.h"
+#include "crux_track.skel.h"
+
+#define DEFAULT_RECONCILE_MS 5000
+
+enum track_mode { MODE_RUN, MODE_STOP, MODE_RECONCILE };
+
+struct opts {
+	enum track_mode mode;
+	const char *pin_dir;
+	__u32 reconcile_ms;
+	const char *log_file;
+	bool use_syslog;
+	bool daemonize;
+	bool verbose;
+};
+
+enum { OPT_STOP = 0x100, OPT_PIN_DIR, OPT_RECONCILE_MS, OPT_LOG_FILE, OPT_SYSLOG, OPT_RECONCILE };
+
+static const struct argp_option options[] = {
+	{ "daemon", 'd', NULL, 0, "Run in the background; print its pid once the map is seeded",
+	  0 },
+	{ "pin-dir", OPT_PIN_DIR, "DIR", 0,
+	  "Pin maps and links under DIR (default " CRUX_PIN_ROOT ")", 0 },
+	{ "reconcile-ms", OPT_RECONCILE_MS, "N", 0,
+	  "Reconcile every N ms (default 5000; 0 = never)", 0 },
+	{ "log-file", OPT_LOG_FILE, "FILE", 0, "With -d: log to FILE (default: syslog)", 0 },
+	{ "syslog", OPT_SYSLOG, NULL, 0, "Log to syslog", 0 },
+	{ "stop", OPT_STOP, NULL, 0, "Stop a running tracker, detach the programs and unpin", 0 },
+	{ "reconcile", OPT_RECONCILE, NULL, 0,
+	  "Run one strict reconcile pass on the pinned state and exit", 0 },
+	{ "verbose", 'v', NULL, 0, "More logging (libbpf debug output too)", 0 },
+	{},
+};
+
+static const char doc[] =
+	"Keep the live map of every unix socket on the host and its peer (BPF, pinned).\v"
+	"Without --stop or --reconcile the tracker runs in the foreground until SIGINT or "
+	"SIGTERM; the pinned programs keep the map current after it exits, and the next "
+	"'crux track' adopts the pinned state.\n\n"
+	"EXAMPLES:\n"
+	"  crux track                          track in the foreground (Ctrl-C leaves the map)\n"
+	"  crux track -d --log-file /var/log/crux-track.log\n"
+	"                                      start in the background, print its pid\n"
+	"  crux track --reconcile              correct the pinned map now (strict pass)\n"
+	"  crux track --stop                   stop, detach and unpin everything\n"
+	"  crux track --pin-dir /sys/fs/bpf/crux-test -d --reconcile-ms 500\n";
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct opts *o = state->input;
+
+	switch (key) {
+	case 'd':
+		o->daemonize = true;
+		break;
+	case 'v':
+		o->verbose = true;
+		break;
+	case OPT_PIN_DIR:
+		if (!*arg || arg[0] != '/') {
+			pr_err("--pin-dir needs an absolute path on a bpf filesystem, got '%s'",
+			       arg);
+			argp_usage(state);
+		}
+		o->pin_dir = arg;
+		break;
+	case OPT_RECONCILE_MS:
+		if (parse_u32(arg, 0, 86400000, &o->reconcile_ms)) {
+			pr_err("--reconcile-ms takes a number of milliseconds (0..86400000), got '%s'",
+			       arg);
+			argp_usage(state);
+		}
+		break;
+	case OPT_LOG_FILE:
+		o->log_file = arg;
+		break;
+	case OPT_SYSLOG:
+		o->use_syslog = true;
+		break;
+	case OPT_STOP:
+		o->mode = MODE_STOP;
+		break;
+	case OPT_RECONCILE:
+		o->mode = MODE_RECONCILE;
+		break;
+	case ARGP_KEY_ARG:
+		pr_err("unexpected argument '%s'", arg);
+		argp_usage(state);
+		break;
+	case ARGP_KEY_END:
+		if (o->log_file && o->use_syslog) {
+			pr_err("--log-file and --syslog exclude each other");
+			argp_usage(state);
+		}
+		if (o->mode != MODE_RUN && (o->daemonize || o->log_file || o->use_syslog)) {
+			pr_err("-d, --log-file and --syslog apply to a running tracker, not to "
+			       "--stop or --reconcile");
+			argp_usage(state);
+		}
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *line, *save = NULL;
+
+	if (level == LIBBPF_DEBUG && log_get_level() < LOG_LVL_DEBUG)
+		return 0;
+	/* a verifier log arrives in one call: one log line per line of it */
+	if (vasprintf(&buf, fmt, ap) < 0)
+		return 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		pr_debug("libbpf: %s", line);
+	return 0;
+}
+
+/* ---- checks shared by every mode ---------------------------------------------------- */
+
+static int check_bpffs(const char *pin_dir, bool must_exist)
+{
+	int err = sockmap_pin_dir_check(pin_dir);
+
+	if (err == -ENODEV)
+		return pr_err_ret(-ENODEV,
+				  "%s is not on a bpf filesystem (bpffs not mounted?): run "
+				  "'mount -t bpf bpf /sys/fs/bpf' or pass --pin-dir on a bpffs",
+				  pin_dir);
+	if (err == -ENOENT && must_exist)
+		return pr_err_ret(-ENOENT, "no tracker state under %s: start one with 'crux track'",
+				  pin_dir);
+	if (err && err != -ENOENT)
+		return pr_err_ret(err, "cannot inspect %s: %s", pin_dir, strerror(-err));
+	return 0;
+}
+
+/* The pid of a live `crux` that registered itself as this pin dir's tracker, or 0. */
+static pid_t live_tracker(const char *pin_dir)
+{
+	_cleanup_close_ int fd = -1;
+	char path[PATH_MAX], comm[32] = "";
+	__u32 idx = CRUX_ST_TRACKER_PID;
+	__u64 pid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/stats", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &idx, &pid) || !pid || pid == (__u64)getpid())
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%llu/comm", (unsigned long long)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "crux\n", 5) ? 0 : (pid_t)pid;
+}
+
+/* Refuse pinned state of another layout, with both versions and the way out. */
+static int check_abi(const char *pin_dir)
+{
+	struct crux_abi_info abi;
+	int err = sockmap_read_abi(pin_dir, &abi);
+
+	if (err == -ENOENT)
+		return 0;
+	if (err)
+		return pr_err_ret(err, "cannot read %s/abi_info: %s", pin_dir, strerror(-err));
+	if (abi.version != CRUX_ABI_VERSION || abi.sock_size != sizeof(struct crux_sock))
+		return pr_err_ret(
+			-EPROTO,
+			"pinned state under %s has ABI version %u (record %u bytes), this "
+			"crux uses version %u (%zu bytes): run 'crux track --stop "
+			"--pin-dir %s', then start again",
+			pin_dir, abi.version, abi.sock_size, CRUX_ABI_VERSION,
+			sizeof(struct crux_sock), pin_dir);
+	return 0;
+}
+
+/* ---- load, attach, pin -------------------------------------------------------------- */
+
+struct tracker {
+	struct crux_track_bpf *track;
+	struct crux_iter_bpf *iter;
+	int attached; /* links created by this process */
+	int adopted; /* links found pinned */
+};
+
+static bool pinned(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st);
+}
+
+/* Attach every loaded program of obj that has no pinned link yet, and pin the link. */
+static int attach_and_pin(struct bpf_object *obj, const char *pin_dir, struct tracker *t)
+{
+	struct bpf_program *prog;
+	char path[PATH_MAX];
+	int err;
+
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		snprintf(path, sizeof(path), "%s/link_%s", pin_dir, bpf_program__name(prog));
+		if (pinned(path)) {
+			t->adopted++;
+			continue;
+		}
+		link = bpf_program__attach(prog);
+		if (!link)
+			return pr_err_ret(-errno, "cannot attach %s: %s", bpf_program__name(prog),
+					  strerror(errno));
+		err = bpf_link__pin(link, path);
+		bpf_link__destroy(link); /* the pin holds it now */
+		if (err)
+			return pr_err_ret(err, "cannot pin %s: %s", path, strerror(-err));
+		t->attached++;
+	}
+	return 0;
+}
+
+static int write_abi(struct crux_track_bpf *skel)
+{
+	struct crux_abi_info abi = { .version = CRUX_ABI_VERSION,
+				     .sock_size = sizeof(struct crux_sock) };
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.abi_info), &zero, &abi, BPF_ANY))
+		return pr_err_ret(-errno, "cannot write abi_info: %s", strerror(errno));
+	return 0;
+}
+
+static int tracker_load(const char *pin_dir, struct tracker *t)
+{
+	struct bpf_object_open_opts oo = { .sz = sizeof(oo), .pin_root_path = pin_dir };
+	int err;
+
+	if (mkdir(pin_dir, 0700) && errno != EEXIST)
+		return pr_err_ret(-errno, "cannot create %s: %s", pin_dir, strerror(errno));
+	t->track = crux_track_bpf__open_opts(&oo);
+	if (!t->track)
+		return pr_err_ret(-errno, "cannot open the tracker's BPF object: %s",
+				  strerror(errno));
+	err = crux_track_bpf__load(t->track);
+	if (err)
+		return pr_err_ret(err, "cannot load the tracker's BPF programs: %s (try -v)",
+				  strerror(-err));
+	err = write_abi(t->track);
+	if (err)
+		return err;
+	t->iter = crux_iter_bpf__open_opts(&oo);
+	if (!t->iter)
+		return pr_err_ret(-errno, "cannot open the iterator BPF object: %s",
+				  strerror(errno));
+	/* the dumper's tree iterator is attached per dump, never here */
+	bpf_program__set_autoload(t->iter->progs.iter_task_file_tree, false);
+	err = crux_iter_bpf__load(t->iter);
+	if (err)
+		return pr_err_ret(err, "cannot load the iterator BPF programs: %s (try -v)",
+				  strerror(-err));
+	/* event programs first, then the iterators: nothing is missed between attach and seed */
+	err = attach_and_pin(t->track->obj, pin_dir, t);
+	if (!err)
+		err = attach_and_pin(t->iter->obj, pin_dir, t);
+	return err;
+}
+
+static void tracker_unload(struct tracker *t)
+{
+	crux_iter_bpf__destroy(t->iter);
+	crux_track_bpf__destroy(t->track);
+}
+
+static int stats_set_pid(const char *pin_dir, __u64 pid, bool only_if_ours)
+{
+	_cleanup_close_ int fd = -1;
+	char path[PATH_MAX];
+	__u32 idx = CRUX_ST_TRACKER_PID;
+	__u64 cur = 0;
+
+	snprintf(path, sizeof(path), "%s/stats", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (only_if_ours && (bpf_map_lookup_elem(fd, &idx, &cur) || cur != (__u64)getpid()))
+		return 0;
+	return bpf_map_update_elem(fd, &idx, &pid, BPF_ANY) ? -errno : 0;
+}
+
+/* ---- run ----------------------------------------------------------------------------- */
+
+static int reconcile_once(struct sockmap *m, bool strict, __u64 *last_fail)
+{
+	__u64 stats[CRUX_ST__MAX], swept = 0;
+	size_t n = 0;
+	struct crux_sock *all = NULL;
+	int err;
+
+	err = sockmap__reconcile(m, strict, &swept);
+	if (err)
+		return pr_err_ret(err, "reconcile failed: %s", strerror(-err));
+	if (!sockmap__stats(m, stats) && stats[CRUX_ST_UPSERT_FAIL] != *last_fail) {
+		pr_warn("the live map is full: %llu writes failed, answers miss sockets (raise "
+			"CRUX_MAP_MAX_SOCKS)",
+			(unsigned long long)stats[CRUX_ST_UPSERT_FAIL]);
+		*last_fail = stats[CRUX_ST_UPSERT_FAIL];
+	}
+	if (log_get_level() >= LOG_LVL_DEBUG && !sockmap__list(m, &all, &n))
+		pr_debug("reconciled: %zu sockets, %llu stale entries swept", n,
+			 (unsigned long long)swept);
+	free(all);
+	return 0;
+}
+
+/* -d: the parent waits for the child's "seeded" message, prints its pid and exits. */
+static int daemonize(int *ret_notify_fd)
+{
+	int p[2], status;
+	pid_t child, pid;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC))
+		return pr_err_ret(-errno, "pipe: %s", strerror(errno));
+	child = fork();
+	if (child < 0)
+		return pr_err_ret(-errno, "fork: %s", strerror(errno));
+	if (child == 0) {
+		close(p[0]);
+		setsid();
+		*ret_notify_fd = p[1];
+		return 0;
+	}
+	close(p[1]);
+	do
+		n = read(p[0], &pid, sizeof(pid));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n != sizeof(pid)) {
+		waitpid(child, &status, 0);
+		exit(1); /* the child said why */
+	}
+	printf("%d\n", pid);
+	exit(0);
+}
+
+static int detach_stdio(const struct opts *o)
+{
+	int fd, err;
+
+	if (o->log_file) {
+		err = log_to_file(o->log_file);
+		if (err)
+			return pr_err_ret(err, "cannot open log file %s: %s", o->log_file,
+					  strerror(-err));
+	} else {
+		log_to_syslog();
+	}
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	close(fd);
+	if (chdir("/"))
+		return -errno;
+	return 0;
+}
+
+static int track_run(const struct opts *o)
+{
+	struct tracker t = {};
+	struct sockmap *m = NULL;
+	__u64 last_fail = 0;
+	sigset_t set;
+	int err, notify_fd = -1;
+	pid_t other;
+	struct timespec ts;
+	__u64 stats[CRUX_ST__MAX];
+
+	err = check_bpffs(o->pin_dir, false);
+	if (err)
+		return err;
+	err = check_abi(o->pin_dir);
+	if (err)
+		return err;
+	other = live_tracker(o->pin_dir);
+	if (other)
+		return pr_err_ret(-EEXIST,
+				  "a tracker is already running (pid %d) on %s: stop it with "
+				  "'crux track --stop --pin-dir %s' first",
+				  other, o->pin_dir, o->pin_dir);
+	if (o->daemonize) {
+		err = daemonize(&notify_fd);
+		if (err)
+			return err;
+	} else if (o->log_file) {
+		err = log_to_file(o->log_file);
+		if (err)
+			return pr_err_ret(err, "cannot open log file %s: %s", o->log_file,
+					  strerror(-err));
+	} else if (o->use_syslog) {
+		log_to_syslog();
+	}
+	/* block the stop signals before anything is pinned: they are handled in the loop */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+
+	err = tracker_load(o->pin_dir, &t);
+	if (err)
+		goto out;
+	err = stats_set_pid(o->pin_dir, getpid(), false);
+	if (err) {
+		pr_err("cannot register in %s/stats: %s", o->pin_dir, strerror(-err));
+		goto out;
+	}
+	err = sockmap__open(o->pin_dir, &m, NULL);
+	if (err) {
+		pr_err("cannot open the pinned maps under %s: %s", o->pin_dir, strerror(-err));
+		goto out;
+	}
+	/* the seed is a reconcile: refresh every live socket, sweep what is not live */
+	err = reconcile_once(m, t.adopted > 0, &last_fail);
+	if (err)
+		goto out;
+	pr_info("tracking unix sockets under %s (%d links attached, %d adopted)", o->pin_dir,
+		t.attached, t.adopted);
+	if (notify_fd >= 0) {
+		pid_t me = getpid();
+
+		err = detach_stdio(o);
+		if (err)
+			goto out;
+		if (write(notify_fd, &me, sizeof(me)) != sizeof(me)) {
+			err = -errno;
+			goto out;
+		}
+		close(notify_fd);
+		notify_fd = -1;
+	}
+	/* the programs are pinned: the loaded copies of already-attached ones can go */
+	for (;;) {
+		int sig;
+
+		ts.tv_sec = o->reconcile_ms / 1000;
+		ts.tv_nsec = (o->reconcile_ms % 1000) * 1000000L;
+		sig = sigtimedwait(&set, NULL, o->reconcile_ms ? &ts : NULL);
+		if (sig > 0) {
+			pr_info("signal %d: exiting; the pinned programs keep the map current",
+				sig);
+			break;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) {
+			err = pr_err_ret(-errno, "sigtimedwait: %s", strerror(errno));
+			break;
+		}
+		err = reconcile_once(m, false, &last_fail);
+		if (err)
+			break;
+	}
+	if (!err && !sockmap__stats(m, stats) && stats[CRUX_ST_UPSERT_FAIL])
+		pr_warn("%llu map writes failed during this run (map full)",
+			(unsigned long long)stats[CRUX_ST_UPSERT_FAIL]);
+out:
+	stats_set_pid(o->pin_dir, 0, true);
+	sockmap__close(m);
+	tracker_unload(&t);
+	if (notify_fd >= 0)
+		close(notify_fd);
+	return err;
+}
+
+/* ---- stop ---------------------------------------------------------------------------- */
+
+static int wait_gone(pid_t pid, int ms)
+{
+	for (; ms > 0; ms -= 20) {
+		if (kill(pid, 0) && errno == ESRCH)
+			return 0;
+		usleep(20000);
+	}
+	return -ETIMEDOUT;
+}
+
+/* Unlink links first (detaches the programs), then the maps, then the directory. */
+static int unpin_all(const char *pin_dir)
+{
+	int pass, err = 0;
+
+	for (pass = 0; pass < 2; pass++) {
+		DIR *d = opendir(pin_dir);
+		struct dirent *de;
+
+		if (!d)
+			return -errno;
+		while ((de = readdir(d))) {
+			bool is_link = !strncmp(de->d_name, "link_", 5);
+
+			if (de->d_name[0] == '.' || is_link != (pass == 0))
+				continue;
+			if (unlinkat(dirfd(d), de->d_name, 0) && !err)
+				err = -errno;
+		}
+		closedir(d);
+	}
+	if (rmdir(pin_dir) && !err)
+		err = -errno;
+	return err;
+}
+
+static int track_stop(const struct opts *o)
+{
+	pid_t pid;
+	int err;
+
+	err = check_bpffs(o->pin_dir, true);
+	if (err)
+		return err;
+	pid = live_tracker(o->pin_dir);
+	if (pid) {
+		pr_info("stopping the tracker (pid %d)", pid);
+		if (kill(pid, SIGTERM) == 0 && wait_gone(pid, 5000)) {
+			pr_warn("tracker pid %d did not exit within 5 s: killing it", pid);
+			kill(pid, SIGKILL);
+			wait_gone(pid, 2000);
+		}
+	}
+	err = unpin_all(o->pin_dir);
+	if (err)
+		return pr_err_ret(err, "cannot unpin everything under %s: %s", o->pin_dir,
+				  strerror(-err));
+	pr_info("stopped: programs detached, %s removed", o->pin_dir);
+	return 0;
+}
+
+/* ---- one-shot reconcile ---------------------------------------------------------------- */
+
+static int track_reconcile(const struct opts *o)
+{
+	struct sockmap *m = NULL;
+	__u64 last_fail = 0, swept = 0;
+	int err;
+
+	err = check_bpffs(o->pin_dir, true);
+	if (err)
+		return err;
+	err = check_abi(o->pin_dir);
+	if (err)
+		return err;
+	err = sockmap__open(o->pin_dir, &m, NULL);
+	if (err)
+		return pr_err_ret(err, "cannot open the tracker state under %s: %s", o->pin_dir,
+				  strerror(-err));
+	err = sockmap__reconcile(m, true, &swept);
+	if (err == -ENOENT)
+		err = pr_err_ret(err,
+				 "no pinned iterator links under %s: start 'crux track' to "
+				 "pin them",
+				 o->pin_dir);
+	else if (err)
+		err = pr_err_ret(err, "reconcile failed: %s", strerror(-err));
+	else if (sockmap__incomplete(m))
+		reconcile_once(m, false, &last_fail); /* reports the map-full count */
+	if (!err)
+		pr_info("reconciled %s: %llu stale entries swept", o->pin_dir,
+			(unsigned long long)swept);
+	sockmap__close(m);
+	return err;
+}
+
+int cmd_track(int argc, char **argv)
+{
+	struct opts o = { .mode = MODE_RUN,
+			  .pin_dir = CRUX_PIN_ROOT,
+			  .reconcile_ms = DEFAULT_RECONCILE_MS };
+	const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
+	int err;
+
+	err = argp_parse(&argp, argc, argv, 0, NULL, &o);
+	if (err)
+		return EXIT_USAGE;
+	if (o.verbose)
+		log_set_level(LOG_LVL_DEBUG);
+	libbpf_set_print(libbpf_print);
+	switch (o.mode) {
+	case MODE_STOP:
+		err = track_stop(&o);
+		break;
+	case MODE_RECONCILE:
+		err = track_reconcile(&o);
+		break;
+	default:
+		err = track_run(&o);
+		break;
+	}
+	return err ? 1 : 0;
+}
