@@ -274,6 +274,55 @@ static bool has_packets(const struct rst_set *set, uint32_t id)
 	return false;
 }
 
+static size_t count_packets(const struct rst_set *set, uint32_t id)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < set->n_packets; i++)
+		n += set->packets[i].id == id;
+	return n;
+}
+
+/*
+ * An unnamed datagram socket with queued messages and no peer left gets them from a
+ * private socketpair end. (Disconnecting a datagram socket later would purge its queue,
+ * so this is only for sockets that stay unconnected.)
+ */
+static bool needs_queuer(const struct rst_set *set, const struct rst_file *f)
+{
+	const UnixSkEntry *u = f->fe->usk;
+	struct rst_file *p;
+
+	return !u->name.len && !u->peer && !f->ext && !mutual(set, f, &p) &&
+	       has_packets(set, f->fe->id);
+}
+
+/*
+ * A datagram socket that will receive its queue by sendto() from outside its pair: the
+ * kernel caps such a queue at net.unix.max_dgram_qlen, taken when the socket is created.
+ * Raise it for this one socket if the dumped queue is longer.
+ */
+static int new_dgram(struct rst_set *set, const struct rst_file *f, int *ret)
+{
+	static const char path[] = "/proc/sys/net/unix/max_dgram_qlen";
+	size_t n = count_packets(set, f->fe->id);
+	char old[32] = "", want[32];
+	_cleanup_close_ int fd = -1;
+	ssize_t len = 0;
+	int err;
+
+	if (n >= 10) {
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		len = fd >= 0 ? pread(fd, old, sizeof(old) - 1, 0) : -1;
+		if (len > 0)
+			pwrite(fd, want, (size_t)snprintf(want, sizeof(want), "%zu", n + 1), 0);
+	}
+	err = new_socket(set, SOCK_DGRAM, ret);
+	if (len > 0)
+		pwrite(fd, old, (size_t)len, 0);
+	return err;
+}
+
 /* Phase 1: listeners and every other named socket that is not one end of a connection. */
 static int create_named(struct rst_set *set, int *queuer)
 {
@@ -288,8 +337,8 @@ static int create_named(struct rst_set *set, int *queuer)
 			continue;
 		if (u->state != ST_LISTEN && (u->type != SOCK_DGRAM || u->state == ST_ESTABLISHED))
 			continue; /* connected stream ends: the name belongs to their listener */
-		if (u->type == SOCK_DGRAM && has_packets(set, f->fe->id))
-			err = new_pair(set, (int)u->type, &f->ctl_fd, &queuer[i]);
+		if (u->type == SOCK_DGRAM)
+			err = new_dgram(set, f, &f->ctl_fd);
 		else
 			err = new_socket(set, (int)u->type, &f->ctl_fd);
 		if (!err)
@@ -384,8 +433,10 @@ static int create_rest(struct rst_set *set, int *queuer)
 			err = new_pair(set, SOCK_DGRAM, &f->ctl_fd, &p->ctl_fd);
 			continue;
 		}
-		if (u->type == SOCK_DGRAM && has_packets(set, f->fe->id) && !mutual(set, f, &p))
+		if (u->type == SOCK_DGRAM && needs_queuer(set, f))
 			err = new_pair(set, SOCK_DGRAM, &f->ctl_fd, &queuer[i]);
+		else if (u->type == SOCK_DGRAM)
+			err = new_dgram(set, f, &f->ctl_fd);
 		else
 			err = new_socket(set, (int)u->type, &f->ctl_fd);
 		if (!err && u->type == SOCK_DGRAM)
@@ -414,6 +465,30 @@ static int send_all(int fd, const struct rst_blob *b, bool dgram)
 	return 0;
 }
 
+/* A named datagram receiver, still unconnected: sendto() its name from a fresh socket. */
+static int send_to_name(struct rst_set *set, const UnixSkEntry *u, const struct rst_blob *b)
+{
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct uaddr a;
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	err = sk_addr(u, &a);
+	if (err)
+		return err;
+	n = sendto(fd, b->data, b->len, MSG_DONTWAIT | MSG_NOSIGNAL,
+		   (const struct sockaddr *)&a.sun, a.len);
+	if (n != (ssize_t)b->len) {
+		err = n < 0 ? -errno : -EMSGSIZE;
+		pr_err("socket ino %u: cannot refill its receive queue through %s: %s", u->ino,
+		       a.text, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 /* Phase 3: every receive queue, message by message, from its peer or its queuer. */
 static int fill_queues(struct rst_set *set, int *queuer)
 {
@@ -434,6 +509,12 @@ static int fill_queues(struct rst_set *set, int *queuer)
 			from = queuer[r - set->files];
 		else if (mutual(set, r, &p) && p->ctl_fd >= 0)
 			from = p->ctl_fd;
+		if (from < 0 && u->type == SOCK_DGRAM && u->name.len) {
+			err = send_to_name(set, u, b);
+			if (err)
+				return err;
+			continue;
+		}
 		if (from < 0)
 			return pr_err_ret(-EOPNOTSUPP, "socket ino %u: no way to refill its receive "
 						       "queue (%zu bytes queued)", u->ino, b->len);
@@ -491,11 +572,6 @@ static int connect_rest(struct rst_set *set, int *queuer)
 
 		if (!is_usk(f))
 			continue;
-		if (queuer[i] >= 0 && u->type == SOCK_DGRAM) {
-			struct sockaddr sa = { .sa_family = AF_UNSPEC };
-
-			connect(f->ctl_fd, &sa, sizeof(sa)); /* forget the queuer */
-		}
 		if (f->ext) {
 			err = ext_connect(set, f);
 			if (err)

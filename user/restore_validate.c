@@ -29,28 +29,58 @@
 #define VMA_VVAR (1u << 12)
 #define VMA_BAD ((1u << 8) | (1u << 10) | (1u << 11) | (1u << 13) | (1u << 31))
 
+/* How long a zombie holding a pid we need may take to be reaped: 2 s. */
+#define ZOMBIE_WAIT_TRIES 100
+#define ZOMBIE_WAIT_US 20000
+
 #define problem(set, ...)            \
 	do {                         \
 		pr_err(__VA_ARGS__); \
 		(set)->problems++;   \
 	} while (0)
 
+/* 'Z' for a zombie, '?' if unreadable, 0 if the pid is free. */
+static char pid_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return access(path, F_OK) ? 0 : '?';
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/*
+ * A pid killed just before the restore may still be a zombie until its parent reaps it
+ * (engine.md P6): give such pids a moment, then name whoever holds them.
+ */
 static void check_pids(struct rst_set *set)
 {
-	char path[64], who[96];
+	char who[96];
 	size_t i;
+	int tries;
 
 	for (i = 0; i < set->n_tasks; i++) {
 		pid_t pid = set->tasks[i].pid;
+		char st = pid_state(pid);
 
-		snprintf(path, sizeof(path), "/proc/%d", pid);
-		if (access(path, F_OK))
+		for (tries = 0; (st == 'Z' || st == 'X') && tries < ZOMBIE_WAIT_TRIES; tries++) {
+			usleep(ZOMBIE_WAIT_US);
+			st = pid_state(pid);
+		}
+		if (!st)
 			continue;
 		rst_pid_holder(pid, who, sizeof(who));
 		problem(set,
-			"pid %d is taken by %s; stop it (and wait until /proc/%d is gone) "
+			"pid %d is taken by %s%s; stop it (and wait until /proc/%d is gone) "
 			"before restoring",
-			pid, who, pid);
+			pid, who,
+			st == 'Z' ? ", which has exited but was not reaped by its parent yet" : "",
+			pid);
 	}
 }
 
