@@ -35,6 +35,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "topo.h"
+
 #define PATTERN_PAGES 64
 #define HEAP_BYTES (1 << 20)
 
@@ -64,30 +66,21 @@ static void path_of(char *buf, size_t size, const char *name)
 	snprintf(buf, size, "%s/%s", dir, name);
 }
 
-static socklen_t addr_of(struct sockaddr_un *sa, const char *name, size_t len)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->sun_family = AF_UNIX;
-	memcpy(sa->sun_path, name, len);
-	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-}
-
+/* topo_bound()/topo_connected() with a setup failure being fatal. */
 static int bound(int type, const char *name, size_t len)
 {
-	struct sockaddr_un sa;
-	int s = socket(AF_UNIX, type, 0);
+	int s = topo_bound(type, name, len, 0);
 
-	if (s < 0 || bind(s, (struct sockaddr *)&sa, addr_of(&sa, name, len)))
+	if (s < 0)
 		die("bind");
 	return s;
 }
 
 static int connected(int type, const char *path)
 {
-	struct sockaddr_un sa;
-	int s = socket(AF_UNIX, type, 0);
+	int s = topo_connected(type, path, strlen(path));
 
-	if (s < 0 || connect(s, (struct sockaddr *)&sa, addr_of(&sa, path, strlen(path))))
+	if (s < 0)
 		die("connect");
 	return s;
 }
