@@ -123,6 +123,9 @@ int rst_pipes_create(struct rst_set *set);
 int rst_unix_create(struct rst_set *set);
 /* Whether some task has f in its fd table. */
 bool rst_file_in_use(const struct rst_set *set, const struct rst_file *f);
+/* A socket name for messages: like unix_name_format(), without the NUL the kernel keeps
+ * after a path name. */
+void rst_name_text(const void *name, size_t len, char *out, size_t size);
 /* Validation: names to bind that a live socket or another file holds (counted). */
 void rst_unix_check_names(struct rst_set *set);
 /* Remove the names this restore bound (failure path). */

@@ -43,6 +43,15 @@ struct uaddr {
 	char text[sizeof(((struct sockaddr_un *)0)->sun_path) * 4 + 8]; /* for messages */
 };
 
+void rst_name_text(const void *name, size_t len, char *out, size_t size)
+{
+	const char *n = name;
+
+	if (len > 1 && n[0] != '\0' && n[len - 1] == '\0')
+		len--;
+	unix_name_format(name, len, out, size);
+}
+
 static bool is_usk(const struct rst_file *f)
 {
 	return f->fe->type == FD_TYPES__UNIXSK && f->fe->usk && !(f->fe->usk->uflags & USK_EXTERN);
@@ -65,7 +74,7 @@ static int make_addr(const void *name, size_t len, const char *dir, struct uaddr
 		return -ENAMETOOLONG;
 	memcpy(a->sun.sun_path + dl, name, len);
 	a->len = offsetof(struct sockaddr_un, sun_path) + dl + len;
-	unix_name_format(a->sun.sun_path, dl + len, a->text, sizeof(a->text));
+	rst_name_text(a->sun.sun_path, dl + len, a->text, sizeof(a->text));
 	return 0;
 }
 

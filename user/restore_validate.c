@@ -172,7 +172,7 @@ static void check_ext_peer(struct rst_set *set, const struct rst_file *f, const 
 		return;
 	}
 	memcpy(sun.sun_path, n->data, n->len);
-	unix_name_format(n->data, n->len, text, sizeof(text));
+	rst_name_text(n->data, n->len, text, sizeof(text));
 	if (f->fe->usk->type != SOCK_DGRAM) {
 		struct stat st;
 
@@ -211,7 +211,7 @@ static void check_externals(struct rst_set *set)
 		if (!set->opts->ext_unix_sk) {
 			const ProtobufCBinaryData *n = &f->ext->peer_name;
 
-			unix_name_format(n->data, n->len, text, sizeof(text));
+			rst_name_text(n->data, n->len, text, sizeof(text));
 			problem(set,
 				"External socket found in image: %s (ino %u) was connected to "
 				"%s (peer ino %u). Consider using the --ext-unix-sk option to allow "
