@@ -112,6 +112,21 @@ static void raise_nofile(struct rst_set *set)
 	setrlimit(RLIMIT_NOFILE, &r);
 }
 
+/*
+ * Tests only: CRUX_TEST_RESTORE_FAIL=PID makes the rebuild of that task fail after its
+ * memory is back, to show that a late failure still kills everything (not a user option).
+ */
+static int test_fault(const struct rst_task *t)
+{
+	const char *v = getenv("CRUX_TEST_RESTORE_FAIL");
+	pid_t pid;
+
+	if (!v || parse_pid(v, &pid) || pid != t->pid)
+		return 0;
+	pr_err("pid %d: failing on purpose (CRUX_TEST_RESTORE_FAIL)", t->pid);
+	return -ECANCELED;
+}
+
 static int rebuild_tasks(struct rst_set *set)
 {
 	size_t i;
@@ -126,6 +141,8 @@ static int rebuild_tasks(struct rst_set *set)
 			return err;
 		}
 		err = rst_task_memory(set, t);
+		if (!err)
+			err = test_fault(t);
 		if (!err)
 			err = rst_task_state(set, t);
 		if (err)
