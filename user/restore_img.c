@@ -40,7 +40,7 @@ static int img_fail(const struct rst_set *set, int err, const char *what)
 	const char *why = img_error();
 
 	if (why && *why)
-		pr_err("image %s: %s (%s)", imgdir_path(set->dir), why, what);
+		pr_err("image %s: %s", imgdir_path(set->dir), why);
 	else
 		pr_err("image %s: cannot read %s: %s", imgdir_path(set->dir), what, strerror(-err));
 	return err;
