@@ -44,7 +44,8 @@ struct crux_sock {
 	__u16 type;	    /* SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_SEQPACKET 5 */
 	__u8 state;	    /* TCP_ESTABLISHED 1, TCP_CLOSE 7, TCP_LISTEN 10 ... */
 	__u8 flags;	    /* enum crux_sock_flags */
-	__u16 name_len;	    /* bytes of name; abstract names start with NUL */
+	__u16 name_len; /* bytes of name; abstract names start with NUL; path names end
+			       with the NUL the kernel stores (as sock_diag reports them) */
 	__u16 __pad0;
 	char owner_comm[CRUX_COMM_LEN];
 	char name[CRUX_SUN_PATH_MAX];

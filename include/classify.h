@@ -125,6 +125,11 @@ size_t classify_format_msg(const struct classify_result *r, char *buf, size_t sz
 
 const char *classify_class_name(enum classify_class c);
 const char *classify_action_name(enum classify_action a);
+/*
+ * The significant length of a unix name: the kernel counts a path name's terminating NUL
+ * (and bind() callers may pass more), abstract names are taken as they are.
+ */
+size_t classify_name_len(const char *name, size_t len);
 /* "stream", "dgram", "seqpacket", or NULL for an unknown type. */
 const char *classify_type_name(__u16 type);
 

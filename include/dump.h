@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -43,14 +44,14 @@ enum dump_fd_kind {
 struct dump_fd {
 	pid_t pid;
 	int fd;
-	uint32_t fd_flags;	/* FD_CLOEXEC or 0 */
-	uint32_t file_id;	/* files.img id; fds sharing an open file description share it */
-	bool primary;		/* first fd seen of its file description */
+	uint32_t fd_flags; /* FD_CLOEXEC or 0 */
+	uint32_t file_id; /* files.img id; fds sharing an open file description share it */
+	bool primary; /* first fd seen of its file description */
 	enum dump_fd_kind kind;
-	struct stat st;		/* of the open file (stat of /proc/PID/fd/N) */
+	struct stat st; /* of the open file (stat of /proc/PID/fd/N) */
 	struct proc_fdinfo fi;
-	char *link;		/* readlink of /proc/PID/fd/N */
-	int stolen;		/* pidfd_getfd copy (primary fds of sockets and pipes), or -1 */
+	char *link; /* readlink of /proc/PID/fd/N */
+	int stolen; /* pidfd_getfd copy (primary fds of sockets and pipes), or -1 */
 };
 
 struct dump_ctx {
@@ -58,19 +59,19 @@ struct dump_ctx {
 	struct pstree tree;
 	struct imgdir *dir;
 	int dirfd;
-	uint32_t next_id;	/* file ids, from 1 */
+	uint32_t next_id; /* file ids, from 1 */
 
 	struct dump_fd *fds;
 	size_t n_fds, cap_fds;
 
-	struct img *files_img;	/* files.img, open while fds and mm write entries */
+	struct img *files_img; /* files.img, open while fds and mm write entries */
 
 	/* REG file entries written for paths (cwd, root, exe, VMAs) */
 	struct dump_path_id {
 		char *path;
 		uint32_t flags;
 		uint32_t id;
-	} *paths;
+	} * paths;
 	size_t n_paths, cap_paths;
 
 	struct dump_unix *unix_state;
@@ -79,7 +80,7 @@ struct dump_ctx {
 	/* summary */
 	uint64_t nr_pages;
 	size_t nr_unix_internal, nr_unix_external, nr_unix_inbound, nr_unix_other;
-	bool map_live;		/* the live map answered owner/inbound queries */
+	bool map_live; /* the live map answered owner/inbound queries */
 };
 
 /*
@@ -99,6 +100,17 @@ struct dump_fd_ops {
 extern const struct dump_fd_ops dump_files_ops;
 extern const struct dump_fd_ops dump_pipes_ops;
 extern const struct dump_fd_ops dump_unix_ops;
+
+/*
+ * Log a failed libc call with its cause and evaluate to -errno (captured before logging,
+ * which may clobber errno): return dump_errno_ret("cannot open %s", path);
+ */
+#define dump_errno_ret(fmt, ...)                                 \
+	({                                                       \
+		int _e = errno;                                  \
+		pr_err(fmt ": %s", ##__VA_ARGS__, strerror(_e)); \
+		-_e;                                             \
+	})
 
 uint32_t dump_new_id(struct dump_ctx *ctx);
 /* REG file_entry for a path (cwd, root, exe, file VMAs), one per (path, flags). */

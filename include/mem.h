@@ -21,10 +21,10 @@ struct mem_run {
 
 /* How a VMA is treated. */
 enum mem_vma_kind {
-	MEM_VMA_ANON,	    /* private anonymous, incl. [heap] and [stack] */
-	MEM_VMA_FILE_PRIV,  /* private file mapping */
+	MEM_VMA_ANON, /* private anonymous, incl. [heap] and [stack] */
+	MEM_VMA_FILE_PRIV, /* private file mapping */
 	MEM_VMA_FILE_SHARED,
-	MEM_VMA_VDSO,	    /* [vdso], [vvar], [vvar_vclock] */
+	MEM_VMA_VDSO, /* [vdso], [vvar], [vvar_vclock] */
 	MEM_VMA_VSYSCALL,
 	MEM_VMA_UNSUPPORTED, /* shared anonymous, SysV shm, deleted files, ... */
 };

@@ -22,10 +22,10 @@ struct proc_vma {
 	uint64_t ino;
 	uint32_t dev_major;
 	uint32_t dev_minor;
-	uint32_t prot;	/* PROT_* */
-	bool shared;	/* 's' in the flags column */
-	bool deleted;	/* path ends in " (deleted)" */
-	char *path;	/* file path, "[heap]"/"[stack]"/"[vdso]"..., or NULL for anonymous */
+	uint32_t prot; /* PROT_* */
+	bool shared; /* 's' in the flags column */
+	bool deleted; /* path ends in " (deleted)" */
+	char *path; /* file path, "[heap]"/"[stack]"/"[vdso]"..., or NULL for anonymous */
 };
 
 struct proc_stat {
@@ -44,7 +44,7 @@ struct proc_stat {
 #define PROC_MAX_GROUPS 64
 
 struct proc_status {
-	uint32_t uid[4];	/* real, effective, saved, fs */
+	uint32_t uid[4]; /* real, effective, saved, fs */
 	uint32_t gid[4];
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	uint64_t sig_pnd, shd_pnd, sig_blk, sig_ign, sig_cgt;
@@ -58,7 +58,7 @@ struct proc_status {
 
 struct proc_fdinfo {
 	uint64_t pos;
-	uint32_t flags;	/* file status flags, octal in fdinfo */
+	uint32_t flags; /* file status flags, octal in fdinfo */
 	int mnt_id;
 	uint64_t ino;
 };

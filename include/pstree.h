@@ -19,7 +19,7 @@ struct pstree_task {
 	pid_t ppid; /* 0 for the root of the dump */
 	pid_t pgid;
 	pid_t sid;
-	int pidfd;  /* pidfd_open: stable identity, pidfd_getfd source */
+	int pidfd; /* pidfd_open: stable identity, pidfd_getfd source */
 	bool frozen;
 	char comm[PROC_COMM_LEN];
 };

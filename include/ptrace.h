@@ -89,11 +89,11 @@ enum ptrace_inj_mode {
 
 struct ptrace_inj {
 	pid_t tid;
-	uint64_t insn;		 /* address of the syscall instruction */
+	uint64_t insn; /* address of the syscall instruction */
 	enum ptrace_inj_mode mode;
-	ptrace_regs_t base;	 /* registers to start from and to put back */
-	uint64_t sigmask;	 /* the task's own mask, put back by ptrace_inj_finish() */
-	unsigned long nr_calls;	 /* syscalls injected so far */
+	ptrace_regs_t base; /* registers to start from and to put back */
+	uint64_t sigmask; /* the task's own mask, put back by ptrace_inj_finish() */
+	unsigned long nr_calls; /* syscalls injected so far */
 };
 
 /*

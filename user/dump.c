@@ -25,7 +25,6 @@
 #include "pstree.pb-c.h"
 #include "regfile.pb-c.h"
 
-
 enum {
 	OPT_NO_MAP = 0x100,
 };

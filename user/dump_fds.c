@@ -91,9 +91,9 @@ static int fd_kind(struct dump_ctx *ctx, struct dump_fd *f, int pidfd)
 	case S_IFSOCK:
 		f->stolen = pidfd_getfd(pidfd, f->fd, 0);
 		if (f->stolen < 0)
-			return pr_err_ret(-errno, "%s: cannot take a copy of %s", d, f->link);
+			return dump_errno_ret("%s: cannot take a copy of %s", d, f->link);
 		if (getsockopt(f->stolen, SOL_SOCKET, SO_DOMAIN, &dom, &l))
-			return pr_err_ret(-errno, "%s: cannot read the family of %s", d, f->link);
+			return dump_errno_ret("%s: cannot read the family of %s", d, f->link);
 		if (dom != AF_UNIX)
 			return pr_err_ret(-EOPNOTSUPP,
 					  "%s: %s is a socket of family %d: only unix sockets are "
@@ -147,7 +147,7 @@ static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
 		return pr_err_ret(err, "pid %d fd %d: cannot read it: %s", t->pid, fd,
 				  strerror(-err));
 	if (stat(path, &f->st))
-		return pr_err_ret(-errno, "pid %d fd %d: cannot stat %s", t->pid, fd, f->link);
+		return dump_errno_ret("pid %d fd %d: cannot stat %s", t->pid, fd, f->link);
 	err = proc_parse_fdinfo(t->pid, fd, &f->fi);
 	if (err)
 		return pr_err_ret(err, "pid %d fd %d: cannot read its fdinfo", t->pid, fd);
@@ -166,8 +166,8 @@ static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
 	if (f->kind == DUMP_FD_PIPE) {
 		f->stolen = pidfd_getfd(t->pidfd, fd, 0);
 		if (f->stolen < 0)
-			return pr_err_ret(-errno, "pid %d fd %d: cannot take a copy of %s", t->pid,
-					  fd, f->link);
+			return dump_errno_ret("pid %d fd %d: cannot take a copy of %s", t->pid, fd,
+					      f->link);
 	}
 	return fd_ops[f->kind]->collect ? fd_ops[f->kind]->collect(ctx, f) : 0;
 }

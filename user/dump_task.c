@@ -141,13 +141,13 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 			return err;
 		in->sa[sig] = s.sa;
 	}
-	err = inj(j, SYS_prctl, PR_GET_TID_ADDRESS, scr + offsetof(struct scratch, tid_address),
-		  0, 0, &r);
+	err = inj(j, SYS_prctl, PR_GET_TID_ADDRESS, scr + offsetof(struct scratch, tid_address), 0,
+		  0, &r);
 	if (!err)
 		err = inj(j, SYS_sigaltstack, 0, scr + offsetof(struct scratch, sas), 0, 0, &r);
 	if (!err)
-		err = inj(j, SYS_prctl, PR_GET_PDEATHSIG, scr + offsetof(struct scratch, pdeath_sig),
-			  0, 0, &r);
+		err = inj(j, SYS_prctl, PR_GET_PDEATHSIG,
+			  scr + offsetof(struct scratch, pdeath_sig), 0, 0, &r);
 	if (!err)
 		err = inj(j, SYS_prctl, PR_GET_CHILD_SUBREAPER,
 			  scr + offsetof(struct scratch, subreaper), 0, 0, &r);
@@ -216,22 +216,33 @@ out:
 	return 0;
 }
 
+/* /proc/PID/timers lists the task's POSIX timers: any line means at least one. */
+static bool has_posix_timers(pid_t pid)
+{
+	char path[64];
+	FILE *f;
+	bool any;
+
+	snprintf(path, sizeof(path), "/proc/%d/timers", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	any = fgetc(f) != EOF;
+	fclose(f);
+	return any;
+}
+
 static int task_refuse_unsupported(struct task_state *ts)
 {
-	_cleanup_fclose_ FILE *f = NULL;
-	char path[64];
-	int c;
-
 	if (ts->ps.seccomp)
 		return pr_err_ret(-EOPNOTSUPP,
 				  "pid %d (%s) runs under seccomp (mode %u): not supported yet",
 				  ts->pid, ts->st.comm, ts->ps.seccomp);
-	snprintf(path, sizeof(path), "/proc/%d/timers", ts->pid);
-	f = fopen(path, "re");
-	if (f && (c = fgetc(f)) != EOF)
-		return pr_err_ret(-EOPNOTSUPP,
-				  "pid %d (%s) has POSIX timers (/proc/%d/timers): not supported yet",
-				  ts->pid, ts->st.comm, ts->pid);
+	if (has_posix_timers(ts->pid))
+		return pr_err_ret(
+			-EOPNOTSUPP,
+			"pid %d (%s) has POSIX timers (/proc/%d/timers): not supported yet",
+			ts->pid, ts->st.comm, ts->pid);
 	return 0;
 }
 
@@ -256,13 +267,14 @@ static int task_collect(struct task_state *ts)
 	if (!err)
 		err = ptrace_get_sigmask(ts->pid, &ts->sigmask);
 	if (err)
-		return pr_err_ret(err, "pid %d: cannot read registers: %s", ts->pid, strerror(-err));
+		return pr_err_ret(err, "pid %d: cannot read registers: %s", ts->pid,
+				  strerror(-err));
 	for (i = 0; i < TLS_COUNT; i++) {
 		ts->tls[i].entry_number = TLS_FIRST + i;
 		if (ptrace(PTRACE_GET_THREAD_AREA, ts->pid, (void *)(long)(TLS_FIRST + i),
 			   &ts->tls[i]))
-			return pr_err_ret(-errno, "pid %d: cannot read TLS slot %d", ts->pid,
-					  TLS_FIRST + i);
+			return dump_errno_ret("pid %d: cannot read TLS slot %d", ts->pid,
+					      TLS_FIRST + i);
 	}
 	ts->n_shared = ptrace_peek_siginfo(ts->pid, true, ts->sig_shared, SIGINFO_MAX);
 	ts->n_private = ptrace_peek_siginfo(ts->pid, false, ts->sig_private, SIGINFO_MAX);
@@ -272,7 +284,7 @@ static int task_collect(struct task_state *ts)
 		return pr_err_ret(-EOPNOTSUPP, "pid %d: more than %d pending signals", ts->pid,
 				  SIGINFO_MAX - 1);
 	if (syscall(SYS_get_robust_list, ts->pid, &ts->robust_head, &robust_len))
-		return pr_err_ret(-errno, "pid %d: cannot read its robust futex list", ts->pid);
+		return dump_errno_ret("pid %d: cannot read its robust futex list", ts->pid);
 	ts->robust_len = (size_t)robust_len;
 	return task_read_inner(ts->pid, &ts->in);
 }
@@ -293,8 +305,7 @@ static void fill_gpregs(UserX86RegsEntry *g, const ptrace_regs_t *r)
 }
 
 /* The legacy FXSAVE part of the XSAVE buffer, as CRIU's fpregs message lays it out. */
-static void fill_fpregs(UserX86FpregsEntry *fp, UserX86XsaveEntry *x, const uint8_t *b,
-			size_t len)
+static void fill_fpregs(UserX86FpregsEntry *fp, UserX86XsaveEntry *x, const uint8_t *b, size_t len)
 {
 	uint16_t w;
 
@@ -371,8 +382,8 @@ static void fill_sigactions(TaskCoreEntry *tc, const struct task_inner *in, SaEn
 	tc->sigactions = sap;
 }
 
-static void fill_siginfos(SignalQueueEntry *q, SiginfoEntry *e, SiginfoEntry **ep,
-			  siginfo_t *si, int n)
+static void fill_siginfos(SignalQueueEntry *q, SiginfoEntry *e, SiginfoEntry **ep, siginfo_t *si,
+			  int n)
 {
 	int i;
 
@@ -456,7 +467,7 @@ static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEn
 
 	/* The image resumes a syscall the task was stopped in; the live task is untouched. */
 	if (ptrace_fix_interrupted_syscall(&regs))
-		pr_info("pid %d was stopped in syscall %llu: restore re-runs it", ts->pid,
+		pr_debug("pid %d was stopped in syscall %llu: restore re-runs it", ts->pid,
 			regs.orig_rax);
 	fill_gpregs(&gp, &regs);
 	fill_fpregs(&fp, &xs, ts->xs.buf, ts->xs.len);
@@ -634,8 +645,8 @@ static int fill_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, V
 		return 0;
 	case MEM_VMA_FILE_PRIV:
 	case MEM_VMA_FILE_SHARED: {
-		uint32_t id, fl = (k == MEM_VMA_FILE_SHARED && (v->prot & PROT_WRITE)) ? O_RDWR
-										: O_RDONLY;
+		uint32_t id, fl = (k == MEM_VMA_FILE_SHARED && (v->prot & PROT_WRITE)) ? O_RDWR :
+											 O_RDONLY;
 
 		err = dump_path_id(ctx, v->path, fl, &id);
 		if (err)
@@ -772,8 +783,8 @@ static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
 	}
 	err = write_pagemap(ctx, ts->pid, runs, nr);
 	ctx->nr_pages += pages;
-	pr_debug("pid %d: %zu vmas, %llu pages in %zu runs", ts->pid, nv,
-		 (unsigned long long)pages, nr);
+	pr_debug("pid %d: %zu vmas, %llu pages in %zu runs", ts->pid, nv, (unsigned long long)pages,
+		 nr);
 out:
 	proc_vmas_free(v, nv);
 	return err;

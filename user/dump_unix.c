@@ -25,13 +25,15 @@
 #include "img.h"
 #include "log.h"
 #include "sockdiag.h"
+#include "sockmap.h"
+#include "treeiter.h"
 #include "util.h"
 #include "crux_ext.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "sk_packet.pb-c.h"
 #include "sk_unix.pb-c.h"
 
-#define SHOW_ALL                                                                                   \
+#define SHOW_ALL \
 	(UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN)
 #define TCP_ESTABLISHED_ 1
 #define TCP_LISTEN_ 10
@@ -46,13 +48,15 @@ struct usk_packet {
 
 /* One tree socket (one per inode: its primary fd). */
 struct usk {
-	size_t fdi;		/* index into ctx->fds */
+	size_t fdi; /* index into ctx->fds */
 	struct sockdiag_unix d;
-	uint32_t listener_ino;	/* pending client: the listener it waits on */
-	bool deleted;		/* bound path unlinked or replaced */
-	struct stat name_st;	/* of the bound path when not deleted */
+	uint32_t listener_ino; /* pending client: the listener it waits on */
+	bool deleted; /* bound path unlinked or replaced */
+	struct stat name_st; /* of the bound path when not deleted */
 	bool has_name_st;
-	struct usk_packet *q;	/* receive queue */
+	struct crux_fd_rec rec; /* the tree iterator's record (has_rec) */
+	bool has_rec;
+	struct usk_packet *q; /* receive queue */
 	size_t nq;
 	const struct classify_result *res;
 };
@@ -60,7 +64,8 @@ struct usk {
 struct dump_unix {
 	struct usk *v;
 	size_t n, cap;
-	struct sockdiag_table *all; /* one-shot host snapshot, loaded when needed */
+	struct sockdiag_table *all; /* sock_diag snapshot, only without any map */
+	struct sockmap *map; /* live map, or a one-shot BPF snapshot; NULL: none */
 	struct classify_report *rep;
 };
 
@@ -77,6 +82,13 @@ static void name_fmt(const char *name, size_t len, char *out, size_t sz)
 		snprintf(out, sz, "(unbound)");
 	else
 		unix_name_format(name, len, out, sz);
+}
+
+/* sock_diag reports a path name with the NUL bind() added: keep the path bytes only. */
+static void strip_nul(struct sockdiag_unix *d)
+{
+	if (d->name_len && d->name[0])
+		d->name_len = (__u16)strnlen(d->name, d->name_len);
 }
 
 static int unix_collect(struct dump_ctx *ctx, struct dump_fd *f)
@@ -105,6 +117,7 @@ static int unix_collect(struct dump_ctx *ctx, struct dump_fd *f)
 		return pr_err_ret(err, "%s: sock_diag has no unix socket %llu: %s",
 				  dump_fd_desc(ctx, f, d, sizeof(d)),
 				  (unsigned long long)f->st.st_ino, strerror(-err));
+	strip_nul(&s->d);
 	u->n++;
 	return 0;
 }
@@ -117,8 +130,9 @@ static int load_snapshot(struct dump_unix *u)
 		return 0;
 	err = sockdiag_dump_unix(-1, SHOW_ALL, &u->all);
 	if (err)
-		return pr_err_ret(err, "cannot take a sock_diag snapshot of the host's unix sockets: "
-				       "%s",
+		return pr_err_ret(err,
+				  "cannot take a sock_diag snapshot of the host's unix sockets: "
+				  "%s",
 				  strerror(-err));
 	return 0;
 }
@@ -157,13 +171,25 @@ static int lookup_sock(void *arg, __u64 ino, struct crux_sock *ret)
 	struct sockdiag_unix d;
 	int err;
 
+	if (lc->u->map)
+		return sockmap__lookup(lc->u->map, ino, ret);
 	err = sockdiag_query_unix((uint32_t)ino, SHOW_ALL, &d);
 	if (err)
 		return -ENOENT;
+	strip_nul(&d);
 	diag_to_sock(&d, ret);
 	sockdiag_unix_clear(&d);
 	fill_owner(lc->ctx, ret);
 	return 0;
+}
+
+static int lookup_conn(void *arg, __u64 ino, struct crux_conn *ret)
+{
+	struct lookup_ctx *lc = arg;
+
+	if (!lc->u->map)
+		return -ENOENT;
+	return sockmap__lookup_conn(lc->u->map, ino, ret);
 }
 
 static struct usk *find_usk(struct dump_unix *u, uint32_t ino)
@@ -205,10 +231,23 @@ static int resolve_embryo(struct dump_unix *u, struct usk *s)
 static int collect_inbound(struct dump_ctx *ctx, struct dump_unix *u, struct crux_sock **ret,
 			   size_t *ret_n)
 {
+	_cleanup_free_ __u64 *inos = NULL;
 	struct crux_sock *v;
 	size_t i, n = 0;
 	int err;
 
+	if (u->map) {
+		inos = calloc(u->n + 1, sizeof(*inos));
+		if (!inos)
+			return -ENOMEM;
+		for (i = 0; i < u->n; i++)
+			inos[i] = u->v[i].d.ino;
+		err = sockmap__list_inbound(u->map, inos, u->n, ret, ret_n);
+		if (err)
+			return pr_err_ret(err, "cannot list the sockets pointing into the tree: %s",
+					  strerror(-err));
+		return 0;
+	}
 	err = load_snapshot(u);
 	if (err)
 		return err;
@@ -271,19 +310,23 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 	socklen_t l = sizeof(old);
 	char d[96];
 
-	if (s->d.state == TCP_LISTEN_)
+	/* a listener has no data; an unconnected stream socket cannot be read at all */
+	if (s->d.state == TCP_LISTEN_ ||
+	    (s->d.type != SOCK_DGRAM && s->d.state != TCP_ESTABLISHED_))
 		return 0;
 	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, &l) ||
 	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
-		return pr_err_ret(-errno, "%s: cannot set SO_PEEK_OFF on unix socket %u",
-				  dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+		return dump_errno_ret("%s: cannot set SO_PEEK_OFF on unix socket %u",
+				      dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
 	for (;;) {
 		union {
 			char b[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(struct ucred))];
 			struct cmsghdr align;
 		} cbuf;
 		struct iovec iov = { .iov_base = buf, .iov_len = QUEUE_BUF };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.b,
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cbuf.b,
 				     .msg_controllen = sizeof(cbuf.b) };
 		struct cmsghdr *c;
 		struct usk_packet *np;
@@ -291,8 +334,8 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 
 		if (n < 0) {
 			if (errno != EAGAIN)
-				err = pr_err_ret(-errno, "%s: cannot read the queue of socket %u",
-						 dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+				err = dump_errno_ret("%s: cannot read the queue of socket %u",
+						     dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
 			break;
 		}
 		if (n == 0 && s->d.type != SOCK_DGRAM)
@@ -304,18 +347,20 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 
 				for (k = 0; k < nf; k++)
 					close(fds[k]);
-				err = pr_err_ret(-EOPNOTSUPP,
-						 "%s: unix socket %u has file descriptors in flight "
-						 "(SCM_RIGHTS) in its receive queue: not supported yet; "
-						 "let the receiver read them first",
-						 dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+				err = pr_err_ret(
+					-EOPNOTSUPP,
+					"%s: unix socket %u has file descriptors in flight "
+					"(SCM_RIGHTS) in its receive queue: not supported yet; "
+					"let the receiver read them first",
+					dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
 			}
 		}
 		if (err)
 			break;
 		if (mh.msg_flags & MSG_TRUNC) {
-			err = pr_err_ret(-EMSGSIZE, "%s: a message in the queue of socket %u is "
-						    "larger than %d bytes",
+			err = pr_err_ret(-EMSGSIZE,
+					 "%s: a message in the queue of socket %u is "
+					 "larger than %d bytes",
 					 dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino, QUEUE_BUF);
 			break;
 		}
@@ -342,7 +387,7 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 	}
 	/* the offset belongs to the socket: the task must find it as it left it */
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old)) && !err)
-		err = pr_err_ret(-errno, "socket %u: cannot restore SO_PEEK_OFF", s->d.ino);
+		err = dump_errno_ret("socket %u: cannot restore SO_PEEK_OFF", s->d.ino);
 	return err;
 }
 
@@ -404,11 +449,131 @@ static int report(struct dump_ctx *ctx, struct dump_unix *u)
 	return failed;
 }
 
+/*
+ * Where owners and inbound sockets come from: the live map of `crux track`; without one,
+ * a one-shot sock_diag snapshot plus a /proc scan for owners (faster here than loading the
+ * BPF seed iterators for a single dump).
+ */
+static void open_map(struct dump_ctx *ctx, struct dump_unix *u)
+{
+	__u32 abi = 0;
+	int err;
+
+	if (ctx->opts->no_map) {
+		pr_info("--no-map: outside sockets looked up with a one-shot sock_diag snapshot");
+		return;
+	}
+	err = sockmap__open(NULL, &u->map, &abi);
+	if (err) {
+		u->map = NULL;
+		if (err == -ENOENT)
+			pr_info("crux track is not running: outside sockets looked up with a "
+				"one-shot sock_diag snapshot");
+		else if (err == -EPROTO)
+			pr_warn("the live map was pinned by a crux of ABI %u (this one: %u): "
+				"ignored, using a one-shot sock_diag snapshot",
+				abi, CRUX_ABI_VERSION);
+		else
+			pr_warn("cannot open the live map (%s): using a one-shot sock_diag snapshot",
+				strerror(-err));
+		return;
+	}
+	ctx->map_live = true;
+	pr_debug("using the live map of crux track");
+	if (sockmap__incomplete(u->map))
+		pr_warn("the live map is incomplete (it filled up): its answers may miss sockets");
+}
+
+/* The tree iterator's exact records, attached to each tree socket by inode. */
+static void attach_tree_records(struct dump_ctx *ctx, struct dump_unix *u)
+{
+	struct treeiter *ti = NULL;
+	size_t i, j, n;
+	int err;
+
+	err = treeiter__new(&ti);
+	if (err) {
+		pr_warn("tree iterator unavailable (%s): using sock_diag's view of the tree",
+			strerror(-err));
+		return;
+	}
+	for (i = 0; i < ctx->tree.n; i++) {
+		_cleanup_free_ struct crux_fd_rec *recs = NULL;
+
+		err = treeiter__unix_fds(ti, ctx->tree.tasks[i].pid, &recs, &n);
+		if (err) {
+			pr_warn("tree iterator failed on pid %d (%s): using sock_diag's view",
+				ctx->tree.tasks[i].pid, strerror(-err));
+			continue;
+		}
+		for (j = 0; j < n; j++) {
+			struct usk *s = find_usk(u, (uint32_t)recs[j].ino);
+
+			if (s && !s->has_rec) {
+				s->rec = recs[j];
+				s->has_rec = true;
+			}
+		}
+	}
+	treeiter__free(ti);
+}
+
+/* Two exact kernel views, and the map: any disagreement is a bug worth reporting. */
+static void cross_check(struct dump_ctx *ctx, struct dump_unix *u, struct usk *s)
+{
+	struct crux_sock m;
+
+	if (s->has_rec && (s->rec.peer_ino != s->d.peer_ino || s->rec.type != s->d.type ||
+			   s->rec.state != s->d.state))
+		pr_warn("unix socket %u: the tree iterator (peer %llu, type %u, state %u) and "
+			"sock_diag (peer %u, type %u, state %u) disagree",
+			s->d.ino, (unsigned long long)s->rec.peer_ino, s->rec.type, s->rec.state,
+			s->d.peer_ino, s->d.type, s->d.state);
+	if (!u->map || !ctx->map_live)
+		return;
+	if (sockmap__lookup(u->map, s->d.ino, &m)) {
+		pr_warn("unix socket %u of pid %d is missing from the live map", s->d.ino,
+			ctx->fds[s->fdi].pid);
+		return;
+	}
+	if (m.peer_ino != s->d.peer_ino || m.type != s->d.type)
+		pr_warn("unix socket %u: the live map says peer %llu type %u, the kernel says "
+			"peer %u type %u",
+			s->d.ino, (unsigned long long)m.peer_ino, m.type, s->d.peer_ino, s->d.type);
+}
+
+static void to_classify_sock(struct dump_ctx *ctx, struct usk *s, struct classify_sock *c)
+{
+	const struct dump_fd *f = &ctx->fds[s->fdi];
+
+	c->pid = (__u32)f->pid;
+	c->fd = f->fd;
+	memcpy(c->comm, dump_comm(ctx, f->pid), sizeof(c->comm));
+	diag_to_sock(&s->d, &c->sk);
+	if (s->has_rec) {
+		c->sk.sk = s->rec.sk;
+		c->sk.peer_ino = s->rec.peer_ino;
+		c->sk.peer_sk = s->rec.peer_sk;
+		c->sk.type = s->rec.type;
+		c->sk.state = s->rec.state;
+		c->sk.flags = s->rec.flags & (CRUX_SK_EMBRYO | CRUX_SK_DEAD);
+		if (s->rec.flags & CRUX_SK_EMBRYO)
+			s->listener_ino = (uint32_t)s->rec.listener_ino;
+	} else if (s->d.state == TCP_ESTABLISHED_ && s->d.type != SOCK_DGRAM && !s->d.peer_ino &&
+		   !s->listener_ino) {
+		c->sk.flags |= CRUX_SK_DEAD;
+	}
+	if (s->listener_ino) {
+		c->sk.flags |= CRUX_SK_EMBRYO;
+		c->sk.listener_ino = s->listener_ino;
+	}
+}
+
 static int unix_check(struct dump_ctx *ctx)
 {
 	struct dump_unix *u = ctx->unix_state;
 	struct lookup_ctx lc = { .ctx = ctx, .u = u };
-	struct classify_lookup lk = { .sock = lookup_sock, .ctx = &lc };
+	struct classify_lookup lk = { .sock = lookup_sock, .conn = lookup_conn, .ctx = &lc };
 	struct classify_policy pol = {
 		.ext_unix_sk = ctx->opts->ext_unix_sk,
 		.inos = (const __u64 *)ctx->opts->ext_inos,
@@ -427,24 +592,18 @@ static int unix_check(struct dump_ctx *ctx)
 	buf = malloc(QUEUE_BUF);
 	if (!cs || !buf)
 		return -ENOMEM;
+	open_map(ctx, u);
+	attach_tree_records(ctx, u);
 	for (i = 0; i < u->n; i++) {
 		struct usk *s = &u->v[i];
-		const struct dump_fd *f = &ctx->fds[s->fdi];
 
-		err = resolve_embryo(u, s);
-		if (err)
-			return err;
-		cs[i].pid = (__u32)f->pid;
-		cs[i].fd = f->fd;
-		memcpy(cs[i].comm, dump_comm(ctx, f->pid), sizeof(cs[i].comm));
-		diag_to_sock(&s->d, &cs[i].sk);
-		if (s->listener_ino) {
-			cs[i].sk.flags |= CRUX_SK_EMBRYO;
-			cs[i].sk.listener_ino = s->listener_ino;
-		} else if (s->d.state == TCP_ESTABLISHED_ && s->d.type != SOCK_DGRAM &&
-			   !s->d.peer_ino) {
-			cs[i].sk.flags |= CRUX_SK_DEAD;
+		if (!s->has_rec) {
+			err = resolve_embryo(u, s);
+			if (err)
+				return err;
 		}
+		to_classify_sock(ctx, s, &cs[i]);
+		cross_check(ctx, u, s);
 		err = check_state(ctx, s);
 		if (!err)
 			err = check_name(ctx, s);
@@ -455,8 +614,6 @@ static int unix_check(struct dump_ctx *ctx)
 		if (err && !failed)
 			failed = err;
 	}
-	pr_info("no live map (crux track not running): sockets classified from a one-shot "
-		"sock_diag snapshot");
 	err = collect_inbound(ctx, u, &inbound, &n_in);
 	if (err)
 		return err;
@@ -467,8 +624,8 @@ static int unix_check(struct dump_ctx *ctx)
 	if (err && !failed)
 		failed = err;
 	if (failed == -EXDEV)
-		pr_err("External socket is used: the dump was refused (see above); every "
-		       "external socket of the tree is listed");
+		pr_err("External socket is used: the dump was refused (every external socket of "
+		       "the tree is listed above)");
 	return failed;
 }
 
@@ -592,8 +749,9 @@ static int write_ext(struct dump_ctx *ctx, struct img *img, struct usk *s)
 	e.peer_name.len = r->peer.name_len;
 	e.addr.data = (uint8_t *)r->addr;
 	e.addr.len = r->addr_len;
-	e.policy = r->action == CLASSIFY_ACT_RECONNECT_DGRAM ? CRUX_EXT_POLICY__CRUX_EXT_POLICY_RECONNECT_DGRAM
-							     : CRUX_EXT_POLICY__CRUX_EXT_POLICY_RECONNECT_STREAM;
+	e.policy = r->action == CLASSIFY_ACT_RECONNECT_DGRAM ?
+			   CRUX_EXT_POLICY__CRUX_EXT_POLICY_RECONNECT_DGRAM :
+			   CRUX_EXT_POLICY__CRUX_EXT_POLICY_RECONNECT_STREAM;
 	if (r->peer_pid) {
 		e.has_peer_owner_pid = true;
 		e.peer_owner_pid = r->peer_pid;
@@ -679,6 +837,7 @@ static void unix_cleanup(struct dump_ctx *ctx)
 	}
 	free(u->v);
 	sockdiag_table__free(u->all);
+	sockmap__close(u->map);
 	classify_report__free(u->rep);
 	free(u);
 	ctx->unix_state = NULL;

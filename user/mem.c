@@ -135,37 +135,44 @@ int mem_select(pid_t pid, const struct proc_vma *vmas, size_t n, struct mem_run 
 	return 0;
 }
 
-int mem_copy_runs(pid_t pid, const struct mem_run *runs, size_t n, mem_sink_fn sink, void *arg)
+static int copy_run(int fd, const struct mem_run *run, char *buf, mem_sink_fn sink, void *arg)
 {
-	_cleanup_free_ char *buf = malloc(COPY_CHUNK);
-	_cleanup_close_ int fd = -1;
-	char path[64];
-	size_t i;
+	uint64_t addr = run->vaddr, left = run->nr_pages * PAGE_SIZE;
 	int err;
 
-	if (!buf)
-		return -ENOMEM;
+	while (left) {
+		size_t len = MIN(left, (uint64_t)COPY_CHUNK);
+		ssize_t got = pread(fd, buf, len, (off_t)addr);
+
+		if (got < 0)
+			return -errno;
+		if ((size_t)got != len)
+			return -EIO;
+		err = sink(arg, buf, len);
+		if (err)
+			return err;
+		addr += len;
+		left -= len;
+	}
+	return 0;
+}
+
+int mem_copy_runs(pid_t pid, const struct mem_run *runs, size_t n, mem_sink_fn sink, void *arg)
+{
+	char path[64], *buf;
+	size_t i;
+	int fd, err = 0;
+
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	for (i = 0; i < n; i++) {
-		uint64_t addr = runs[i].vaddr, left = runs[i].nr_pages * PAGE_SIZE;
-
-		while (left) {
-			size_t len = MIN(left, (uint64_t)COPY_CHUNK);
-			ssize_t got = pread(fd, buf, len, (off_t)addr);
-
-			if (got < 0)
-				return -errno;
-			if ((size_t)got != len)
-				return -EIO;
-			err = sink(arg, buf, len);
-			if (err)
-				return err;
-			addr += len;
-			left -= len;
-		}
-	}
-	return 0;
+	buf = malloc(COPY_CHUNK);
+	if (!buf)
+		err = -ENOMEM;
+	for (i = 0; !err && i < n; i++)
+		err = copy_run(fd, &runs[i], buf, sink, arg);
+	free(buf);
+	close(fd);
+	return err;
 }

@@ -128,6 +128,8 @@ static int scan_children(struct pstree *t)
 		for (j = 0; j < n; j++) {
 			if (pstree_find(t, kids[j]))
 				continue;
+			if (kids[j] == getpid())
+				return -ELOOP;
 			err = pstree_add(t, kids[j], t->tasks[i].pid);
 			if (err)
 				return err;
@@ -180,6 +182,8 @@ int pstree_freeze(pid_t root, struct pstree *ret, const char **ret_why, pid_t *r
 		if (err)
 			goto out_fail;
 		added = scan_children(&t);
+		if (added == -ELOOP)
+			why = "is an ancestor of crux itself: crux cannot dump a tree it runs in";
 		if (added < 0) {
 			err = added;
 			goto out_fail;

@@ -275,9 +275,12 @@ static int write_abi(struct crux_track_bpf *skel)
 
 static int tracker_load(const char *pin_dir, struct tracker *t)
 {
-	struct bpf_object_open_opts oo = { .sz = sizeof(oo), .pin_root_path = pin_dir };
+	struct bpf_object_open_opts oo;
 	int err;
 
+	memset(&oo, 0, sizeof(oo)); /* libbpf rejects non-zero padding in opts */
+	oo.sz = sizeof(oo);
+	oo.pin_root_path = pin_dir;
 	if (mkdir(pin_dir, 0700) && errno != EEXIST)
 		return pr_err_ret(-errno, "cannot create %s: %s", pin_dir, strerror(errno));
 	t->track = crux_track_bpf__open_opts(&oo);

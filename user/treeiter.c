@@ -113,15 +113,18 @@ static int read_records(int fd, struct crux_fd_rec **ret, size_t *ret_n)
 int treeiter__unix_fds(struct treeiter *t, pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n)
 {
 	union bpf_iter_link_info li = { .task.pid = tgid };
-	struct bpf_iter_attach_opts o = { .sz = sizeof(o),
-					  .link_info = &li,
-					  .link_info_len = sizeof(li) };
+	struct bpf_iter_attach_opts o;
 	_cleanup_close_ int fd = -1;
 	struct bpf_link *link;
 	int err;
 
 	if (tgid <= 0)
 		return -EINVAL;
+	/* libbpf rejects non-zero padding in opts: memset, not a designated initializer */
+	memset(&o, 0, sizeof(o));
+	o.sz = sizeof(o);
+	o.link_info = &li;
+	o.link_info_len = sizeof(li);
 	/* the kernel attaches a pid filter for a missing pid and returns nothing: say so */
 	if (kill(tgid, 0) && errno == ESRCH)
 		return -ESRCH;

@@ -21,7 +21,7 @@
 #include "topo.h"
 #include "util.h"
 
-#define SHOW_ALL                                                                                   \
+#define SHOW_ALL \
 	(UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN)
 #define ST_ESTABLISHED 1
 #define ST_CLOSE 7
@@ -53,8 +53,8 @@ static void test_socketpairs(void)
 		ok(sa->state == ST_ESTABLISHED && sb->state == ST_ESTABLISHED,
 		   "type %d pair is ESTABLISHED (%u/%u)", types[i], sa->state, sb->state);
 		ok(sa->has_peer && sa->peer_ino == b && sb->has_peer && sb->peer_ino == a,
-		   "type %d pair: each end's peer is the other (%u->%u, %u->%u)", types[i],
-		   sa->ino, sa->peer_ino, sb->ino, sb->peer_ino);
+		   "type %d pair: each end's peer is the other (%u->%u, %u->%u)", types[i], sa->ino,
+		   sa->peer_ino, sb->ino, sb->peer_ino);
 		ok(sa->name_len == 0 && sb->name_len == 0, "type %d pair is unnamed", types[i]);
 	}
 	sockdiag_table__free(t);
@@ -132,7 +132,8 @@ static void test_listener(void)
 		ok(c->has_peer && c->peer_ino == 0, "pending client: peer is the embryo (inode 0)");
 		is_int(sockdiag_table_embryo_listener(t, c->ino), l->ino,
 		       "embryo lookup finds the listener");
-		is_int(sockdiag_table_embryo_listener(t, l->ino), 0, "a listener is nobody's embryo");
+		is_int(sockdiag_table_embryo_listener(t, l->ino), 0,
+		       "a listener is nobody's embryo");
 	}
 	p = sockdiag_table_find(t, topo_ino(pfd));
 	c = sockdiag_table_find(t, topo_ino(pcfd));
@@ -140,8 +141,9 @@ static void test_listener(void)
 		/* the kernel keeps the terminating NUL of a path bind in the address */
 		ok(p->name_len == strlen(path) + 1 && !memcmp(p->name, path, p->name_len),
 		   "path name reported, with its NUL (%u bytes)", p->name_len);
-		ok(p->has_vfs && p->vfs_ino == st.st_ino, "VFS inode is the socket file's (%u/%llu)",
-		   p->vfs_ino, (unsigned long long)st.st_ino);
+		ok(p->has_vfs && p->vfs_ino == st.st_ino,
+		   "VFS inode is the socket file's (%u/%llu)", p->vfs_ino,
+		   (unsigned long long)st.st_ino);
 		ok(!p->has_peer, "unconnected dgram server has no peer attribute");
 		ok(c->has_peer && c->peer_ino == p->ino, "dgram client's peer is the server");
 		ok(!c->has_vfs && c->name_len == 0, "autobind-free client is unnamed");

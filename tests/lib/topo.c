@@ -274,7 +274,7 @@ int topo_send_fds(int sock, const int *fds, int n)
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
 	memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
-	return sendmsg(sock, &mh, 0) < 0 ? -errno : 0;
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
 int topo_recv_fds(int sock, int *fds, int max)

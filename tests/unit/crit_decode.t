@@ -41,9 +41,10 @@ for f in "$dir"/*.img; do
 		ok $? "crit refuses crux's own $b as an unknown magic"
 		;;
 	*)
-		crit decode -i "$f" >"$tmp/out.json" 2>"$tmp/err"
+		# --pretty also runs crit's hex/flags/dict conversions over every field
+		crit decode --pretty -i "$f" >"$tmp/out.json" 2>"$tmp/err"
 		rc=$?
-		ok $rc "crit decode $b"
+		ok $rc "crit decode --pretty $b"
 		[ $rc = 0 ] || sed 's/^/# /' "$tmp/err"
 		;;
 	esac

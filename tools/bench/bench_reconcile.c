@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * One strict reconcile pass of the live map at 2k / 20k / 200k host unix sockets (this
+ * netns), against the baseline of one full sock_diag dump (UDIAG_SHOW_NAME|PEER|ICONS)
+ * of the same host in the same run. The sockets are socketpairs spread over holder
+ * processes (the open-file limit is 20000). Medians of alternated runs.
+ */
+#include <argp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sockdiag.h"
+#include "sockmap.h"
+#include "util.h"
+#include "bench.h"
+#include "../../tests/lib/topo.h"
+#include "../../tests/lib/tracker.h"
+
+#define MAX_ROUNDS 31
+#define PAIRS_PER_PROC 9000
+#define MAX_PROCS 32
+
+struct opts {
+	__u32 rounds;
+	__u32 max_socks;
+};
+
+static const unsigned sizes[] = { 2000, 20000, 200000 };
+
+static long host_sockets(void)
+{
+	struct sockdiag_table *t;
+	long n;
+
+	if (sockdiag_dump_unix(-1, SOCKDIAG_SHOW_DEFAULT, &t))
+		return -1;
+	n = t->n;
+	sockdiag_table__free(t);
+	return n;
+}
+
+static int measure(struct tracker *trk, const struct opts *o, unsigned size)
+{
+	double rec[MAX_ROUNDS] = { 0 }, diag_ms[MAX_ROUNDS] = { 0 }, t0;
+	struct sockdiag_table *t;
+	__u64 swept, stats[CRUX_ST__MAX];
+	__u32 r;
+
+	for (r = 0; r < o->rounds; r++) {
+		t0 = bench_now_ns();
+		if (tracker_reconcile(trk, &swept))
+			return -1;
+		rec[r] = (bench_now_ns() - t0) / 1e6;
+		t0 = bench_now_ns();
+		if (sockdiag_dump_unix(-1, SOCKDIAG_SHOW_DEFAULT, &t))
+			return -1;
+		diag_ms[r] = (bench_now_ns() - t0) / 1e6;
+		sockdiag_table__free(t);
+	}
+	if (sockmap__stats(trk->map, stats))
+		stats[CRUX_ST_UPSERT_FAIL] = 0;
+	printf("%8u %10ld %12.2f %12.2f %8.2fx %s\n", size, host_sockets(),
+	       bench_median(rec, o->rounds), bench_median(diag_ms, o->rounds),
+	       bench_median(rec, o->rounds) / bench_median(diag_ms, o->rounds),
+	       stats[CRUX_ST_UPSERT_FAIL] ? "(map full: upserts failed)" : "");
+	return 0;
+}
+
+/* Top the host up to `size` sockets with holders of socketpairs. */
+static int grow(struct topo_proc *procs, int *nprocs, unsigned size)
+{
+	long have = host_sockets();
+	long pairs = have < 0 ? -1 : ((long)size - have) / 2;
+
+	while (pairs > 0 && *nprocs < MAX_PROCS) {
+		int n = pairs > PAIRS_PER_PROC ? PAIRS_PER_PROC : (int)pairs;
+
+		if (topo_spread(&procs[*nprocs], 1, n))
+			return -1;
+		(*nprocs)++;
+		pairs -= n;
+	}
+	return have < 0 ? -1 : 0;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct opts *o = state->input;
+
+	switch (key) {
+	case 'r':
+		if (parse_u32(arg, 1, MAX_ROUNDS, &o->rounds))
+			argp_error(state, "--rounds takes 1..%d, got '%s'", MAX_ROUNDS, arg);
+		break;
+	case 'm':
+		if (parse_u32(arg, 1000, 280000, &o->max_socks))
+			argp_error(state, "--max takes 1000..280000 sockets, got '%s'", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp_option options[] = {
+	{ "rounds", 'r', "N", 0, "Runs per size (default 5)", 0 },
+	{ "max", 'm', "SOCKETS", 0, "Stop after the size that reaches this (default 200000)", 0 },
+	{ 0 },
+};
+
+static const struct argp argp = {
+	.options = options,
+	.parser = parse_opt,
+	.doc = "One strict reconcile pass at 2k/20k/200k host unix sockets, vs a sock_diag dump.\v"
+	       "EXAMPLES:\n"
+	       "  bench_reconcile              2k, 20k, 200k sockets, 5 runs each\n"
+	       "  bench_reconcile -m 20000     stop at 20k",
+};
+
+int main(int argc, char **argv)
+{
+	static struct topo_proc procs[MAX_PROCS];
+	struct opts o = { .rounds = 5, .max_socks = 200000 };
+	struct tracker trk;
+	int nprocs = 0, rc = 0;
+	long base;
+	size_t i;
+
+	argp_parse(&argp, argc, argv, 0, NULL, &o);
+	if (geteuid() != 0) {
+		printf("bench_reconcile: needs root (BPF)\n");
+		return 1;
+	}
+	if (bench_tracker_start(&trk, "reconcile")) {
+		printf("bench_reconcile: crux track did not start\n");
+		tracker_stop(&trk);
+		return 1;
+	}
+	printf("reconcile: ms per strict pass vs one sock_diag dump, median of %u runs\n",
+	       o.rounds);
+	printf("%8s %10s %12s %12s %9s\n", "target", "sockets", "reconcile", "sock_diag", "ratio");
+	base = host_sockets();
+	printf("(%ld unix sockets in this netns before the benchmark; smaller sizes are skipped)\n",
+	       base);
+	for (i = 0; i < ARRAY_SIZE(sizes) && sizes[i] <= o.max_socks; i++) {
+		if (base > (long)sizes[i] * 11 / 10)
+			continue;
+		if (grow(procs, &nprocs, sizes[i]) || measure(&trk, &o, sizes[i])) {
+			printf("bench_reconcile: failed at %u sockets\n", sizes[i]);
+			rc = 1;
+			break;
+		}
+	}
+	topo_spread_stop(procs, nprocs);
+	tracker_stop(&trk);
+	return rc;
+}
