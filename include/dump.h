@@ -30,6 +30,7 @@ struct dump_opts {
 	size_t n_ext_inos;
 	bool leave_running;
 	bool no_map; /* do not use the live map even when a tracker runs */
+	const char *pin_dir; /* the tracker's pin dir (NULL: CRUX_PIN_ROOT) */
 	int verbose;
 };
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #define LOG_PREFIX "dump: "
+#include "abi.h"
 #include "cmd.h"
 #include "dump.h"
 #include "img.h"
@@ -27,6 +28,7 @@
 
 enum {
 	OPT_NO_MAP = 0x100,
+	OPT_PIN_DIR,
 };
 
 static const char doc[] =
@@ -54,6 +56,8 @@ static const struct argp_option options[] = {
 	  0 },
 	{ "no-map", OPT_NO_MAP, NULL, 0,
 	  "do not use the live map of `crux track`; take a one-shot snapshot", 0 },
+	{ "pin-dir", OPT_PIN_DIR, "DIR", 0,
+	  "where `crux track` pinned the live map (default " CRUX_PIN_ROOT ")", 0 },
 	{ "verbose", 'v', NULL, 0, "more logging (repeat for debug)", 0 },
 	{ 0 },
 };
@@ -90,6 +94,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_MAP:
 		o->no_map = true;
+		break;
+	case OPT_PIN_DIR:
+		o->pin_dir = arg;
 		break;
 	case 'v':
 		o->verbose++;

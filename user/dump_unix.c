@@ -171,8 +171,13 @@ static int lookup_sock(void *arg, __u64 ino, struct crux_sock *ret)
 	struct sockdiag_unix d;
 	int err;
 
-	if (lc->u->map)
-		return sockmap__lookup(lc->u->map, ino, ret);
+	if (lc->u->map) {
+		err = sockmap__lookup(lc->u->map, ino, ret);
+		/* path names carry bind()'s NUL in the map as in sock_diag */
+		if (!err && ret->name_len && ret->name[0])
+			ret->name_len = (__u16)strnlen(ret->name, ret->name_len);
+		return err;
+	}
 	err = sockdiag_query_unix((uint32_t)ino, SHOW_ALL, &d);
 	if (err)
 		return -ENOENT;
@@ -463,7 +468,7 @@ static void open_map(struct dump_ctx *ctx, struct dump_unix *u)
 		pr_info("--no-map: outside sockets looked up with a one-shot sock_diag snapshot");
 		return;
 	}
-	err = sockmap__open(NULL, &u->map, &abi);
+	err = sockmap__open(ctx->opts->pin_dir, &u->map, &abi);
 	if (err) {
 		u->map = NULL;
 		if (err == -ENOENT)
