@@ -8,6 +8,7 @@
  * status 1; a damaged file stops the command with its name and byte offset.
  */
 #include <argp.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +52,7 @@ struct qsum {
 	uint32_t id;
 	uint32_t count;
 	uint64_t bytes;
+	uint32_t fds; /* passed with SCM_RIGHTS */
 };
 
 struct show {
@@ -171,7 +173,7 @@ static uint32_t pipe_payload(const void *msg)
 	return ((const PipeDataEntry *)msg)->bytes;
 }
 
-static int qsum_add(struct qsum **arr, size_t *n, uint32_t id, uint64_t bytes)
+static int qsum_add(struct qsum **arr, size_t *n, uint32_t id, uint64_t bytes, uint32_t fds)
 {
 	struct qsum *tmp;
 	size_t i;
@@ -180,6 +182,7 @@ static int qsum_add(struct qsum **arr, size_t *n, uint32_t id, uint64_t bytes)
 		if ((*arr)[i].id == id) {
 			(*arr)[i].count++;
 			(*arr)[i].bytes += bytes;
+			(*arr)[i].fds += fds;
 			return 0;
 		}
 	}
@@ -187,8 +190,18 @@ static int qsum_add(struct qsum **arr, size_t *n, uint32_t id, uint64_t bytes)
 	if (!tmp)
 		return pr_err_ret(-ENOMEM, "out of memory");
 	*arr = tmp;
-	tmp[(*n)++] = (struct qsum){ .id = id, .count = 1, .bytes = bytes };
+	tmp[(*n)++] = (struct qsum){ .id = id, .count = 1, .bytes = bytes, .fds = fds };
 	return 0;
+}
+
+static uint32_t scm_fds(const SkPacketEntry *e)
+{
+	uint32_t n = 0;
+	size_t i;
+
+	for (i = 0; i < e->n_scm; i++)
+		n += e->scm[i]->n_rights;
+	return n;
 }
 
 static const struct qsum *qsum_find(const struct qsum *arr, size_t n, uint32_t id)
@@ -233,10 +246,10 @@ static int load_shared(struct show *s)
 		qsort(s->files, s->n_files, sizeof(*s->files), cmp_file);
 	for (i = 0; !err && i < n_skq; i++)
 		err = qsum_add(&s->skq, &s->n_skq, ((SkPacketEntry *)skq[i])->id_for,
-			       ((SkPacketEntry *)skq[i])->length);
+			       ((SkPacketEntry *)skq[i])->length, scm_fds(skq[i]));
 	for (i = 0; !err && i < n_pipes; i++)
 		err = qsum_add(&s->pipeq, &s->n_pipeq, ((PipeDataEntry *)pipes[i])->pipe_id,
-			       ((PipeDataEntry *)pipes[i])->bytes);
+			       ((PipeDataEntry *)pipes[i])->bytes, 0);
 	msgs_free(skq, n_skq);
 	msgs_free(pipes, n_pipes);
 	return err;
@@ -258,12 +271,11 @@ static void problem(struct show *s, const char *fmt, ...)
 	va_end(ap);
 	s->nr_problems++;
 	tmp = realloc(s->problems, (s->n_problems + 1) * sizeof(*tmp));
-	if (!tmp || !(tmp[s->n_problems] = strdup(buf))) {
-		s->problems = tmp ?: s->problems;
-		return; /* still counted: the exit status says it */
-	}
-	s->problems = tmp;
-	s->n_problems++;
+	if (tmp)
+		s->problems = tmp;
+	/* Out of memory: not listed, still counted (the exit status says it). */
+	if (tmp && (tmp[s->n_problems] = strdup(buf)))
+		s->n_problems++;
 }
 
 static void flush_problems(struct show *s)
@@ -356,6 +368,10 @@ static void out_queue(struct show *s, const struct qsum *q, const char *unit)
 	outfmt_uint(s->o, "queued_bytes", ", %llu bytes queued", q->bytes);
 	outfmt_uint(s->o, "queued_count", " in %llu ", q->count);
 	outfmt_text(s->o, "%s%s", unit, q->count == 1 ? "" : "s");
+	if (q->fds) {
+		outfmt_uint(s->o, "passed_fds", " carrying %llu fd", q->fds);
+		outfmt_text(s->o, "%s", q->fds == 1 ? "" : "s");
+	}
 }
 
 static const FileEntry *usk_find(const struct show *s, uint32_t ino)
@@ -682,6 +698,50 @@ static void show_externals(struct show *s)
 	outfmt_close(s->o);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Files that are no image kind crux knows (e.g. CRIU's stats-dump): named, not decoded. */
+static void show_others(struct show *s)
+{
+	char **names = NULL, **tmp;
+	size_t n = 0, i;
+	enum img_type t;
+	unsigned long key;
+	struct dirent *de;
+	DIR *dir = NULL;
+	int fd;
+
+	fd = openat(s->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && !(dir = fdopendir(fd)))
+		close(fd);
+	while (dir && (de = readdir(dir))) {
+		if (de->d_name[0] == '.' || !img_parse_name(de->d_name, &t, &key))
+			continue;
+		tmp = realloc(names, (n + 1) * sizeof(*names));
+		if (tmp)
+			names = tmp;
+		if (!tmp || !(tmp[n] = strdup(de->d_name)))
+			break;
+		n++;
+	}
+	if (dir)
+		closedir(dir);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	outfmt_open(s->o, "other_files", '[');
+	for (i = 0; i < n; i++) {
+		outfmt_str(s->o, NULL, i ? ", %s" : "not decoded: %s", names[i]);
+		free(names[i]);
+	}
+	outfmt_close(s->o);
+	if (n)
+		outfmt_text(s->o, "\n");
+	free(names);
+}
+
 static void show_totals(struct show *s)
 {
 	uint64_t skq = 0, pipeq = 0;
@@ -737,6 +797,7 @@ static int show_body(struct show *s, struct imgdir *d)
 	if (err)
 		return err;
 	show_externals(s);
+	show_others(s);
 	show_totals(s);
 	outfmt_open(s->o, "problems", '[');
 	for (i = 0; i < s->n_problems; i++)

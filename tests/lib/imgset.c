@@ -375,6 +375,8 @@ static int write_with_payload(int dfd, enum img_type t, ProtobufCMessage **m, co
 static int write_queues(int dfd)
 {
 	SkPacketEntry a = SK_PACKET_ENTRY__INIT, b = SK_PACKET_ENTRY__INIT;
+	static uint32_t rights[] = { 13 };
+	ScmEntry scm = SCM_ENTRY__INIT, *scmp = &scm;
 	PipeDataEntry p = PIPE_DATA_ENTRY__INIT;
 	ProtobufCMessage *m[] = { &a.base, &b.base }, *pm = &p.base;
 	const char *pay[] = { "hello", "ping" }, *ppay = "data";
@@ -383,6 +385,11 @@ static int write_queues(int dfd)
 
 	a.id_for = 8;
 	a.length = 5;
+	scm.type = 1; /* SCM_RIGHTS: /etc/hostname rides along with "hello" */
+	scm.n_rights = 1;
+	scm.rights = rights;
+	a.n_scm = 1;
+	a.scm = &scmp;
 	b.id_for = 10;
 	b.length = 4;
 	p.pipe_id = 5000;

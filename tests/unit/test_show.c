@@ -217,11 +217,14 @@ static void test_problems(void)
 
 	snprintf(path, sizeof(path), "%s/pages-2.img", dir);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/stats-dump", dir);
+	close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
 	rc = run_show(dir, &out, &err);
 	is_int(rc, 1, "missing pages file: exit 1");
 	ok(strstr(out, "  !! pages-2.img is missing\n") != NULL,
 	   "missing pages file: reported in the summary");
 	ok(strstr(out, "total: 2 tasks") != NULL, "missing pages file: the rest is still shown");
+	ok(strstr(out, "\nnot decoded: stats-dump\n") != NULL, "a file of no known kind is named");
 	ok(strstr(err, "1 problem found") != NULL, "missing pages file: counted on stderr");
 }
 
