@@ -37,7 +37,8 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
  * Direct loads through a BTF view cost nothing next to a bpf_probe_read_kernel() call per
  * field (a fault reads 0): the hot paths read the kernel this way.
  */
-#define btf_view(p, type) ((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
+#define btf_view(p, type) \
+	((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
 
 /* Number of references to f (every fd, fork'ed table and in-flight SCM_RIGHTS holds one). */
 static __always_inline long file_refs(struct file *f)
