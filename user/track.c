@@ -57,7 +57,7 @@ static const struct argp_option options[] = {
 	  "Pin maps and links under DIR (default " CRUX_PIN_ROOT ")", 0 },
 	{ "reconcile-ms", OPT_RECONCILE_MS, "N", 0,
 	  "Reconcile every N ms (default 30000; 0 = never)", 0 },
-	{ "log-file", OPT_LOG_FILE, "FILE", 0, "With -d: log to FILE (default: syslog)", 0 },
+	{ "log-file", OPT_LOG_FILE, "FILE", 0, "Log to FILE (-d without it logs to syslog)", 0 },
 	{ "syslog", OPT_SYSLOG, NULL, 0, "Log to syslog", 0 },
 	{ "stop", OPT_STOP, NULL, 0, "Stop a running tracker, detach the programs and unpin", 0 },
 	{ "reconcile", OPT_RECONCILE, NULL, 0,
@@ -72,7 +72,7 @@ static const char doc[] =
 	"SIGTERM; the pinned programs keep the map current after it exits, and the next "
 	"'crux track' adopts the pinned state.\n\n"
 	"EXAMPLES:\n"
-	"  crux track                          track in the foreground (Ctrl-C leaves the map)\n"
+	"  crux track                          track in the foreground\n"
 	"  crux track -d --log-file /var/log/crux-track.log\n"
 	"                                      start in the background, print its pid\n"
 	"  crux track --reconcile              correct the pinned map now (strict pass)\n"
@@ -691,6 +691,7 @@ int cmd_track(int argc, char **argv)
 	const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
 	int err;
 
+	argv[0] = "crux track"; /* argp's usage lines name the program by argv[0] */
 	err = argp_parse(&argp, argc, argv, 0, NULL, &o);
 	if (err)
 		return EXIT_USAGE;
