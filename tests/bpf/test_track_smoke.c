@@ -323,6 +323,33 @@ static void test_releases(struct sockmap *m)
 		ok(wait_gone(m, i1), "exit: the child's exit released the pair");
 	}
 
+	/* exit with dup'ed fds: no single fd holds the only reference (sightings per walk) */
+	if (pipe(p))
+		tap_bail("pipe: %s", strerror(errno));
+	child = fork();
+	if (child == 0) {
+		__u64 inos[2];
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || dup(sv[0]) < 0 || dup(sv[0]) < 0 ||
+		    dup(sv[1]) < 0)
+			_exit(1);
+		inos[0] = ino_of(sv[0]);
+		inos[1] = ino_of(sv[1]);
+		_exit(write(p[1], inos, sizeof(inos)) != sizeof(inos));
+	}
+	close(p[1]);
+	{
+		__u64 inos[2] = { 0, 0 };
+
+		ok(read(p[0], inos, sizeof(inos)) == sizeof(inos),
+		   "exit with dup'ed fds: child ran");
+		waitpid(child, NULL, 0);
+		ok(wait_gone(m, inos[0]) && wait_gone(m, inos[1]),
+		   "exit with dup'ed fds: the pair is gone");
+		close(p[0]);
+	}
+
 	/* dup2 onto the only fd of a socket */
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, dv))
 		tap_bail("socketpair: %s", strerror(errno));
