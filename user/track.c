@@ -173,34 +173,53 @@ static int check_bpffs(const char *pin_dir, bool must_exist)
 }
 
 /*
- * The pid of a live `crux` that registered itself as this pin dir's tracker, or 0. A
- * zombie (killed, not yet reaped) is not alive: /proc/PID/stat gives comm and state.
+ * The state letter of process pid from /proc/PID/stat ("PID (comm) S ..."), 0 if it is
+ * gone; is_crux tells whether its comm is "crux". A zombie ('Z') is not alive: a killed
+ * tracker may wait a while for its reaper.
  */
-static pid_t live_tracker(const char *pin_dir)
+static char proc_state(pid_t pid, bool *is_crux)
 {
-	_cleanup_close_ int fd = -1;
-	char path[PATH_MAX], stat[512] = "";
-	__u32 idx = CRUX_ST_TRACKER_PID;
+	char path[64], stat[512] = "";
 	const char *end;
-	__u64 pid = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/stats", pin_dir);
-	fd = bpf_obj_get(path);
-	if (fd < 0 || bpf_map_lookup_elem(fd, &idx, &pid) || !pid || pid == (__u64)getpid())
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%llu/stat", (unsigned long long)pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
 	if (!fgets(stat, sizeof(stat), f))
 		stat[0] = '\0';
 	fclose(f);
-	/* "PID (comm) S ..." */
 	end = strrchr(stat, ')');
-	if (!strstr(stat, " (crux) ") || !end || end[1] != ' ' || end[2] == 'Z' || end[2] == 'X')
+	if (!end || end[1] != ' ')
 		return 0;
-	return (pid_t)pid;
+	if (is_crux)
+		*is_crux = strstr(stat, " (crux) ") != NULL;
+	return end[2];
+}
+
+static bool alive(pid_t pid, bool *is_crux)
+{
+	char st = proc_state(pid, is_crux);
+
+	return st && st != 'Z' && st != 'X';
+}
+
+/* The pid of a live `crux` that registered itself as this pin dir's tracker, or 0. */
+static pid_t live_tracker(const char *pin_dir)
+{
+	_cleanup_close_ int fd = -1;
+	char path[PATH_MAX];
+	__u32 idx = CRUX_ST_TRACKER_PID;
+	bool is_crux = false;
+	__u64 pid = 0;
+
+	snprintf(path, sizeof(path), "%s/stats", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &idx, &pid) || !pid || pid == (__u64)getpid() ||
+	    pid > INT32_MAX)
+		return 0;
+	return alive((pid_t)pid, &is_crux) && is_crux ? (pid_t)pid : 0;
 }
 
 /* Refuse pinned state of another layout, with both versions and the way out. */
@@ -581,7 +600,7 @@ out:
 static int wait_gone(pid_t pid, int ms)
 {
 	for (; ms > 0; ms -= 20) {
-		if (kill(pid, 0) && errno == ESRCH)
+		if (!alive(pid, NULL))
 			return 0;
 		usleep(20000);
 	}
