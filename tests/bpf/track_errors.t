@@ -57,7 +57,6 @@ out=$("$CRUX" track --reconcile --pin-dir "$PIN" 2>&1); rc=$?
 # Another layout: rewrite the pinned version record (ABI version 999, record 64 bytes).
 kill -9 "$pid"
 wait_dead "$pid"
-wait_dead "$pid"
 bpftool map update pinned "$PIN/abi_info" key 0 0 0 0 value 0xe7 3 0 0 64 0 0 0
 out=$("$CRUX" track --pin-dir "$PIN" 2>&1); rc=$?
 [ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "ABI version 999" <<<"$out" &&
