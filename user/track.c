@@ -487,16 +487,11 @@ static int detach_stdio(const struct opts *o)
 	return 0;
 }
 
-static int track_run(const struct opts *o)
+/* Refusals before anything is touched: bpffs, another layout, a live tracker. */
+static int track_preflight(const struct opts *o)
 {
-	struct tracker t = {};
-	struct sockmap *m = NULL;
-	__u64 last_fail = 0;
-	sigset_t set;
-	int err, notify_fd = -1;
 	pid_t other;
-	struct timespec ts;
-	__u64 stats[CRUX_ST__MAX];
+	int err;
 
 	err = check_bpffs(o->pin_dir, false);
 	if (err)
@@ -510,11 +505,17 @@ static int track_run(const struct opts *o)
 				  "a tracker is already running (pid %d) on %s: stop it with "
 				  "'crux track --stop --pin-dir %s' first",
 				  other, o->pin_dir, o->pin_dir);
-	if (o->daemonize) {
-		err = daemonize(&notify_fd);
-		if (err)
-			return err;
-	} else if (o->log_file) {
+	return 0;
+}
+
+/* -d: fork (the parent exits in daemonize()); else the log destination asked for. */
+static int track_detach_or_log(const struct opts *o, int *ret_notify_fd)
+{
+	int err;
+
+	if (o->daemonize)
+		return daemonize(ret_notify_fd);
+	if (o->log_file) {
 		err = log_to_file(o->log_file);
 		if (err)
 			return pr_err_ret(err, "cannot open log file %s: %s", o->log_file,
@@ -522,6 +523,65 @@ static int track_run(const struct opts *o)
 	} else if (o->use_syslog) {
 		log_to_syslog();
 	}
+	return 0;
+}
+
+/* -d: the map is seeded; let go of the terminal, then tell the waiting parent our pid. */
+static int track_notify_ready(const struct opts *o, int *notify_fd)
+{
+	pid_t me = getpid();
+	int err;
+
+	if (*notify_fd < 0)
+		return 0;
+	err = detach_stdio(o);
+	if (err)
+		return err;
+	if (write(*notify_fd, &me, sizeof(me)) != sizeof(me))
+		return -errno;
+	close(*notify_fd);
+	*notify_fd = -1;
+	return 0;
+}
+
+/* Reconcile every reconcile_ms until a stop signal (blocked in set) arrives. */
+static int track_loop(const struct opts *o, struct sockmap *m, const sigset_t *set,
+		      __u64 *last_fail)
+{
+	struct timespec ts = { .tv_sec = o->reconcile_ms / 1000,
+			       .tv_nsec = (o->reconcile_ms % 1000) * 1000000L };
+	int sig, err;
+
+	for (;;) {
+		sig = sigtimedwait(set, NULL, o->reconcile_ms ? &ts : NULL);
+		if (sig > 0) {
+			pr_info("signal %d: exiting; the pinned programs keep the map current",
+				sig);
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return pr_err_ret(-errno, "sigtimedwait: %s", strerror(errno));
+		err = reconcile_once(m, false, last_fail);
+		if (err)
+			return err;
+	}
+}
+
+static int track_run(const struct opts *o)
+{
+	struct tracker t = {};
+	struct sockmap *m = NULL;
+	__u64 last_fail = 0, stats[CRUX_ST__MAX];
+	int err, notify_fd = -1;
+	sigset_t set;
+
+	err = track_preflight(o);
+	if (!err)
+		err = track_detach_or_log(o, &notify_fd);
+	if (err)
+		return err;
 	/* block the stop signals before anything is pinned: they are handled in the loop */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -544,45 +604,13 @@ static int track_run(const struct opts *o)
 	}
 	/* the seed is a reconcile: refresh every live socket, sweep what is not live */
 	err = reconcile_once(m, t.adopted > 0, &last_fail);
+	if (!err)
+		err = track_notify_ready(o, &notify_fd);
 	if (err)
 		goto out;
-	if (notify_fd >= 0) {
-		pid_t me = getpid();
-
-		err = detach_stdio(o);
-		if (err)
-			goto out;
-		if (write(notify_fd, &me, sizeof(me)) != sizeof(me)) {
-			err = -errno;
-			goto out;
-		}
-		close(notify_fd);
-		notify_fd = -1;
-	}
 	pr_info("tracking unix sockets under %s (%d links attached, %d adopted)", o->pin_dir,
 		t.attached, t.adopted);
-	/* the programs are pinned: the loaded copies of already-attached ones can go */
-	for (;;) {
-		int sig;
-
-		ts.tv_sec = o->reconcile_ms / 1000;
-		ts.tv_nsec = (o->reconcile_ms % 1000) * 1000000L;
-		sig = sigtimedwait(&set, NULL, o->reconcile_ms ? &ts : NULL);
-		if (sig > 0) {
-			pr_info("signal %d: exiting; the pinned programs keep the map current",
-				sig);
-			break;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN) {
-			err = pr_err_ret(-errno, "sigtimedwait: %s", strerror(errno));
-			break;
-		}
-		err = reconcile_once(m, false, &last_fail);
-		if (err)
-			break;
-	}
+	err = track_loop(o, m, &set, &last_fail);
 	if (!err && !sockmap__stats(m, stats) && stats[CRUX_ST_UPSERT_FAIL])
 		pr_warn("%llu map writes failed during this run (map full)",
 			(unsigned long long)stats[CRUX_ST_UPSERT_FAIL]);
