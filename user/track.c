@@ -544,16 +544,33 @@ static int track_notify_ready(const struct opts *o, int *notify_fd)
 	return 0;
 }
 
-/* Reconcile every reconcile_ms until a stop signal (blocked in set) arrives. */
+/* The pin dir still holds our state (an rm -rf of it detaches everything). */
+static bool pins_present(const char *pin_dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/stats", pin_dir);
+	return pinned(path);
+}
+
+#define PIN_CHECK_MS 1000
+
+/*
+ * Reconcile every reconcile_ms until a stop signal (blocked in set) arrives, or until the
+ * pin dir is removed under us: then nothing is attached any more and the tracker would
+ * only hold memory.
+ */
 static int track_loop(const struct opts *o, struct sockmap *m, const sigset_t *set,
 		      __u64 *last_fail)
 {
-	struct timespec ts = { .tv_sec = o->reconcile_ms / 1000,
-			       .tv_nsec = (o->reconcile_ms % 1000) * 1000000L };
+	__u32 step = o->reconcile_ms && o->reconcile_ms < PIN_CHECK_MS ? o->reconcile_ms :
+									 PIN_CHECK_MS;
+	struct timespec ts = { .tv_sec = step / 1000, .tv_nsec = (step % 1000) * 1000000L };
+	__u64 waited = 0;
 	int sig, err;
 
 	for (;;) {
-		sig = sigtimedwait(set, NULL, o->reconcile_ms ? &ts : NULL);
+		sig = sigtimedwait(set, NULL, &ts);
 		if (sig > 0) {
 			pr_info("signal %d: exiting; the pinned programs keep the map current",
 				sig);
@@ -563,6 +580,14 @@ static int track_loop(const struct opts *o, struct sockmap *m, const sigset_t *s
 			continue;
 		if (errno != EAGAIN)
 			return pr_err_ret(-errno, "sigtimedwait: %s", strerror(errno));
+		if (!pins_present(o->pin_dir)) {
+			pr_warn("%s was removed: the programs are detached, exiting", o->pin_dir);
+			return 0;
+		}
+		waited += step;
+		if (!o->reconcile_ms || waited < o->reconcile_ms)
+			continue;
+		waited = 0;
 		err = reconcile_once(m, false, last_fail);
 		if (err)
 			return err;

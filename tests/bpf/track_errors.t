@@ -23,7 +23,7 @@ stop() { "$CRUX" track --stop --pin-dir "$PIN" >/dev/null 2>&1; rm -rf "$PIN"; }
 if [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP needs root"; exit 0; fi
 trap stop EXIT
 stop
-echo "1..17"
+echo "1..18"
 
 out=$("$CRUX" track --no-such-option 2>&1); rc=$?
 [ $rc = 64 ]; t "unknown option: exit 64 (got $rc)"
@@ -81,6 +81,11 @@ out=$("$CRUX" track -d --reconcile-ms 0 --pin-dir "$PIN" 2>&1); rc=$?
 t "partial links: a warning, then every program attached anew"
 [ "$(ls "$PIN" | grep -c '^link_')" = 23 ]; t "partial links: all 23 links pinned again"
 stop
+
+# rm -rf of the pin dir detaches everything: the tracker notices and exits.
+pid=$("$CRUX" track -d --reconcile-ms 0 --pin-dir "$PIN" 2>/dev/null)
+rm -rf "$PIN"
+[ -n "$pid" ] && wait_dead "$pid"; t "pin dir removed under a running tracker: it exits"
 
 "$CRUX" check >/dev/null 2>&1; rc=$?
 [ $rc = 0 ]; t "crux check: every required feature present on this machine"
