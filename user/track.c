@@ -34,7 +34,7 @@
 #include "crux_iter.skel.h"
 #include "crux_track.skel.h"
 
-#define DEFAULT_RECONCILE_MS 5000
+#define DEFAULT_RECONCILE_MS 30000 /* a pass costs ~0.4 s at 200k sockets (bpf.md 4.1) */
 
 enum track_mode { MODE_RUN, MODE_STOP, MODE_RECONCILE };
 
@@ -56,8 +56,8 @@ static const struct argp_option options[] = {
 	{ "pin-dir", OPT_PIN_DIR, "DIR", 0,
 	  "Pin maps and links under DIR (default " CRUX_PIN_ROOT ")", 0 },
 	{ "reconcile-ms", OPT_RECONCILE_MS, "N", 0,
-	  "Reconcile every N ms (default 5000; 0 = never)", 0 },
-	{ "log-file", OPT_LOG_FILE, "FILE", 0, "With -d: log to FILE (default: syslog)", 0 },
+	  "Reconcile every N ms (default 30000; 0 = never)", 0 },
+	{ "log-file", OPT_LOG_FILE, "FILE", 0, "Log to FILE (-d without it logs to syslog)", 0 },
 	{ "syslog", OPT_SYSLOG, NULL, 0, "Log to syslog", 0 },
 	{ "stop", OPT_STOP, NULL, 0, "Stop a running tracker, detach the programs and unpin", 0 },
 	{ "reconcile", OPT_RECONCILE, NULL, 0,
@@ -72,7 +72,7 @@ static const char doc[] =
 	"SIGTERM; the pinned programs keep the map current after it exits, and the next "
 	"'crux track' adopts the pinned state.\n\n"
 	"EXAMPLES:\n"
-	"  crux track                          track in the foreground (Ctrl-C leaves the map)\n"
+	"  crux track                          track in the foreground\n"
 	"  crux track -d --log-file /var/log/crux-track.log\n"
 	"                                      start in the background, print its pid\n"
 	"  crux track --reconcile              correct the pinned map now (strict pass)\n"
@@ -172,27 +172,54 @@ static int check_bpffs(const char *pin_dir, bool must_exist)
 	return 0;
 }
 
+/*
+ * The state letter of process pid from /proc/PID/stat ("PID (comm) S ..."), 0 if it is
+ * gone; is_crux tells whether its comm is "crux". A zombie ('Z') is not alive: a killed
+ * tracker may wait a while for its reaper.
+ */
+static char proc_state(pid_t pid, bool *is_crux)
+{
+	char path[64], stat[512] = "";
+	const char *end;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(stat, sizeof(stat), f))
+		stat[0] = '\0';
+	fclose(f);
+	end = strrchr(stat, ')');
+	if (!end || end[1] != ' ')
+		return 0;
+	if (is_crux)
+		*is_crux = strstr(stat, " (crux) ") != NULL;
+	return end[2];
+}
+
+static bool alive(pid_t pid, bool *is_crux)
+{
+	char st = proc_state(pid, is_crux);
+
+	return st && st != 'Z' && st != 'X';
+}
+
 /* The pid of a live `crux` that registered itself as this pin dir's tracker, or 0. */
 static pid_t live_tracker(const char *pin_dir)
 {
 	_cleanup_close_ int fd = -1;
-	char path[PATH_MAX], comm[32] = "";
+	char path[PATH_MAX];
 	__u32 idx = CRUX_ST_TRACKER_PID;
+	bool is_crux = false;
 	__u64 pid = 0;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/stats", pin_dir);
 	fd = bpf_obj_get(path);
-	if (fd < 0 || bpf_map_lookup_elem(fd, &idx, &pid) || !pid || pid == (__u64)getpid())
+	if (fd < 0 || bpf_map_lookup_elem(fd, &idx, &pid) || !pid || pid == (__u64)getpid() ||
+	    pid > INT32_MAX)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%llu/comm", (unsigned long long)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = '\0';
-	fclose(f);
-	return strncmp(comm, "crux\n", 5) ? 0 : (pid_t)pid;
+	return alive((pid_t)pid, &is_crux) && is_crux ? (pid_t)pid : 0;
 }
 
 /* Refuse pinned state of another layout, with both versions and the way out. */
@@ -232,6 +259,50 @@ static bool pinned(const char *path)
 	return !stat(path, &st);
 }
 
+static void link_path(char *buf, size_t n, const char *pin_dir, struct bpf_program *prog)
+{
+	snprintf(buf, n, "%s/link_%s", pin_dir, bpf_program__name(prog));
+}
+
+/* How many of obj's loaded programs have a pinned link, out of how many. */
+static void count_links(struct bpf_object *obj, const char *pin_dir, int *pinned_n, int *total)
+{
+	struct bpf_program *prog;
+	char path[PATH_MAX];
+
+	bpf_object__for_each_program(prog, obj) {
+		if (!bpf_program__autoload(prog))
+			continue;
+		link_path(path, sizeof(path), pin_dir, prog);
+		*pinned_n += pinned(path);
+		(*total)++;
+	}
+}
+
+static int unpin_links(const char *pin_dir);
+
+/*
+ * Adopt all or nothing: the programs of one load share their stash maps (a connect's
+ * entry and exit), so a pinned half from an earlier load cannot pair with a new half.
+ * A partial set (a tracker killed while attaching) is detached and attached anew; the
+ * seed that follows is strict.
+ */
+static int settle_partial_links(struct tracker *t, const char *pin_dir)
+{
+	int n = 0, total = 0, err;
+
+	count_links(t->track->obj, pin_dir, &n, &total);
+	count_links(t->iter->obj, pin_dir, &n, &total);
+	if (n == 0 || n == total)
+		return 0;
+	pr_warn("%s holds %d of %d program links: re-attaching all of them", pin_dir, n, total);
+	err = unpin_links(pin_dir);
+	if (err)
+		return pr_err_ret(err, "cannot unpin the links under %s: %s", pin_dir,
+				  strerror(-err));
+	return 0;
+}
+
 /* Attach every loaded program of obj that has no pinned link yet, and pin the link. */
 static int attach_and_pin(struct bpf_object *obj, const char *pin_dir, struct tracker *t)
 {
@@ -244,7 +315,7 @@ static int attach_and_pin(struct bpf_object *obj, const char *pin_dir, struct tr
 
 		if (!bpf_program__autoload(prog))
 			continue;
-		snprintf(path, sizeof(path), "%s/link_%s", pin_dir, bpf_program__name(prog));
+		link_path(path, sizeof(path), pin_dir, prog);
 		if (pinned(path)) {
 			t->adopted++;
 			continue;
@@ -304,6 +375,9 @@ static int tracker_load(const char *pin_dir, struct tracker *t)
 	if (err)
 		return pr_err_ret(err, "cannot load the iterator BPF programs: %s (try -v)",
 				  strerror(-err));
+	err = settle_partial_links(t, pin_dir);
+	if (err)
+		return err;
 	/* event programs first, then the iterators: nothing is missed between attach and seed */
 	err = attach_and_pin(t->track->obj, pin_dir, t);
 	if (!err)
@@ -413,16 +487,11 @@ static int detach_stdio(const struct opts *o)
 	return 0;
 }
 
-static int track_run(const struct opts *o)
+/* Refusals before anything is touched: bpffs, another layout, a live tracker. */
+static int track_preflight(const struct opts *o)
 {
-	struct tracker t = {};
-	struct sockmap *m = NULL;
-	__u64 last_fail = 0;
-	sigset_t set;
-	int err, notify_fd = -1;
 	pid_t other;
-	struct timespec ts;
-	__u64 stats[CRUX_ST__MAX];
+	int err;
 
 	err = check_bpffs(o->pin_dir, false);
 	if (err)
@@ -436,11 +505,17 @@ static int track_run(const struct opts *o)
 				  "a tracker is already running (pid %d) on %s: stop it with "
 				  "'crux track --stop --pin-dir %s' first",
 				  other, o->pin_dir, o->pin_dir);
-	if (o->daemonize) {
-		err = daemonize(&notify_fd);
-		if (err)
-			return err;
-	} else if (o->log_file) {
+	return 0;
+}
+
+/* -d: fork (the parent exits in daemonize()); else the log destination asked for. */
+static int track_detach_or_log(const struct opts *o, int *ret_notify_fd)
+{
+	int err;
+
+	if (o->daemonize)
+		return daemonize(ret_notify_fd);
+	if (o->log_file) {
 		err = log_to_file(o->log_file);
 		if (err)
 			return pr_err_ret(err, "cannot open log file %s: %s", o->log_file,
@@ -448,6 +523,90 @@ static int track_run(const struct opts *o)
 	} else if (o->use_syslog) {
 		log_to_syslog();
 	}
+	return 0;
+}
+
+/* -d: the map is seeded; let go of the terminal, then tell the waiting parent our pid. */
+static int track_notify_ready(const struct opts *o, int *notify_fd)
+{
+	pid_t me = getpid();
+	int err;
+
+	if (*notify_fd < 0)
+		return 0;
+	err = detach_stdio(o);
+	if (err)
+		return err;
+	if (write(*notify_fd, &me, sizeof(me)) != sizeof(me))
+		return -errno;
+	close(*notify_fd);
+	*notify_fd = -1;
+	return 0;
+}
+
+/* The pin dir still holds our state (an rm -rf of it detaches everything). */
+static bool pins_present(const char *pin_dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/stats", pin_dir);
+	return pinned(path);
+}
+
+#define PIN_CHECK_MS 1000
+
+/*
+ * Reconcile every reconcile_ms until a stop signal (blocked in set) arrives, or until the
+ * pin dir is removed under us: then nothing is attached any more and the tracker would
+ * only hold memory.
+ */
+static int track_loop(const struct opts *o, struct sockmap *m, const sigset_t *set,
+		      __u64 *last_fail)
+{
+	__u32 step = o->reconcile_ms && o->reconcile_ms < PIN_CHECK_MS ? o->reconcile_ms :
+									 PIN_CHECK_MS;
+	struct timespec ts = { .tv_sec = step / 1000, .tv_nsec = (step % 1000) * 1000000L };
+	__u64 waited = 0;
+	int sig, err;
+
+	for (;;) {
+		sig = sigtimedwait(set, NULL, &ts);
+		if (sig > 0) {
+			pr_info("signal %d: exiting; the pinned programs keep the map current",
+				sig);
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return pr_err_ret(-errno, "sigtimedwait: %s", strerror(errno));
+		if (!pins_present(o->pin_dir)) {
+			pr_warn("%s was removed: the programs are detached, exiting", o->pin_dir);
+			return 0;
+		}
+		waited += step;
+		if (!o->reconcile_ms || waited < o->reconcile_ms)
+			continue;
+		waited = 0;
+		err = reconcile_once(m, false, last_fail);
+		if (err)
+			return err;
+	}
+}
+
+static int track_run(const struct opts *o)
+{
+	struct tracker t = {};
+	struct sockmap *m = NULL;
+	__u64 last_fail = 0, stats[CRUX_ST__MAX];
+	int err, notify_fd = -1;
+	sigset_t set;
+
+	err = track_preflight(o);
+	if (!err)
+		err = track_detach_or_log(o, &notify_fd);
+	if (err)
+		return err;
 	/* block the stop signals before anything is pinned: they are handled in the loop */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -470,45 +629,13 @@ static int track_run(const struct opts *o)
 	}
 	/* the seed is a reconcile: refresh every live socket, sweep what is not live */
 	err = reconcile_once(m, t.adopted > 0, &last_fail);
+	if (!err)
+		err = track_notify_ready(o, &notify_fd);
 	if (err)
 		goto out;
 	pr_info("tracking unix sockets under %s (%d links attached, %d adopted)", o->pin_dir,
 		t.attached, t.adopted);
-	if (notify_fd >= 0) {
-		pid_t me = getpid();
-
-		err = detach_stdio(o);
-		if (err)
-			goto out;
-		if (write(notify_fd, &me, sizeof(me)) != sizeof(me)) {
-			err = -errno;
-			goto out;
-		}
-		close(notify_fd);
-		notify_fd = -1;
-	}
-	/* the programs are pinned: the loaded copies of already-attached ones can go */
-	for (;;) {
-		int sig;
-
-		ts.tv_sec = o->reconcile_ms / 1000;
-		ts.tv_nsec = (o->reconcile_ms % 1000) * 1000000L;
-		sig = sigtimedwait(&set, NULL, o->reconcile_ms ? &ts : NULL);
-		if (sig > 0) {
-			pr_info("signal %d: exiting; the pinned programs keep the map current",
-				sig);
-			break;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN) {
-			err = pr_err_ret(-errno, "sigtimedwait: %s", strerror(errno));
-			break;
-		}
-		err = reconcile_once(m, false, &last_fail);
-		if (err)
-			break;
-	}
+	err = track_loop(o, m, &set, &last_fail);
 	if (!err && !sockmap__stats(m, stats) && stats[CRUX_ST_UPSERT_FAIL])
 		pr_warn("%llu map writes failed during this run (map full)",
 			(unsigned long long)stats[CRUX_ST_UPSERT_FAIL]);
@@ -526,37 +653,46 @@ out:
 static int wait_gone(pid_t pid, int ms)
 {
 	for (; ms > 0; ms -= 20) {
-		if (kill(pid, 0) && errno == ESRCH)
+		if (!alive(pid, NULL))
 			return 0;
 		usleep(20000);
 	}
 	return -ETIMEDOUT;
 }
 
-/* Unlink links first (detaches the programs), then the maps, then the directory. */
+/* Unlink the entries of pin_dir that are (links) or are not (!links) program links. */
+static int unpin_entries(const char *pin_dir, bool links)
+{
+	struct dirent *de;
+	int err = 0;
+	DIR *d = opendir(pin_dir);
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !strncmp(de->d_name, "link_", 5) != links)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) && !err)
+			err = -errno;
+	}
+	closedir(d);
+	return err;
+}
+
+/* Unlinking a link pin detaches its program (nothing else holds the link). */
+static int unpin_links(const char *pin_dir)
+{
+	return unpin_entries(pin_dir, true);
+}
+
+/* Links first (detaches the programs), then the maps, then the directory. */
 static int unpin_all(const char *pin_dir)
 {
-	int pass, err = 0;
+	int err = unpin_links(pin_dir), err2 = unpin_entries(pin_dir, false);
 
-	for (pass = 0; pass < 2; pass++) {
-		DIR *d = opendir(pin_dir);
-		struct dirent *de;
-
-		if (!d)
-			return -errno;
-		while ((de = readdir(d))) {
-			bool is_link = !strncmp(de->d_name, "link_", 5);
-
-			if (de->d_name[0] == '.' || is_link != (pass == 0))
-				continue;
-			if (unlinkat(dirfd(d), de->d_name, 0) && !err)
-				err = -errno;
-		}
-		closedir(d);
-	}
-	if (rmdir(pin_dir) && !err)
-		err = -errno;
-	return err;
+	if (rmdir(pin_dir) && !err && !err2)
+		return -errno;
+	return err ? err : err2;
 }
 
 static int track_stop(const struct opts *o)
@@ -627,6 +763,7 @@ int cmd_track(int argc, char **argv)
 	const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
 	int err;
 
+	argv[0] = "crux track"; /* argp's usage lines name the program by argv[0] */
 	err = argp_parse(&argp, argc, argv, 0, NULL, &o);
 	if (err)
 		return EXIT_USAGE;
