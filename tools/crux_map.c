@@ -83,8 +83,8 @@ static const struct argp_option options[] = {
 	{ "json", 'j', NULL, 0, "JSON output (same fields as the table)", 0 },
 	{ "no-header", 'H', NULL, 0, "Table without its header line", 0 },
 	{ "numeric", 'n', NULL, 0,
-	  "No name resolution: print the records as they are, without looking up peers "
-	  "(names, owners, fds)",
+	  "ls, peers, who: no name resolution: print the records as they are, without "
+	  "looking up peers (names, owners, fds)",
 	  0 },
 	{ "verbose", 'v', NULL, 0, "More logging on stderr", 0 },
 	{ "pin-dir", OPT_PIN_DIR, "DIR", 0, "Tracker state directory (default " CRUX_PIN_ROOT ")",
