@@ -116,6 +116,16 @@ int classify_tree(const struct classify_sock *socks, size_t n, const struct crux
 void classify_report__free(struct classify_report *r);
 
 /*
+ * Whether an outside socket other than s's own peer can point at s: a listener (clients
+ * queued on it), a datagram socket with a name (connect()/sendto() need one) or without a
+ * peer. A connected stream socket or an unnamed connected datagram socket can only be
+ * pointed at by its peer, which its own result covers; so an inbound query needs only
+ * the sockets this accepts (the one miss: an unnamed dgram socketpair end that connected
+ * elsewhere later, still the target of its old partner).
+ */
+bool classify_may_be_targeted(const struct crux_sock *s);
+
+/*
  * The one-line message for a result: for a refusal the actionable text (our pid/fd/inode,
  * type, the peer's inode, name and owner, CRIU's key phrase, the option that would accept
  * it or why none would); for an accepted external the reconnect plan; for INBOUND the
@@ -125,6 +135,11 @@ size_t classify_format_msg(const struct classify_result *r, char *buf, size_t sz
 
 const char *classify_class_name(enum classify_class c);
 const char *classify_action_name(enum classify_action a);
+/*
+ * The significant length of a unix name: the kernel counts a path name's terminating NUL
+ * (and bind() callers may pass more), abstract names are taken as they are.
+ */
+size_t classify_name_len(const char *name, size_t len);
 /* "stream", "dgram", "seqpacket", or NULL for an unknown type. */
 const char *classify_type_name(__u16 type);
 

@@ -82,6 +82,22 @@ const char *classify_type_name(__u16 type)
 	return NULL;
 }
 
+size_t classify_name_len(const char *name, size_t len)
+{
+	if (!len || name[0] == '\0')
+		return len;
+	return strnlen(name, len);
+}
+
+bool classify_may_be_targeted(const struct crux_sock *s)
+{
+	if (s->state == TCP_LISTEN_)
+		return true;
+	if (s->type != SOCK_DGRAM_)
+		return false;
+	return s->name_len || (!s->peer_ino && !(s->flags & CRUX_SK_DEAD));
+}
+
 /* Sorted inode index of the tree, so every "is it inside?" is a binary search. */
 struct ino_idx {
 	__u64 ino;
@@ -152,12 +168,12 @@ static void pick_addr(struct classify_result *r, const struct classify_lookup *l
 
 	if (lk && lk->conn && lk->conn(lk->ctx, r->self.sk.ino, &c) == 0 &&
 	    (!c.sk || !r->self.sk.sk || c.sk == r->self.sk.sk) && !c.truncated && c.len) {
-		len = MIN((size_t)c.len, sizeof(r->addr));
+		len = classify_name_len(c.path, MIN((size_t)c.len, sizeof(c.path)));
 		memcpy(r->addr, c.path, len);
 		r->addr_len = (__u16)len;
 		return;
 	}
-	len = MIN((size_t)r->peer.name_len, (size_t)CRUX_SUN_PATH_MAX);
+	len = classify_name_len(r->peer.name, MIN((size_t)r->peer.name_len, sizeof(r->peer.name)));
 	memcpy(r->addr, r->peer.name, len);
 	r->addr_len = (__u16)len;
 }
@@ -385,6 +401,7 @@ static void mb_name(struct msgbuf *mb, const char *name, size_t len)
 {
 	char text[4 * CRUX_CONN_PATH_MAX + 1];
 
+	len = classify_name_len(name, len);
 	if (!len) {
 		mb_add(mb, "(no name)");
 		return;

@@ -211,7 +211,11 @@ static ssize_t rd(struct img *img, void *p, size_t len)
 
 	while (got < len) {
 		if (img->pos == img->len) {
-			r = read(img->fd, img->buf, IMG_BUF_SIZE);
+			/* Large reads (pages, big payloads) go straight to the caller's buffer. */
+			bool direct = len - got >= IMG_BUF_SIZE;
+
+			r = read(img->fd, direct ? dst + got : img->buf,
+				 direct ? len - got : IMG_BUF_SIZE);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0)
@@ -220,6 +224,11 @@ static ssize_t rd(struct img *img, void *p, size_t len)
 						strerror(errno));
 			if (r == 0)
 				break;
+			if (direct) {
+				img->off += r;
+				got += r;
+				continue;
+			}
 			img->len = r;
 			img->pos = 0;
 		}

@@ -8,6 +8,7 @@
  * status 1; a damaged file stops the command with its name and byte offset.
  */
 #include <argp.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include "cmd.h"
 #include "img.h"
 #include "log.h"
+#include "outfmt.h"
 #include "pb.h"
 #include "util.h"
 
@@ -42,6 +44,7 @@
 
 struct show_opts {
 	const char *dir;
+	bool json;
 };
 
 /* Queued data per receiving socket (file id) or per pipe (pipe id). */
@@ -49,6 +52,7 @@ struct qsum {
 	uint32_t id;
 	uint32_t count;
 	uint64_t bytes;
+	uint32_t fds; /* passed with SCM_RIGHTS */
 };
 
 struct show {
@@ -61,7 +65,10 @@ struct show {
 	size_t n_ext;
 	struct qsum *skq, *pipeq;
 	size_t n_skq, n_pipeq;
-	int problems;
+	struct outfmt *o;
+	char **problems; /* not yet printed */
+	size_t n_problems;
+	int nr_problems;
 	uint64_t nr_threads, nr_fds, nr_vmas, nr_pages, nr_unix, nr_external;
 };
 
@@ -166,7 +173,7 @@ static uint32_t pipe_payload(const void *msg)
 	return ((const PipeDataEntry *)msg)->bytes;
 }
 
-static int qsum_add(struct qsum **arr, size_t *n, uint32_t id, uint64_t bytes)
+static int qsum_add(struct qsum **arr, size_t *n, uint32_t id, uint64_t bytes, uint32_t fds)
 {
 	struct qsum *tmp;
 	size_t i;
@@ -175,6 +182,7 @@ static int qsum_add(struct qsum **arr, size_t *n, uint32_t id, uint64_t bytes)
 		if ((*arr)[i].id == id) {
 			(*arr)[i].count++;
 			(*arr)[i].bytes += bytes;
+			(*arr)[i].fds += fds;
 			return 0;
 		}
 	}
@@ -182,8 +190,18 @@ static int qsum_add(struct qsum **arr, size_t *n, uint32_t id, uint64_t bytes)
 	if (!tmp)
 		return pr_err_ret(-ENOMEM, "out of memory");
 	*arr = tmp;
-	tmp[(*n)++] = (struct qsum){ .id = id, .count = 1, .bytes = bytes };
+	tmp[(*n)++] = (struct qsum){ .id = id, .count = 1, .bytes = bytes, .fds = fds };
 	return 0;
+}
+
+static uint32_t scm_fds(const SkPacketEntry *e)
+{
+	uint32_t n = 0;
+	size_t i;
+
+	for (i = 0; i < e->n_scm; i++)
+		n += e->scm[i]->n_rights;
+	return n;
 }
 
 static const struct qsum *qsum_find(const struct qsum *arr, size_t n, uint32_t id)
@@ -228,10 +246,10 @@ static int load_shared(struct show *s)
 		qsort(s->files, s->n_files, sizeof(*s->files), cmp_file);
 	for (i = 0; !err && i < n_skq; i++)
 		err = qsum_add(&s->skq, &s->n_skq, ((SkPacketEntry *)skq[i])->id_for,
-			       ((SkPacketEntry *)skq[i])->length);
+			       ((SkPacketEntry *)skq[i])->length, scm_fds(skq[i]));
 	for (i = 0; !err && i < n_pipes; i++)
 		err = qsum_add(&s->pipeq, &s->n_pipeq, ((PipeDataEntry *)pipes[i])->pipe_id,
-			       ((PipeDataEntry *)pipes[i])->bytes);
+			       ((PipeDataEntry *)pipes[i])->bytes, 0);
 	msgs_free(skq, n_skq);
 	msgs_free(pipes, n_pipes);
 	return err;
@@ -239,17 +257,38 @@ static int load_shared(struct show *s)
 
 static void problem(struct show *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Problems are part of the summary (stdout), marked so that they stand out. */
+/*
+ * A dangling reference or an inconsistency: kept, and printed after the current task (text,
+ * lines marked "!!") or in the "problems" array (JSON).
+ */
 static void problem(struct show *s, const char *fmt, ...)
 {
+	char buf[512], **tmp;
 	va_list ap;
 
-	printf("  !! ");
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	putchar('\n');
-	s->problems++;
+	s->nr_problems++;
+	tmp = realloc(s->problems, (s->n_problems + 1) * sizeof(*tmp));
+	if (tmp)
+		s->problems = tmp;
+	/* Out of memory: not listed, still counted (the exit status says it). */
+	if (tmp && (tmp[s->n_problems] = strdup(buf)))
+		s->n_problems++;
+}
+
+static void flush_problems(struct show *s)
+{
+	size_t i;
+
+	if (outfmt_json(s->o))
+		return;
+	for (i = 0; i < s->n_problems; i++) {
+		outfmt_text(s->o, "  !! %s\n", s->problems[i]);
+		free(s->problems[i]);
+	}
+	s->n_problems = 0;
 }
 
 static const char *path_of(struct show *s, uint32_t id, const char *what)
@@ -259,7 +298,7 @@ static const char *path_of(struct show *s, uint32_t id, const char *what)
 	if (f && f->reg)
 		return f->reg->name;
 	problem(s, "%s: file id %u is not a regular file in files.img", what, id);
-	return "?";
+	return NULL;
 }
 
 static const char *sock_type(uint32_t type)
@@ -300,14 +339,16 @@ static const char *policy_name(CruxExtPolicy p)
 	}
 }
 
-static void print_name(const ProtobufCBinaryData *name)
+/* A binary unix name, printed as ss does ('@' for abstract); nothing when empty. */
+static void out_name(struct show *s, const char *key, const char *fmt,
+		     const ProtobufCBinaryData *name)
 {
 	char buf[256];
 
 	if (!name->len)
 		return;
 	unix_name_format(name->data, name->len, buf, sizeof(buf));
-	printf(" %s", buf);
+	outfmt_str(s->o, key, fmt, buf);
 }
 
 static const CruxExtEntry *ext_find(const struct show *s, uint32_t ino)
@@ -320,58 +361,94 @@ static const CruxExtEntry *ext_find(const struct show *s, uint32_t ino)
 	return NULL;
 }
 
-static void print_queue(const struct qsum *q, const char *unit)
+static void out_queue(struct show *s, const struct qsum *q, const char *unit)
 {
-	if (q)
-		printf(", %llu bytes queued in %u %s%s", (unsigned long long)q->bytes, q->count,
-		       unit, q->count == 1 ? "" : "s");
+	if (!q)
+		return;
+	outfmt_uint(s->o, "queued_bytes", ", %llu bytes queued", q->bytes);
+	outfmt_uint(s->o, "queued_count", " in %llu ", q->count);
+	outfmt_text(s->o, "%s%s", unit, q->count == 1 ? "" : "s");
+	if (q->fds) {
+		outfmt_uint(s->o, "passed_fds", " carrying %llu fd", q->fds);
+		outfmt_text(s->o, "%s", q->fds == 1 ? "" : "s");
+	}
 }
 
-static void print_unix(struct show *s, const FileEntry *f)
+static const FileEntry *usk_find(const struct show *s, uint32_t ino)
 {
-	const UnixSkEntry *u = f->usk;
-	const FileEntry *peer = NULL;
-	const CruxExtEntry *x;
 	size_t i;
 
-	s->nr_unix++;
-	printf("unix[%u (%u)]", u->ino, u->peer);
-	print_name(&u->name);
-	printf(" %s %s", sock_type(u->type), sock_state(u->state));
-	if (u->state == 10)
-		printf(" backlog %u", u->backlog);
-	print_queue(qsum_find(s->skq, s->n_skq, f->id), "packet");
-	for (i = 0; u->peer && !peer && i < s->n_files; i++)
-		if (s->files[i]->usk && s->files[i]->usk->ino == u->peer)
-			peer = s->files[i];
-	if (!peer || !(peer->usk->uflags & USK_EXTERN))
-		return;
-	s->nr_external++;
-	printf(", external peer");
-	print_name(&peer->usk->name);
-	x = ext_find(s, u->ino);
-	if (x)
-		printf(" (%s pid %u), %s", x->peer_owner_comm ?: "?", x->peer_owner_pid,
-		       policy_name(x->policy));
+	for (i = 0; ino && i < s->n_files; i++)
+		if (s->files[i]->usk && s->files[i]->usk->ino == ino)
+			return s->files[i];
+	return NULL;
 }
 
-static void print_file(struct show *s, const FileEntry *f)
+static void out_external(struct show *s, const UnixSkEntry *u, const FileEntry *peer)
+{
+	const CruxExtEntry *x = ext_find(s, u->ino);
+
+	s->nr_external++;
+	outfmt_open(s->o, "external", '{');
+	outfmt_text(s->o, ", external peer");
+	out_name(s, "peer_name", " %s", &peer->usk->name);
+	if (x) {
+		outfmt_str(s->o, "peer_owner_comm", " (%s", x->peer_owner_comm);
+		outfmt_uint(s->o, "peer_owner_pid", " pid %llu)", x->peer_owner_pid);
+		outfmt_str(s->o, "policy", ", %s", policy_name(x->policy));
+	} else {
+		problem(s, "unix socket %u has an external peer but no crux-ext.img record",
+			u->ino);
+	}
+	outfmt_close(s->o);
+}
+
+static void out_unix(struct show *s, const FileEntry *f)
+{
+	const UnixSkEntry *u = f->usk;
+	const FileEntry *peer;
+
+	s->nr_unix++;
+	outfmt_uint(s->o, "ino", "unix[%llu", u->ino);
+	outfmt_uint(s->o, "peer", " (%llu)]", u->peer);
+	out_name(s, "name", " %s", &u->name);
+	outfmt_bool(s->o, "deleted", " (deleted)", u->has_deleted && u->deleted);
+	outfmt_str(s->o, "sock_type", " %s", sock_type(u->type));
+	outfmt_str(s->o, "state", " %s", sock_state(u->state));
+	if (u->state == 10)
+		outfmt_uint(s->o, "backlog", " backlog %llu", u->backlog);
+	if (u->has_shutdown && u->shutdown != SK_SHUTDOWN__NONE)
+		outfmt_str(s->o, "shutdown", " shut %s",
+			   u->shutdown == SK_SHUTDOWN__BOTH ? "both" :
+			   u->shutdown == SK_SHUTDOWN__READ ? "read" :
+							      "write");
+	out_queue(s, qsum_find(s->skq, s->n_skq, f->id), "packet");
+	peer = usk_find(s, u->peer);
+	if (peer && (peer->usk->uflags & USK_EXTERN))
+		out_external(s, u, peer);
+}
+
+static void out_file(struct show *s, const FileEntry *f)
 {
 	const char *type = pb_enum_name(&fd_types__descriptor, f->type);
+	bool wr;
 
+	outfmt_str(s->o, "type", NULL, type);
+	outfmt_uint(s->o, "file_id", NULL, f->id);
 	if (f->reg) {
-		printf("%s", f->reg->name);
-		if (f->reg->pos)
-			printf(" pos %llu", (unsigned long long)f->reg->pos);
+		outfmt_str(s->o, "path", "%s", f->reg->name);
+		if (f->reg->pos || outfmt_json(s->o))
+			outfmt_uint(s->o, "pos", " pos %llu", f->reg->pos);
 	} else if (f->pipe) {
-		printf("pipe[%u] %s", f->pipe->pipe_id,
-		       (f->pipe->flags & O_ACCMODE) == O_WRONLY ? "write end" : "read end");
-		if ((f->pipe->flags & O_ACCMODE) != O_WRONLY)
-			print_queue(qsum_find(s->pipeq, s->n_pipeq, f->pipe->pipe_id), "chunk");
+		wr = (f->pipe->flags & O_ACCMODE) == O_WRONLY;
+		outfmt_uint(s->o, "pipe_id", "pipe[%llu]", f->pipe->pipe_id);
+		outfmt_str(s->o, "end", " %s end", wr ? "write" : "read");
+		if (!wr)
+			out_queue(s, qsum_find(s->pipeq, s->n_pipeq, f->pipe->pipe_id), "chunk");
 	} else if (f->usk) {
-		print_unix(s, f);
+		out_unix(s, f);
 	} else {
-		printf("%s.%u", type ?: "type?", f->id);
+		outfmt_text(s->o, "%s.%u", type ?: "type?", f->id);
 	}
 }
 
@@ -385,6 +462,7 @@ static int show_fds(struct show *s, uint32_t files_id)
 	err = load(s, IMG_FDINFO, files_id, false, NULL, (void ***)&fds, &n);
 	if (err)
 		return err;
+	outfmt_open(s->o, "fds", '[');
 	for (i = 0; i < n; i++) {
 		f = file_find(s, fds[i]->id);
 		if (!f) {
@@ -393,10 +471,14 @@ static int show_fds(struct show *s, uint32_t files_id)
 			continue;
 		}
 		s->nr_fds++;
-		printf("  fd %-6u", fds[i]->fd);
-		print_file(s, f);
-		printf("%s\n", fds[i]->flags & 1 ? " (cloexec)" : "");
+		outfmt_open(s->o, NULL, '{');
+		outfmt_uint(s->o, "fd", "  fd %-6llu", fds[i]->fd);
+		out_file(s, f);
+		outfmt_bool(s->o, "cloexec", " (cloexec)", fds[i]->flags & 1);
+		outfmt_text(s->o, "\n");
+		outfmt_close(s->o);
 	}
+	outfmt_close(s->o);
 	msgs_free((void **)fds, n);
 	return 0;
 }
@@ -434,8 +516,12 @@ static int show_pages(struct show *s, uint32_t pid)
 	}
 	s->nr_pages += present;
 	img_name(IMG_PAGES, head->pages_id, name, sizeof(name));
-	printf("  pages    %llu in %llu run%s, %s\n", (unsigned long long)present,
-	       (unsigned long long)runs, runs == 1 ? "" : "s", name);
+	outfmt_open(s->o, "pages", '{');
+	outfmt_uint(s->o, "present", "  pages    %llu", present);
+	outfmt_uint(s->o, "runs", " in %llu ", runs);
+	outfmt_text(s->o, "run%s", runs == 1 ? "" : "s");
+	outfmt_str(s->o, "file", ", %s\n", name);
+	outfmt_close(s->o);
 	if (fstatat(s->dfd, name, &st, 0) < 0)
 		problem(s, "%s is missing", name);
 	else if ((uint64_t)st.st_size != present * PAGE_SIZE_)
@@ -454,9 +540,12 @@ static int show_mm(struct show *s, uint32_t pid)
 	if (err)
 		return err;
 	s->nr_vmas += mm->n_vmas;
-	printf("  mm       %zu vmas, exe %s, brk 0x%llx-0x%llx\n", mm->n_vmas,
-	       path_of(s, mm->exe_file_id, "exe"), (unsigned long long)mm->mm_start_brk,
-	       (unsigned long long)mm->mm_brk);
+	outfmt_open(s->o, "mm", '{');
+	outfmt_uint(s->o, "vmas", "  mm       %llu vmas", mm->n_vmas);
+	outfmt_str(s->o, "exe", ", exe %s", path_of(s, mm->exe_file_id, "exe"));
+	outfmt_uint(s->o, "start_brk", ", brk 0x%llx", mm->mm_start_brk);
+	outfmt_uint(s->o, "brk", "-0x%llx\n", mm->mm_brk);
+	outfmt_close(s->o);
 	pb_free(mm);
 	return show_pages(s, pid);
 }
@@ -474,34 +563,46 @@ static const char *task_state(uint32_t state)
 	return "state?";
 }
 
+static void out_thread(struct show *s, uint32_t tid, const CoreEntry *core, const CruxTaskEntry *ct)
+{
+	const UserX86RegsEntry *r = core->thread_info ? core->thread_info->gpregs : NULL;
+	size_t j;
+
+	outfmt_open(s->o, NULL, '{');
+	outfmt_uint(s->o, "tid", "  thread   %llu", tid);
+	if (core->thread_core && core->thread_core->comm)
+		outfmt_str(s->o, "comm", " (%s)", core->thread_core->comm);
+	if (r) {
+		outfmt_uint(s->o, "ip", " ip 0x%llx", r->ip);
+		outfmt_uint(s->o, "sp", " sp 0x%llx", r->sp);
+	} else {
+		problem(s, "core-%u.img has no x86 registers", tid);
+	}
+	for (j = 0; ct && j < ct->n_threads; j++)
+		if (ct->threads[j]->tid == tid && ct->threads[j]->has_xsave)
+			outfmt_uint(s->o, "xsave_bytes", ", xsave %llu bytes",
+				    ct->threads[j]->xsave.len);
+	outfmt_text(s->o, "\n");
+	outfmt_close(s->o);
+}
+
 /* One line per thread: registers from core-<tid>.img, the xsave size from crux-task. */
 static int show_threads(struct show *s, const PstreeEntry *t, const CruxTaskEntry *ct)
 {
-	const UserX86RegsEntry *r;
 	CoreEntry *core;
-	size_t i, j;
+	size_t i;
 	int err;
 
+	outfmt_open(s->o, "threads", '[');
 	for (i = 0; i < t->n_threads; i++) {
 		err = load_one(s, IMG_CORE, t->threads[i], false, (void **)&core);
 		if (err)
 			return err;
 		s->nr_threads++;
-		printf("  thread   %u", t->threads[i]);
-		if (core->thread_core && core->thread_core->comm)
-			printf(" (%s)", core->thread_core->comm);
-		r = core->thread_info ? core->thread_info->gpregs : NULL;
-		if (r)
-			printf(" ip 0x%llx sp 0x%llx", (unsigned long long)r->ip,
-			       (unsigned long long)r->sp);
-		else
-			problem(s, "core-%u.img has no x86 registers", t->threads[i]);
-		for (j = 0; ct && j < ct->n_threads; j++)
-			if (ct->threads[j]->tid == t->threads[i] && ct->threads[j]->has_xsave)
-				printf(", xsave %zu bytes", ct->threads[j]->xsave.len);
-		putchar('\n');
+		out_thread(s, t->threads[i], core, ct);
 		pb_free(core);
 	}
+	outfmt_close(s->o);
 	return 0;
 }
 
@@ -513,18 +614,40 @@ static int show_task_head(struct show *s, const PstreeEntry *t)
 	err = load_one(s, IMG_CORE, t->pid, false, (void **)&core);
 	if (err)
 		return err;
-	if (!core->tc) {
+	outfmt_uint(s->o, "pid", "task %llu", t->pid);
+	if (core->tc)
+		outfmt_str(s->o, "comm", " (%s)", core->tc->comm);
+	outfmt_uint(s->o, "ppid", " ppid %llu", t->ppid);
+	outfmt_uint(s->o, "pgid", " pgid %llu", t->pgid);
+	outfmt_uint(s->o, "sid", " sid %llu", t->sid);
+	if (core->tc) {
+		outfmt_str(s->o, "state", ", %s", task_state(core->tc->task_state));
+		if (core->tc->task_state == 2)
+			outfmt_uint(s->o, "exit_code", " exit code %llu", core->tc->exit_code);
+		outfmt_uint(s->o, "sigactions", ", %llu sigactions", core->tc->n_sigactions);
+	} else {
 		problem(s, "core-%u.img: the leader's core has no task core (tc)", t->pid);
-		pb_free(core);
-		return 0;
 	}
-	printf("task %u (%s) ppid %u pgid %u sid %u, %s", t->pid, core->tc->comm, t->ppid, t->pgid,
-	       t->sid, task_state(core->tc->task_state));
-	if (core->tc->task_state == 2)
-		printf(" exit code %u", core->tc->exit_code);
-	printf(", %zu sigactions\n", core->tc->n_sigactions);
+	outfmt_text(s->o, "\n");
 	pb_free(core);
 	return 0;
+}
+
+static void out_ids_fs(struct show *s, const TaskKobjIdsEntry *ids, const FsEntry *fs)
+{
+	outfmt_open(s->o, "ids", '{');
+	outfmt_uint(s->o, "vm", "  ids      vm %llu", ids->vm_id);
+	outfmt_uint(s->o, "files", " files %llu", ids->files_id);
+	outfmt_uint(s->o, "fs", " fs %llu", ids->fs_id);
+	outfmt_uint(s->o, "sighand", " sighand %llu\n", ids->sighand_id);
+	outfmt_close(s->o);
+	outfmt_open(s->o, "fs", '{');
+	outfmt_str(s->o, "cwd", "  fs       cwd %s", path_of(s, fs->cwd_id, "cwd"));
+	outfmt_str(s->o, "root", " root %s", path_of(s, fs->root_id, "root"));
+	if (fs->has_umask)
+		outfmt_uint(s->o, "umask", " umask %04llo", fs->umask);
+	outfmt_text(s->o, "\n");
+	outfmt_close(s->o);
 }
 
 static int show_task(struct show *s, const PstreeEntry *t)
@@ -534,22 +657,18 @@ static int show_task(struct show *s, const PstreeEntry *t)
 	FsEntry *fs = NULL;
 	int err;
 
+	outfmt_open(s->o, NULL, '{');
 	err = show_task_head(s, t);
 	err = err ?: load_one(s, IMG_CRUX_TASK, t->pid, true, (void **)&ct);
 	err = err ?: show_threads(s, t, ct);
 	err = err ?: load_one(s, IMG_IDS, t->pid, false, (void **)&ids);
 	err = err ?: load_one(s, IMG_FS, t->pid, false, (void **)&fs);
-	if (!err) {
-		printf("  ids      vm %u files %u fs %u sighand %u\n", ids->vm_id, ids->files_id,
-		       ids->fs_id, ids->sighand_id);
-		printf("  fs       cwd %s", path_of(s, fs->cwd_id, "cwd"));
-		printf(" root %s", path_of(s, fs->root_id, "root"));
-		if (fs->has_umask)
-			printf(" umask %04o", fs->umask);
-		putchar('\n');
-	}
+	if (!err)
+		out_ids_fs(s, ids, fs);
 	err = err ?: show_mm(s, t->pid);
 	err = err ?: show_fds(s, ids->files_id);
+	outfmt_close(s->o);
+	flush_problems(s);
 	pb_free(ids);
 	pb_free(fs);
 	pb_free(ct);
@@ -561,25 +680,75 @@ static void show_externals(struct show *s)
 	const CruxExtEntry *x;
 	size_t i;
 
-	if (!s->n_ext)
-		return;
-	printf("external unix sockets (crux-ext.img)\n");
+	if (s->n_ext)
+		outfmt_text(s->o, "external unix sockets (crux-ext.img)\n");
+	outfmt_open(s->o, "external", '[');
 	for (i = 0; i < s->n_ext; i++) {
 		x = s->ext[i];
-		printf("  ino %u (pid %u fd %u, %s) peer %u", x->ino, x->owner_pid, x->owner_fd,
-		       sock_type(x->type), x->peer_ino);
+		outfmt_open(s->o, NULL, '{');
+		outfmt_uint(s->o, "ino", "  ino %llu", x->ino);
+		outfmt_uint(s->o, "pid", " (pid %llu", x->owner_pid);
+		outfmt_uint(s->o, "fd", " fd %llu", x->owner_fd);
+		outfmt_uint(s->o, "file_id", NULL, x->file_id);
+		outfmt_str(s->o, "sock_type", ", %s)", sock_type(x->type));
+		outfmt_uint(s->o, "peer", " peer %llu", x->peer_ino);
 		if (x->has_peer_name)
-			print_name(&x->peer_name);
-		printf(" held by %s (pid %u)", x->peer_owner_comm ?: "?", x->peer_owner_pid);
-		if (x->has_addr) {
-			printf(", connected to");
-			print_name(&x->addr);
-		}
-		printf(", policy %s\n", policy_name(x->policy));
+			out_name(s, "peer_name", " %s", &x->peer_name);
+		outfmt_str(s->o, "peer_owner_comm", " held by %s", x->peer_owner_comm);
+		outfmt_uint(s->o, "peer_owner_pid", " (pid %llu)", x->peer_owner_pid);
+		if (x->has_addr)
+			out_name(s, "addr", ", connected to %s", &x->addr);
+		outfmt_str(s->o, "policy", ", policy %s\n", policy_name(x->policy));
+		outfmt_close(s->o);
 	}
+	outfmt_close(s->o);
 }
 
-static void show_totals(const struct show *s)
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Files that are no image kind crux knows (e.g. CRIU's stats-dump): named, not decoded. */
+static void show_others(struct show *s)
+{
+	char **names = NULL, **tmp;
+	size_t n = 0, i;
+	enum img_type t;
+	unsigned long key;
+	struct dirent *de;
+	DIR *dir = NULL;
+	int fd;
+
+	fd = openat(s->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && !(dir = fdopendir(fd)))
+		close(fd);
+	while (dir && (de = readdir(dir))) {
+		if (de->d_name[0] == '.' || !img_parse_name(de->d_name, &t, &key))
+			continue;
+		tmp = realloc(names, (n + 1) * sizeof(*names));
+		if (tmp)
+			names = tmp;
+		if (!tmp || !(tmp[n] = strdup(de->d_name)))
+			break;
+		n++;
+	}
+	if (dir)
+		closedir(dir);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	outfmt_open(s->o, "other_files", '[');
+	for (i = 0; i < n; i++) {
+		outfmt_str(s->o, NULL, i ? ", %s" : "not decoded: %s", names[i]);
+		free(names[i]);
+	}
+	outfmt_close(s->o);
+	if (n)
+		outfmt_text(s->o, "\n");
+	free(names);
+}
+
+static void show_totals(struct show *s)
 {
 	uint64_t skq = 0, pipeq = 0;
 	size_t i;
@@ -588,55 +757,99 @@ static void show_totals(const struct show *s)
 		skq += s->skq[i].bytes;
 	for (i = 0; i < s->n_pipeq; i++)
 		pipeq += s->pipeq[i].bytes;
-	printf("total: %zu task%s, %llu threads, %llu fds (%llu unix, %llu external), %llu vmas, "
-	       "%llu pages, %llu bytes in socket queues, %llu in pipes\n",
-	       s->n_tasks, s->n_tasks == 1 ? "" : "s", (unsigned long long)s->nr_threads,
-	       (unsigned long long)s->nr_fds, (unsigned long long)s->nr_unix,
-	       (unsigned long long)s->nr_external, (unsigned long long)s->nr_vmas,
-	       (unsigned long long)s->nr_pages, (unsigned long long)skq, (unsigned long long)pipeq);
+	outfmt_open(s->o, "total", '{');
+	outfmt_uint(s->o, "tasks", "total: %llu task", s->n_tasks);
+	outfmt_text(s->o, "%s", s->n_tasks == 1 ? "" : "s");
+	outfmt_uint(s->o, "threads", ", %llu threads", s->nr_threads);
+	outfmt_uint(s->o, "fds", ", %llu fds", s->nr_fds);
+	outfmt_uint(s->o, "unix", " (%llu unix", s->nr_unix);
+	outfmt_uint(s->o, "external", ", %llu external)", s->nr_external);
+	outfmt_uint(s->o, "vmas", ", %llu vmas", s->nr_vmas);
+	outfmt_uint(s->o, "pages", ", %llu pages", s->nr_pages);
+	outfmt_uint(s->o, "socket_queue_bytes", ", %llu bytes in socket queues", skq);
+	outfmt_uint(s->o, "pipe_bytes", ", %llu in pipes\n", pipeq);
+	outfmt_close(s->o);
 }
 
 static void show_free(struct show *s)
 {
+	size_t i;
+
 	msgs_free((void **)s->tasks, s->n_tasks);
 	msgs_free((void **)s->files, s->n_files);
 	msgs_free((void **)s->ext, s->n_ext);
 	free(s->skq);
 	free(s->pipeq);
+	for (i = 0; i < s->n_problems; i++)
+		free(s->problems[i]);
+	free(s->problems);
+	outfmt__free(s->o);
 }
 
-static int show_image(struct imgdir *d)
+static int show_body(struct show *s, struct imgdir *d)
 {
 	const InventoryEntry *inv = imgdir_inventory(d);
-	struct show s = { .dfd = imgdir_fd(d) };
 	size_t i;
 	int err;
 
+	outfmt_open(s->o, NULL, '{');
+	outfmt_str(s->o, "dir", "image %s", imgdir_path(d));
+	outfmt_uint(s->o, "img_version", ": images v%llu", inv->img_version);
+	outfmt_uint(s->o, "nr_tasks", ", %llu task", s->n_tasks);
+	outfmt_text(s->o, "%s", s->n_tasks == 1 ? "" : "s");
+	outfmt_uint(s->o, "nr_files", ", %llu files\n", s->n_files);
+	outfmt_open(s->o, "tasks", '[');
+	for (i = 0, err = 0; !err && i < s->n_tasks; i++)
+		err = show_task(s, s->tasks[i]);
+	outfmt_close(s->o);
+	if (err)
+		return err;
+	show_externals(s);
+	show_others(s);
+	show_totals(s);
+	outfmt_open(s->o, "problems", '[');
+	for (i = 0; i < s->n_problems; i++)
+		outfmt_str(s->o, NULL, NULL, s->problems[i]);
+	outfmt_close(s->o);
+	flush_problems(s);
+	return 0;
+}
+
+static int show_image(struct imgdir *d, bool json)
+{
+	struct show s = { .dfd = imgdir_fd(d) };
+	int err;
+
 	err = load_shared(&s);
-	if (!err)
-		printf("image %s: images v%u, %zu tasks, %zu files\n", imgdir_path(d),
-		       inv->img_version, s.n_tasks, s.n_files);
-	for (i = 0; !err && i < s.n_tasks; i++)
-		err = show_task(&s, s.tasks[i]);
-	if (!err) {
-		show_externals(&s);
-		show_totals(&s);
+	if (err) {
+		show_free(&s);
+		return 1;
 	}
-	if (!err && s.problems)
-		pr_err("%s: %d problem%s found (lines marked !!)", imgdir_path(d), s.problems,
-		       s.problems == 1 ? "" : "s");
+	s.o = outfmt__new(stdout, json);
+	if (!s.o) {
+		show_free(&s);
+		pr_err("out of memory");
+		return 1;
+	}
+	err = show_body(&s, d);
+	if (!err && s.nr_problems)
+		pr_err("%s: %d problem%s found (%s)", imgdir_path(d), s.nr_problems,
+		       s.nr_problems == 1 ? "" : "s", json ? "\"problems\"" : "lines marked !!");
 	show_free(&s);
-	return err || s.problems ? 1 : 0;
+	return err || s.nr_problems ? 1 : 0;
 }
 
 static const char doc[] =
-	"Print a human summary of a crux image directory: the tasks, their threads, memory and\n"
-	"file descriptors, unix sockets with their peers (external ones with the policy restore\n"
-	"will apply), queued data, and crux's own records. Decodes every image kind; a damaged\n"
-	"file is reported with its name and byte offset.\n"
+	"Print a human summary of a crux image directory: the tasks, their threads, memory and "
+	"file descriptors, unix sockets with their peers (external ones with the policy restore "
+	"will apply), queued data, and crux's own records. Decodes every image kind; a damaged "
+	"file is reported with its name and byte offset. Exit status 1 if anything in the image "
+	"does not resolve (lines marked !!)."
 	"\vEXAMPLES:\n"
-	"  crux show /tmp/img          summarize the image written by 'crux dump -D /tmp/img'\n"
-	"  crit x /tmp/img fds         the same fds as CRIU's crit prints them\n";
+	"  crux show /tmp/img        summarize what 'crux dump -D /tmp/img' wrote\n"
+	"  crux show -j /tmp/img | jq '.tasks[].fds[] | select(.external)'\n"
+	"                            the fds with an external unix peer\n"
+	"  crit x /tmp/img fds       the fds as CRIU's crit prints them\n";
 
 static const char args_doc[] = "DIR";
 
@@ -645,6 +858,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	struct show_opts *o = state->input;
 
 	switch (key) {
+	case 'j':
+		o->json = true;
+		return 0;
 	case ARGP_KEY_ARG:
 		if (o->dir) {
 			pr_err("one image directory at a time (got '%s' and '%s')", o->dir, arg);
@@ -664,7 +880,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 int cmd_show(int argc, char **argv)
 {
-	static const struct argp_option options[] = { { 0 } };
+	static const struct argp_option options[] = {
+		{ "json", 'j', NULL, 0, "print JSON (the same facts, machine-readable)", 0 },
+		{ 0 },
+	};
 	static const struct argp argp = { options, parse_opt, args_doc, doc, NULL, NULL, NULL };
 	struct show_opts o = { 0 };
 	struct imgdir *d;
@@ -676,7 +895,7 @@ int cmd_show(int argc, char **argv)
 		pr_err("%s", img_error());
 		return 1;
 	}
-	rc = show_image(d);
+	rc = show_image(d, o.json);
 	imgdir__close(d);
 	return rc;
 }

@@ -41,9 +41,10 @@ for f in "$dir"/*.img; do
 		ok $? "crit refuses crux's own $b as an unknown magic"
 		;;
 	*)
-		crit decode -i "$f" >"$tmp/out.json" 2>"$tmp/err"
+		# --pretty also runs crit's hex/flags/dict conversions over every field
+		crit decode --pretty -i "$f" >"$tmp/out.json" 2>"$tmp/err"
 		rc=$?
-		ok $rc "crit decode $b"
+		ok $rc "crit decode --pretty $b"
 		[ $rc = 0 ] || sed 's/^/# /' "$tmp/err"
 		;;
 	esac
@@ -54,7 +55,8 @@ has "$out" '"pid": 100, "ppid": 0,' "pstree: the root has ppid 0"
 out=$(crit decode -i "$dir/pagemap-100.img")
 has "$out" '"vaddr": 6299648, "nr_pages": 2, "flags": 4' "pagemap: crit 3.17 reads nr_pages from field 2"
 out=$(crit decode -i "$dir/sk-queues.img")
-has "$out" '"id_for": 8, "length": 5, "extra": "aGVsbG8=' "sk-queues: the payload follows its entry"
+has "$out" '"id_for": 8, "length": 5, "scm": \[\{"type": 1, "rights": \[13\]\}\], "extra": "aGVsbG8=' \
+	"sk-queues: the payload follows its entry, SCM_RIGHTS file ids with it"
 out=$(crit decode -i "$dir/files.img")
 has "$out" '"ino": 7777, "type": 2, "state": 10, "flags": 2, "uflags": 1,' "files: the external peer entry"
 has "$out" '"name": "=00crux-demo"' "files: an abstract name keeps its leading NUL"

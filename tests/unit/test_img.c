@@ -370,8 +370,8 @@ static void test_roundtrip(const struct sample *s)
 
 static void test_pages(void)
 {
-	static uint8_t page[3 * 4096 + 100];
-	uint8_t back[sizeof(page)];
+	/* Over the 64 KiB buffer: both the buffered and the direct paths are taken. */
+	static uint8_t page[40 * 4096 + 100], back[sizeof(page)];
 	struct img *img;
 	struct stat st;
 	size_t i;
@@ -389,8 +389,11 @@ static void test_pages(void)
 	is_int(st.st_size, sizeof(page), "pages: raw, no magic");
 	if (!ok(img__open(dirfd_, IMG_PAGES, 3, IMG_READ, &img) == 0, "pages: open"))
 		return;
-	ok(img_read_payload(img, back, sizeof(back)) == 0 && !memcmp(back, page, sizeof(page)),
-	   "pages: read back equal");
+	ok(img_read_payload(img, back, 100) == 0 &&
+		   img_read_payload(img, back + 100, sizeof(back) - 100) == 0 &&
+		   !memcmp(back, page, sizeof(page)),
+	   "pages: a small then a large read give the same bytes");
+	is_int(img_offset(img), sizeof(page), "pages: the offset counts every byte");
 	is_int(img_read_payload(img, back, 1), -EBADMSG, "pages: reading past the end is refused");
 	img__close(img);
 }

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The rest of a task's state once its memory is back (engine.md §4.4 steps 6-8): comm,
+ * cwd, umask, signal dispositions, alternate stack, clear-tid address, pending signals,
+ * rlimits, rseq re-registered in the restored TLS; then its registers, mask, and detach.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "restore: "
+#include "log.h"
+#include "restore.h"
+#include "util.h"
+
+#include "core.pb-c.h"
+#include "crux_task.pb-c.h"
+#include "fs.pb-c.h"
+
+#define SCR_ARG 0
+#define SIGINFO_SIZE 128
+
+/* The kernel's struct sigaction on x86-64 (what rt_sigaction takes). */
+struct ksigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+static int check(struct rst_task *t, long r, const char *what)
+{
+	if (r >= 0)
+		return 0;
+	return pr_err_ret((int)r, "pid %d: %s failed: %s", t->pid, what, strerror((int)-r));
+}
+
+/* Put arg in the scratch page and run nr(scratch, a2, a3, a4) in the task. */
+static long call_with(struct rst_task *t, long nr, const void *arg, size_t len, uint64_t a2,
+		      uint64_t a3, uint64_t a4)
+{
+	uint64_t p = inj_scratch_put(&t->inj, SCR_ARG, arg, len);
+
+	if (!p)
+		return -EFAULT;
+	return inj_sys4(&t->inj, nr, p, a2, a3, a4);
+}
+
+/* CRIU's 62 entries: signals 1..64 without SIGKILL and SIGSTOP. */
+static int set_sigactions(struct rst_task *t, const TaskCoreEntry *tc)
+{
+	size_t i = 0;
+	int sig, err;
+
+	if (!tc->n_sigactions)
+		return 0;
+	if (tc->n_sigactions != 62)
+		return pr_err_ret(-EBADMSG, "pid %d: core image holds %zu signal actions, not 62",
+				  t->pid, tc->n_sigactions);
+	for (sig = 1; sig <= 64; sig++) {
+		const SaEntry *sa;
+		struct ksigaction k;
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		sa = tc->sigactions[i++];
+		k = (struct ksigaction){ sa->sigaction, sa->flags, sa->restorer, sa->mask };
+		if (!inj_scratch_put(&t->inj, SCR_ARG, &k, sizeof(k)))
+			return -EFAULT;
+		err = check(t, inj_sys4(&t->inj, SYS_rt_sigaction, sig, t->inj.scratch + SCR_ARG, 0,
+					8),
+			    "rt_sigaction");
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int queue_signals(struct rst_task *t, const SignalQueueEntry *q, bool shared)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; q && i < q->n_signals; i++) {
+		const ProtobufCBinaryData *si = &q->signals[i]->siginfo;
+		siginfo_t info;
+		uint64_t p;
+
+		if (si->len != SIGINFO_SIZE)
+			return pr_err_ret(-EBADMSG, "pid %d: a pending signal of %zu bytes", t->pid,
+					  si->len);
+		memcpy(&info, si->data, sizeof(info));
+		p = inj_scratch_put(&t->inj, SCR_ARG, &info, sizeof(info));
+		if (!p)
+			return -EFAULT;
+		if (shared)
+			err = check(t, inj_sys3(&t->inj, SYS_rt_sigqueueinfo, t->pid, info.si_signo, p),
+				    "rt_sigqueueinfo");
+		else
+			err = check(t, inj_sys4(&t->inj, SYS_rt_tgsigqueueinfo, t->pid, t->pid,
+						info.si_signo, p),
+				    "rt_tgsigqueueinfo");
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int set_fs(struct rst_set *set, struct rst_task *t)
+{
+	const char *cwd = rst_reg_name(set, t->fs->cwd_id);
+	int err;
+
+	if (!cwd)
+		return pr_err_ret(-EBADMSG, "pid %d: its cwd (file id %u) is not in files.img", t->pid,
+				  t->fs->cwd_id);
+	err = check(t, call_with(t, SYS_chdir, cwd, strlen(cwd) + 1, 0, 0, 0), "chdir");
+	if (err) {
+		pr_err("pid %d: cannot return to its cwd %s", t->pid, cwd);
+		return err;
+	}
+	if (t->fs->has_umask)
+		inj_sys1(&t->inj, SYS_umask, t->fs->umask);
+	return 0;
+}
+
+static void set_rlimits(struct rst_task *t, const TaskRlimitsEntry *rl)
+{
+	size_t i;
+
+	for (i = 0; rl && i < rl->n_rlimits && i < RLIM_NLIMITS; i++) {
+		struct rlimit r = { rl->rlimits[i]->cur, rl->rlimits[i]->max };
+
+		if (prlimit(t->pid, (int)i, &r, NULL))
+			pr_warn("pid %d: cannot restore rlimit %zu (cur %llu, max %llu): %s; it "
+				"keeps crux's value",
+				t->pid, i, (unsigned long long)r.rlim_cur,
+				(unsigned long long)r.rlim_max, strerror(errno));
+	}
+}
+
+int rst_task_state(struct rst_set *set, struct rst_task *t)
+{
+	const TaskCoreEntry *tc = t->core->tc;
+	const ThreadCoreEntry *th = t->core->thread_core;
+	char comm[16] = { 0 };
+	int err;
+
+	strncpy(comm, tc->comm, sizeof(comm) - 1);
+	if (!inj_scratch_put(&t->inj, SCR_ARG, comm, sizeof(comm)))
+		return -EFAULT;
+	err = check(t, inj_sys2(&t->inj, SYS_prctl, PR_SET_NAME, t->inj.scratch + SCR_ARG),
+		    "prctl(PR_SET_NAME)");
+	if (!err)
+		err = set_fs(set, t);
+	if (!err)
+		err = set_sigactions(t, tc);
+	if (!err && t->core->thread_info->clear_tid_addr)
+		err = check(t, inj_sys1(&t->inj, SYS_set_tid_address,
+					t->core->thread_info->clear_tid_addr),
+			    "set_tid_address");
+	if (!err && th && th->sas && th->sas->ss_size) {
+		stack_t ss = { .ss_sp = (void *)(uintptr_t)th->sas->ss_sp,
+			       .ss_flags = (int)th->sas->ss_flags,
+			       .ss_size = th->sas->ss_size };
+
+		err = check(t, call_with(t, SYS_sigaltstack, &ss, sizeof(ss), 0, 0, 0),
+			    "sigaltstack");
+	}
+	if (!err)
+		err = check(t, inj_sys2(&t->inj, SYS_prctl, PR_SET_PDEATHSIG,
+					th && th->has_pdeath_sig ? th->pdeath_sig : 0),
+			    "prctl(PR_SET_PDEATHSIG)");
+	if (!err && set->sync_fd >= 0)
+		inj_sys1(&t->inj, SYS_close, set->sync_fd);
+	if (!err)
+		err = queue_signals(t, tc->signals_s, true);
+	if (!err && th)
+		err = queue_signals(t, th->signals_p, false);
+	if (!err && th && th->rseq_entry && th->rseq_entry->rseq_abi_pointer)
+		err = check(t, inj_sys4(&t->inj, SYS_rseq, th->rseq_entry->rseq_abi_pointer,
+					th->rseq_entry->rseq_abi_size, 0,
+					th->rseq_entry->signature),
+			    "rseq register");
+	if (!err)
+		set_rlimits(t, tc->rlimits);
+	t->inj.sigmask = th && th->has_blk_sigset ? th->blk_sigset : tc->blk_sigset;
+	return err;
+}
+
+static void regs_from_image(const UserX86RegsEntry *g, struct user_regs_struct *r)
+{
+	*r = (struct user_regs_struct){
+		.r15 = g->r15, .r14 = g->r14, .r13 = g->r13, .r12 = g->r12, .rbp = g->bp,
+		.rbx = g->bx, .r11 = g->r11, .r10 = g->r10, .r9 = g->r9, .r8 = g->r8,
+		.rax = g->ax, .rcx = g->cx, .rdx = g->dx, .rsi = g->si, .rdi = g->di,
+		.orig_rax = g->orig_ax, .rip = g->ip, .cs = g->cs, .eflags = g->flags,
+		.rsp = g->sp, .ss = g->ss, .fs_base = g->fs_base, .gs_base = g->gs_base,
+		.ds = g->ds, .es = g->es, .fs = g->fs, .gs = g->gs,
+	};
+}
+
+int rst_task_finish(struct rst_set *set, struct rst_task *t)
+{
+	struct user_regs_struct regs;
+	const void *xs = NULL;
+	size_t xlen = 0;
+	int err;
+
+	regs_from_image(t->core->thread_info->gpregs, &regs);
+	if (t->crux && t->crux->n_threads && t->crux->threads[0]->has_xsave) {
+		xs = t->crux->threads[0]->xsave.data;
+		xlen = t->crux->threads[0]->xsave.len;
+	}
+	err = inj_finish(&t->inj, &regs, xs, xlen);
+	if (err) {
+		pr_err("pid %d: cannot install its registers: %s", t->pid, strerror(-err));
+		return err;
+	}
+	pr_debug("pid %d restored: %lu injected syscalls", t->pid, t->inj.pi.nr_calls);
+	return 0;
+}
