@@ -53,12 +53,25 @@ static socklen_t addr_of(struct sockaddr_un *sa, const char *name, size_t len)
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
 }
 
-static int bound(int type, const char *name, size_t len)
+static int try_bound(int type, const char *name, size_t len)
 {
 	struct sockaddr_un sa;
 	int s = socket(AF_UNIX, type, 0);
 
-	if (s < 0 || bind(s, (struct sockaddr *)&sa, addr_of(&sa, name, len)))
+	if (s < 0)
+		die("socket");
+	if (bind(s, (struct sockaddr *)&sa, addr_of(&sa, name, len))) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+static int bound(int type, const char *name, size_t len)
+{
+	int s = try_bound(type, name, len);
+
+	if (s < 0)
 		die("bind");
 	return s;
 }
@@ -121,10 +134,15 @@ static void topo_kinds(void)
 	if (pipe(pp))
 		die("pipe");
 	put(pp[1], "piped");
-	/* unique per target: tests may run side by side */
-	abs_len = snprintf(abs_name, sizeof(abs_name), "@crux-dumptgt-%d", getpid());
+	/* the well-known name (tests look for it), or a per-target one while it is taken */
+	abs_len = snprintf(abs_name, sizeof(abs_name), "@crux-dumptgt-abstract");
 	abs_name[0] = 0;
-	bound(SOCK_DGRAM, abs_name, (size_t)abs_len);
+	if (try_bound(SOCK_DGRAM, abs_name, (size_t)abs_len) < 0) {
+		abs_len =
+			snprintf(abs_name, sizeof(abs_name), "@crux-dumptgt-abstract-%d", getpid());
+		abs_name[0] = 0;
+		bound(SOCK_DGRAM, abs_name, (size_t)abs_len);
+	}
 	snprintf(p, sizeof(p), "%s/bound", dir);
 	bound(SOCK_DGRAM, p, strlen(p));
 	snprintf(p, sizeof(p), "%s/gone", dir);
