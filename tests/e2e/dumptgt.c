@@ -16,9 +16,13 @@
  *   stream-client a stream socket connected to the outside listener at ARG
  *   dgram-server  a dgram server bound at DIR/srv (outside clients connect to it)
  *   forker        forks a short-lived child every millisecond
+ *   scm           a socketpair with an fd in flight (SCM_RIGHTS) in its queue
+ *   eventfd       an eventfd (a kind crux does not dump yet)
+ *   threads       a second thread
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -26,6 +30,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -48,12 +53,25 @@ static socklen_t addr_of(struct sockaddr_un *sa, const char *name, size_t len)
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
 }
 
-static int bound(int type, const char *name, size_t len)
+static int try_bound(int type, const char *name, size_t len)
 {
 	struct sockaddr_un sa;
 	int s = socket(AF_UNIX, type, 0);
 
-	if (s < 0 || bind(s, (struct sockaddr *)&sa, addr_of(&sa, name, len)))
+	if (s < 0)
+		die("socket");
+	if (bind(s, (struct sockaddr *)&sa, addr_of(&sa, name, len))) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+static int bound(int type, const char *name, size_t len)
+{
+	int s = try_bound(type, name, len);
+
+	if (s < 0)
 		die("bind");
 	return s;
 }
@@ -116,10 +134,15 @@ static void topo_kinds(void)
 	if (pipe(pp))
 		die("pipe");
 	put(pp[1], "piped");
-	/* unique per target: tests may run side by side */
-	abs_len = snprintf(abs_name, sizeof(abs_name), "@crux-dumptgt-%d", getpid());
+	/* the well-known name (tests look for it), or a per-target one while it is taken */
+	abs_len = snprintf(abs_name, sizeof(abs_name), "@crux-dumptgt-abstract");
 	abs_name[0] = 0;
-	bound(SOCK_DGRAM, abs_name, (size_t)abs_len);
+	if (try_bound(SOCK_DGRAM, abs_name, (size_t)abs_len) < 0) {
+		abs_len =
+			snprintf(abs_name, sizeof(abs_name), "@crux-dumptgt-abstract-%d", getpid());
+		abs_name[0] = 0;
+		bound(SOCK_DGRAM, abs_name, (size_t)abs_len);
+	}
 	snprintf(p, sizeof(p), "%s/bound", dir);
 	bound(SOCK_DGRAM, p, strlen(p));
 	snprintf(p, sizeof(p), "%s/gone", dir);
@@ -172,6 +195,37 @@ static void topo_dgram_server(void)
 
 	snprintf(p, sizeof(p), "%s/srv", dir);
 	bound(SOCK_DGRAM, p, strlen(p));
+}
+
+static void topo_scm(void)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} c;
+	struct iovec iov = { .iov_base = "f", .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b)
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	int sp[2], nul = open("/dev/null", O_RDONLY);
+
+	if (nul < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sp))
+		die("socketpair");
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &nul, sizeof(int));
+	if (sendmsg(sp[0], &mh, 0) != 1)
+		die("sendmsg");
+	close(nul);
+}
+
+static void *idle_thread(void *arg)
+{
+	for (;;)
+		pause();
+	return arg;
 }
 
 static void topo_forker(void)
@@ -229,7 +283,17 @@ int main(int argc, char **argv)
 		topo_dgram_server();
 	else if (!strcmp(argv[1], "forker"))
 		topo_forker();
-	else {
+	else if (!strcmp(argv[1], "threads")) {
+		pthread_t th;
+
+		if (pthread_create(&th, NULL, idle_thread, NULL))
+			die("pthread_create");
+	} else if (!strcmp(argv[1], "scm"))
+		topo_scm();
+	else if (!strcmp(argv[1], "eventfd")) {
+		if (eventfd(0, 0) < 0)
+			die("eventfd");
+	} else {
 		dprintf(2, "dumptgt: unknown topology %s\n", argv[1]);
 		return 64;
 	}
