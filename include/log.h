@@ -38,10 +38,12 @@ void log_msg(enum log_level level, const char *file, int line, int err, const ch
 #define pr_perror(fmt, ...)                                                                        \
 	log_msg(LOG_LVL_ERR, __FILE__, __LINE__, errno, LOG_PREFIX fmt, ##__VA_ARGS__)
 /* Log an error and evaluate to err: return pr_err_ret(-ENOENT, "no peer for %u", ino); */
+/* err is evaluated first: `return pr_err_ret(-errno, ...)` must not see logging's errno. */
 #define pr_err_ret(err, fmt, ...)                                                                  \
 	({                                                                                         \
+		typeof(err) _err = (err);                                                          \
 		pr_err(fmt, ##__VA_ARGS__);                                                        \
-		(err);                                                                             \
+		_err;                                                                              \
 	})
 
 #endif /* CRUX_LOG_H */
