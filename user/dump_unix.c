@@ -233,22 +233,33 @@ static int resolve_embryo(struct dump_unix *u, struct usk *s)
 	return 0;
 }
 
-/* Outside sockets pointing into the tree (peers, or clients queued on our listeners). */
-static int collect_inbound(struct dump_ctx *ctx, struct dump_unix *u, struct crux_sock **ret,
-			   size_t *ret_n)
+/*
+ * Outside sockets pointing into the tree (peers, or clients queued on our listeners). Only
+ * listeners and datagram sockets an outsider can address can be pointed at
+ * (classify_may_be_targeted, the rule crux-map external uses too): a tree without any skips
+ * the host-wide pass, which costs seconds at 200k sockets.
+ */
+static int collect_inbound(struct dump_ctx *ctx, struct dump_unix *u,
+			   const struct classify_sock *cs, struct crux_sock **ret, size_t *ret_n)
 {
 	_cleanup_free_ __u64 *inos = NULL;
 	struct crux_sock *v;
-	size_t i, n = 0;
+	size_t i, n = 0, nc = 0;
 	int err;
 
+	inos = calloc(u->n + 1, sizeof(*inos));
+	if (!inos)
+		return -ENOMEM;
+	for (i = 0; i < u->n; i++)
+		if (classify_may_be_targeted(&cs[i].sk))
+			inos[nc++] = u->v[i].d.ino;
+	if (!nc) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
 	if (u->map) {
-		inos = calloc(u->n + 1, sizeof(*inos));
-		if (!inos)
-			return -ENOMEM;
-		for (i = 0; i < u->n; i++)
-			inos[i] = u->v[i].d.ino;
-		err = sockmap__list_inbound(u->map, inos, u->n, ret, ret_n);
+		err = sockmap__list_inbound(u->map, inos, nc, ret, ret_n);
 		if (err)
 			return pr_err_ret(err, "cannot list the sockets pointing into the tree: %s",
 					  strerror(-err));
@@ -751,7 +762,7 @@ static int classify_all(struct dump_ctx *ctx, struct dump_unix *u, struct classi
 		if (err && !failed)
 			failed = err;
 	}
-	err = collect_inbound(ctx, u, &inbound, &n_in);
+	err = collect_inbound(ctx, u, cs, &inbound, &n_in);
 	if (err)
 		return err;
 	err = classify_tree(cs, u->n, inbound, n_in, &lk, &pol, &u->rep);
