@@ -141,6 +141,10 @@ static struct {
 	unsigned char *heap, *anon, *cow;
 	int data_fd, app_fd, null_fd;
 	char comm[16];
+	uid_t uid;
+	gid_t gid;
+	int ngroups, capbset_net_raw;
+	gid_t groups[64];
 } b;
 
 static void fill(unsigned char *p, size_t n, unsigned seed)
@@ -209,6 +213,10 @@ static void setup_basic(void)
 	sigaddset(&s, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &s, NULL);
 	kill(getpid(), SIGUSR2); /* stays pending */
+	b.uid = geteuid();
+	b.gid = getegid();
+	b.ngroups = getgroups(64, b.groups);
+	b.capbset_net_raw = prctl(PR_CAPBSET_READ, 13 /* CAP_NET_RAW */);
 }
 
 static void verify_basic(void)
@@ -246,6 +254,17 @@ static void verify_basic(void)
 	check(sigismember(&s, SIGUSR2), "SIGUSR2 still blocked");
 	sigpending(&s);
 	check(sigismember(&s, SIGUSR2), "SIGUSR2 still pending");
+	check(getuid() == b.uid && geteuid() == b.uid && getgid() == b.gid && getegid() == b.gid,
+	      "credentials uid %d gid %d, want %d/%d", geteuid(), getegid(), b.uid, b.gid);
+	{
+		gid_t g[64];
+		int n = getgroups(64, g);
+
+		check(n == b.ngroups && !memcmp(g, b.groups, n * sizeof(g[0])),
+		      "%d supplementary groups, want %d", n, b.ngroups);
+	}
+	check(prctl(PR_CAPBSET_READ, 13) == b.capbset_net_raw, "CAP_NET_RAW in bounding set: %d",
+	      b.capbset_net_raw);
 }
 
 /* ---- sockets ---- */
