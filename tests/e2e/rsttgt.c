@@ -18,9 +18,14 @@
  *   logd-server   (not dumped) a dgram server bound at DIR/logd, appends to DIR/log.txt
  *   logd-client   a dgram socket connected to the server at ARG; on SIGUSR1 it sends
  *                 "after-restore" there and exits 0 if the send worked
+ *   stream-server (not dumped) a stream listener at DIR/ssrv; what each connection sends
+ *                 is appended to DIR/log.txt
+ *   stream-client a stream socket (fd 4) connected to the listener at ARG; on SIGUSR1 it
+ *                 sends "after-restore" on it
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -459,6 +464,49 @@ static void run_logd_server(void)
 	}
 }
 
+/* Serve any number of connections, one line per read, until killed. */
+static void run_stream_server(void)
+{
+	char p[300], buf[512];
+	struct pollfd fds[64];
+	int n = 1, out, i;
+
+	path_of(p, sizeof(p), "ssrv");
+	unlink(p);
+	fds[0].fd = topo_bound(SOCK_STREAM, p, strlen(p), 16);
+	fds[0].events = POLLIN;
+	path_of(p, sizeof(p), "log.txt");
+	out = open(p, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (fds[0].fd < 0 || out < 0)
+		die("stream server");
+	path_of(p, sizeof(p), "ready");
+	close(open(p, O_WRONLY | O_CREAT, 0600));
+	for (;;) {
+		if (poll(fds, n, -1) < 0)
+			continue;
+		if ((fds[0].revents & POLLIN) && n < 64) {
+			fds[n].fd = accept(fds[0].fd, NULL, NULL);
+			fds[n].events = POLLIN;
+			n += fds[n].fd >= 0;
+		}
+		for (i = 1; i < n; i++) {
+			ssize_t r;
+
+			if (!fds[i].revents)
+				continue;
+			r = read(fds[i].fd, buf, sizeof(buf) - 1);
+			if (r <= 0) { /* closed: forget it */
+				close(fds[i].fd);
+				fds[i--] = fds[--n];
+				continue;
+			}
+			buf[r++] = '\n';
+			if (write(out, buf, (size_t)r) != r)
+				die("log write");
+		}
+	}
+}
+
 static void verify_logd(void)
 {
 	ssize_t n = send(logd_fd, "after-restore", 13, 0);
@@ -507,6 +555,8 @@ int main(int argc, char **argv)
 	close_range(3, ~0U, 0); /* hold nothing of whoever started us beyond stdio */
 	if (!strcmp(topo, "logd-server"))
 		run_logd_server();
+	if (!strcmp(topo, "stream-server"))
+		run_stream_server();
 	sigaction(SIGUSR1, &sa, NULL);
 	path_of(p, sizeof(p), "counter");
 	cfd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -520,6 +570,9 @@ int main(int argc, char **argv)
 		setup_tree();
 	else if (!strcmp(topo, "logd-client") && argc > 3) {
 		logd_fd = connected(SOCK_DGRAM, argv[3]);
+		put(logd_fd, "hello");
+	} else if (!strcmp(topo, "stream-client") && argc > 3) {
+		logd_fd = connected(SOCK_STREAM, argv[3]);
 		put(logd_fd, "hello");
 	} else {
 		dprintf(2, "rsttgt: unknown topology %s\n", topo);
