@@ -144,7 +144,7 @@ static void expect_name(int fd, bool peer, const char *name, size_t len, const c
 
 static struct {
 	unsigned char *heap, *anon, *cow;
-	int data_fd, app_fd, null_fd;
+	int data_fd, app_fd, null_fd, dir_fd;
 	char comm[16];
 	uid_t uid;
 	gid_t gid;
@@ -206,6 +206,7 @@ static void setup_basic(void)
 	path_of(p, sizeof(p), "append");
 	b.app_fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
 	b.null_fd = open("/dev/null", O_RDWR);
+	b.dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
 	if (b.data_fd < 0 || b.app_fd < 0 || b.null_fd < 0)
 		die("files");
 	put(b.app_fd, "first;");
@@ -250,6 +251,7 @@ static void verify_basic(void)
 		close(fd);
 	}
 	check(write(b.null_fd, "x", 1) == 1, "/dev/null writable");
+	check(faccessat(b.dir_fd, "data", R_OK, 0) == 0, "directory fd still resolves names");
 	check(getcwd(buf, sizeof(buf)) && !strcmp(buf, dir), "cwd is %s", buf);
 	m = umask(0);
 	check(m == 027, "umask %o", m);
@@ -276,7 +278,7 @@ static void verify_basic(void)
 
 static struct {
 	int sp[2], dg[2], sq[2], hc[2], pp[2];
-	int lsn, c1, acc, c2, dsrv, dcli, abs;
+	int lsn, c1, acc, c2, dsrv, dcli, abs, gone;
 	char lsn_path[300], dsrv_path[300];
 } k;
 
@@ -317,6 +319,13 @@ static void setup_sockets(void)
 	put(k.dcli, "m1");
 	put(k.dcli, "m22");
 	k.abs = bound(SOCK_DGRAM, abs_name, sizeof(abs_name) - 1);
+	{
+		char p[300];
+
+		path_of(p, sizeof(p), "gone");
+		k.gone = bound(SOCK_STREAM, p, strlen(p));
+		unlink(p); /* bound to a name since removed */
+	}
 }
 
 static void verify_sockets(void)
@@ -355,6 +364,14 @@ static void verify_sockets(void)
 	roundtrip(k.dcli, k.dsrv, "dgram client to its server");
 	expect_name(k.dcli, true, k.dsrv_path, strlen(k.dsrv_path), "dgram client");
 	expect_name(k.abs, false, abs_name, sizeof(abs_name) - 1, "abstract socket");
+	{
+		char p[300];
+		struct stat st;
+
+		path_of(p, sizeof(p), "gone");
+		expect_name(k.gone, false, p, strlen(p), "socket bound to a deleted path");
+		check(stat(p, &st) < 0 && errno == ENOENT, "the deleted path stays deleted");
+	}
 }
 
 /* ---- tree ---- */
