@@ -59,6 +59,8 @@ LIBCRUX		:= $(OUTPUT)/libcrux.a
 
 TOOL_SRCS	:= $(wildcard tools/*.c)
 TOOLS		:= $(patsubst tools/%.c,$(OUTPUT)/%,$(subst _,-,$(TOOL_SRCS)))
+DEMO_SRCS	:= $(wildcard tools/demo/*.c)
+DEMOS		:= $(patsubst tools/demo/%.c,$(OUTPUT)/demo/%,$(DEMO_SRCS))
 BENCH_SRCS	:= $(wildcard tools/bench/*.c)
 BENCHES		:= $(patsubst tools/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
@@ -72,7 +74,7 @@ TESTS		:= $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(OUTPUT)/crux $(TOOLS) $(TESTS) $(BENCHES)
+all: $(OUTPUT)/crux $(TOOLS) $(TESTS) $(BENCHES) $(DEMOS)
 
 # Missing Debian packages are installed once, before anything is built.
 $(OUTPUT)/.deps: tools/deps.sh
@@ -142,6 +144,11 @@ $(OUTPUT)/crux-%: $(OUTPUT)/tools/crux_%.o $(LIBCRUX)
 $(OUTPUT)/bench/%: $(OUTPUT)/tools/bench/%.o $(TESTLIB) $(LIBCRUX)
 	$(call msg,BIN,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(LDFLAGS) $^ $(LDLIBS) -lpthread -o $@
+
+# The demo's programs are plain C: no crux library, so they look like any service.
+$(OUTPUT)/demo/%: $(OUTPUT)/tools/demo/%.o
+	$(call msg,BIN,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(LDFLAGS) $^ -o $@
 
 $(OUTPUT)/tests/%: $(OUTPUT)/tests/%.o $(TESTLIB) $(LIBCRUX)
 	$(call msg,BIN,$@)

@@ -55,20 +55,29 @@ struct {
 	__type(value, __u64);
 } walkseen SEC(".maps");
 
-/* Sockets an execve is about to close (close-on-exec, last reference), until it succeeds. */
+/*
+ * Sockets an execve is about to close (close-on-exec, last reference), per tgid, until the
+ * exec succeeds. Keyed by tgid so an exec costs one lookup, not a map walk; sockets past
+ * EXEC_PEND_MAX are left to reconcile.
+ */
+#define EXEC_PEND_MAX 16
+
 struct exec_pend {
-	__u64 sk;
-	__u64 peer_ino;
-	__u32 tgid;
+	__u32 n;
 	__u32 __pad;
+	__u64 ino[EXEC_PEND_MAX];
+	__u64 sk[EXEC_PEND_MAX];
+	__u64 peer_ino[EXEC_PEND_MAX];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64); /* ino */
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* tgid */
 	__type(value, struct exec_pend);
 } exec_pend SEC(".maps");
+
+static const struct exec_pend exec_pend_empty;
 
 /* connect() address assembly: cwd components are written backwards into cwd[]. */
 #define CWD_AREA 512 /* bytes of cwd kept; deeper paths are marked truncated */
@@ -131,11 +140,24 @@ struct walk {
 
 static __always_inline void stash_exec(struct sock *sk, __u32 tgid)
 {
-	struct exec_pend p = { .sk = (__u64)sk, .peer_ino = sk_ino(unix_peer(sk)), .tgid = tgid };
-	__u64 ino = sk_ino(sk);
+	struct exec_pend *p = bpf_map_lookup_elem(&exec_pend, &tgid);
+	__u32 i;
 
-	if (ino)
-		bpf_map_update_elem(&exec_pend, &ino, &p, BPF_ANY);
+	if (!p) {
+		bpf_map_update_elem(&exec_pend, &tgid, &exec_pend_empty, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(&exec_pend, &tgid);
+		if (!p)
+			return;
+	}
+	i = p->n;
+	if (i >= EXEC_PEND_MAX) {
+		st_add(CRUX_ST_SEEN_FAIL, 1); /* left to reconcile */
+		return;
+	}
+	p->ino[i] = sk_ino(sk);
+	p->sk[i] = (__u64)sk;
+	p->peer_ino[i] = sk_ino(unix_peer(sk));
+	p->n = i + 1;
 }
 
 static long walk_bit(__u32 b, void *ctx)
@@ -232,18 +254,16 @@ static __always_inline void walk_fds(struct files_struct *files, __u32 lo, __u32
 SEC("tracepoint/syscalls/sys_enter_close")
 int tp_sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 {
-	fd_dropping(task_fd_file(cur_task(), (int)ctx->args[0]));
+	fd_dropping(cur_fd_file((int)ctx->args[0]));
 	return 0;
 }
 
 /* dup2/dup3 close newfd first, unless oldfd is invalid or equal to it. */
 static __always_inline void dup_onto(int oldfd, int newfd)
 {
-	struct task_struct *t = cur_task();
-
-	if (oldfd == newfd || !task_fd_file(t, oldfd))
+	if (oldfd == newfd || !cur_fd_file(oldfd))
 		return;
-	fd_dropping(task_fd_file(t, newfd));
+	fd_dropping(cur_fd_file(newfd));
 }
 
 SEC("tracepoint/syscalls/sys_enter_dup2")
@@ -317,38 +337,28 @@ int tp_sys_enter_execveat(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-struct exec_done {
-	__u32 tgid;
-	__u32 ok;
-};
-
-static long exec_settle(struct bpf_map *map, __u64 *ino, struct exec_pend *p, void *ctx)
-{
-	struct exec_done *d = ctx;
-
-	if (p->tgid != d->tgid)
-		return 0;
-	if (d->ok)
-		forget_ino(*ino, p->sk, p->peer_ino);
-	bpf_map_delete_elem(map, ino);
-	return 0;
-}
-
+/* The exec succeeded: its close-on-exec fds are closed (do_close_on_exec ran before). */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(tp_btf_sched_process_exec, struct task_struct *p)
 {
-	struct exec_done d = { .tgid = p->tgid, .ok = 1 };
+	__u32 tgid = p->tgid, i;
+	struct exec_pend *pend = bpf_map_lookup_elem(&exec_pend, &tgid);
 
-	bpf_for_each_map_elem(&exec_pend, exec_settle, &d, 0);
+	if (!pend)
+		return 0;
+	for (i = 0; i < EXEC_PEND_MAX && i < pend->n; i++)
+		forget_ino(pend->ino[i], pend->sk[i], pend->peer_ino[i]);
+	bpf_map_delete_elem(&exec_pend, &tgid);
 	return 0;
 }
 
+/* A failed exec keeps its fds: drop the stash. */
 static __always_inline void exec_exit(long ret)
 {
-	struct exec_done d = { .tgid = bpf_get_current_pid_tgid() >> 32, .ok = 0 };
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
-	if (ret < 0) /* failed: the fds stay open */
-		bpf_for_each_map_elem(&exec_pend, exec_settle, &d, 0);
+	if (ret < 0)
+		bpf_map_delete_elem(&exec_pend, &tgid);
 }
 
 SEC("tracepoint/syscalls/sys_exit_execve")

@@ -39,40 +39,51 @@ static __always_inline __u32 cur_gen(void)
 	return (__u32)st_get(CRUX_ST_GEN);
 }
 
-/* The file at fd in t's table, or NULL. Reads only: safe from a syscall tracepoint. */
-static __always_inline struct file *task_fd_file(struct task_struct *t, int fd)
-{
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **arr, *f = NULL;
+/* kfunc (6.2+): a read-only BTF view of a kernel address, for direct loads. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+/*
+ * The file at fd in the current task's table, or NULL. Every close() on the host comes
+ * through here, so it loads through BTF pointers (no helper call) and pays one
+ * bpf_probe_read_kernel for the slot: a variable offset on a BTF pointer is refused.
+ */
+static __always_inline struct file *cur_fd_file(int fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = t->files->fdt;
+	struct file *f = NULL;
+	__u64 slot;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	arr = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	slot = (__u64)fdt->fd + (__u64)(unsigned int)fd * sizeof(f);
+	bpf_probe_read_kernel(&f, sizeof(f), (void *)slot);
 	return f;
 }
 
 /*
- * The unix sock behind a file, or NULL. The superblock magic check comes first so an
- * O_PATH fd of a socket file (whose private_data is not a struct socket) is not misread.
+ * The unix sock behind a file (any kernel address), or NULL. The superblock magic check
+ * comes first so an O_PATH fd of a socket file (whose private_data is not a struct socket)
+ * is not misread.
  */
-static __always_inline struct sock *file_unix_sk(struct file *f)
+static __always_inline struct sock *file_unix_sk(struct file *file)
 {
+	struct file *f = bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
 	struct socket *so;
 	struct sock *sk;
 
-	if (!f || BPF_CORE_READ(f, f_inode, i_sb, s_magic) != SOCKFS_MAGIC)
+	if (!f || f->f_inode->i_sb->s_magic != SOCKFS_MAGIC)
 		return NULL;
-	so = BPF_CORE_READ(f, private_data);
-	sk = so ? BPF_CORE_READ(so, sk) : NULL;
-	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX)
+	so = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+	sk = so->sk;
+	if (!sk || sk->__sk_common.skc_family != AF_UNIX)
 		return NULL;
 	return sk;
 }
 
 static __always_inline struct sock *cur_fd_unix_sk(int fd)
 {
-	return file_unix_sk(task_fd_file((struct task_struct *)bpf_get_current_task(), fd));
+	return file_unix_sk(cur_fd_file(fd));
 }
 
 static __always_inline struct sock *unix_peer(struct sock *sk)

@@ -116,6 +116,16 @@ int classify_tree(const struct classify_sock *socks, size_t n, const struct crux
 void classify_report__free(struct classify_report *r);
 
 /*
+ * Whether an outside socket other than s's own peer can point at s: a listener (clients
+ * queued on it), a datagram socket with a name (connect()/sendto() need one) or without a
+ * peer. A connected stream socket or an unnamed connected datagram socket can only be
+ * pointed at by its peer, which its own result covers; so an inbound query needs only
+ * the sockets this accepts (the one miss: an unnamed dgram socketpair end that connected
+ * elsewhere later, still the target of its old partner).
+ */
+bool classify_may_be_targeted(const struct crux_sock *s);
+
+/*
  * The one-line message for a result: for a refusal the actionable text (our pid/fd/inode,
  * type, the peer's inode, name and owner, CRIU's key phrase, the option that would accept
  * it or why none would); for an accepted external the reconnect plan; for INBOUND the

@@ -52,8 +52,20 @@ int mapsrc_list(struct mapsrc *s, struct crux_sock **ret, size_t *ret_n);
 int mapsrc_list_inbound(struct mapsrc *s, const __u64 *inos, size_t n, struct crux_sock **ret,
 			size_t *ret_n);
 int mapsrc_stats(struct mapsrc *s, __u64 *stats);
-/* The pinned ringbuf and stats map fds, for watch (live only: -ENOTSUP otherwise). */
-int mapsrc_pinned_fd(struct mapsrc *s, const char *map_name);
+/*
+ * The outside records pointing into a tree (socks[0..n)): inbound candidates for
+ * classify_tree(). Only classify_may_be_targeted() sockets are asked about. Clients queued
+ * on listeners come from sock_diag (exact, no full pass); datagram servers need a full
+ * pass over the map (*ret_full_pass tells, for the caller's diagnostics).
+ */
+int mapsrc_tree_inbound(struct mapsrc *s, const struct classify_sock *socks, size_t n,
+			struct crux_sock **ret, size_t *ret_n, bool *ret_full_pass);
+/*
+ * Register as a watcher (the event programs publish only while one is registered) and
+ * get the events ring buffer's fd, owned by s. Live state only: -ENOTSUP otherwise.
+ */
+int mapsrc_watch_begin(struct mapsrc *s, int *ret_events_fd);
+void mapsrc_watch_end(struct mapsrc *s);
 
 /* The classify_lookup that reads this source. */
 void mapsrc_classify_lookup(struct mapsrc *s, struct classify_lookup *ret);

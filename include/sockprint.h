@@ -79,6 +79,10 @@ const char *sockprint_state(const struct crux_sock *s, bool peer_alive);
 /* A crux_sock's fields into a row (no peer, pid from owner_tgid). */
 void sockprint_row_from_sock(struct sockrow *row, const struct crux_sock *s);
 
+/* One crux-map watch line: a table row, or a JSON object per line. */
+void sockprint_event(FILE *out, const struct crux_event *e, bool json);
+void sockprint_event_header(FILE *out);
+
 /* JSON string value with escaping, or null for NULL. */
 void sockprint_json_str(FILE *out, const char *s);
 /* A binary name as text: '@' for abstract, escapes as unix_name_format(); "-" if none. */

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #define LOG_PREFIX ""
@@ -522,7 +521,6 @@ struct tree {
 	size_t n_procs;
 	struct classify_sock *socks;
 	size_t n;
-	__u64 *inos;
 	size_t n_unknown; /* socket fds the map does not know */
 };
 
@@ -530,7 +528,6 @@ static void tree_free(struct tree *t)
 {
 	mapsrc_procs_free(t->procs, t->n_procs);
 	free(t->socks);
-	free(t->inos);
 }
 
 /* PID and descendants, their socket fds and the map's record of each. */
@@ -546,8 +543,7 @@ static int tree_read(struct mapsrc *src, pid_t pid, struct tree *t)
 	for (i = 0; i < t->n_procs; i++)
 		total += t->procs[i].n_fds;
 	t->socks = calloc(total + 1, sizeof(*t->socks));
-	t->inos = calloc(total + 1, sizeof(*t->inos));
-	if (!t->socks || !t->inos)
+	if (!t->socks)
 		return -ENOMEM;
 	for (i = 0; i < t->n_procs; i++) {
 		const struct mapsrc_proc *p = &t->procs[i];
@@ -562,7 +558,7 @@ static int tree_read(struct mapsrc *src, pid_t pid, struct tree *t)
 			c->pid = (__u32)p->pid;
 			c->fd = p->fds[j].fd;
 			memcpy(c->comm, p->comm, sizeof(c->comm));
-			t->inos[t->n++] = p->fds[j].ino;
+			t->n++;
 		}
 	}
 	return 0;
@@ -650,6 +646,7 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 	_cleanup_free_ struct crux_sock *in = NULL;
 	struct classify_report *rep = NULL;
 	struct classify_lookup lk;
+	bool full_pass = false;
 	struct tree t;
 	size_t n_in = 0;
 	int err;
@@ -660,7 +657,7 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 	else if (err)
 		pr_err("cannot read the process tree of %d: %s", pid, strerror(-err));
 	if (!err)
-		err = mapsrc_list_inbound(src, t.inos, t.n, &in, &n_in);
+		err = mapsrc_tree_inbound(src, t.socks, t.n, &in, &n_in, &full_pass);
 	if (!err) {
 		mapsrc_classify_lookup(src, &lk);
 		err = classify_tree(t.socks, t.n, in, n_in, &lk, &pol, &rep);
@@ -669,6 +666,9 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 		if (t.n_unknown)
 			pr_debug("%zu socket fds of the tree are not unix sockets the map knows",
 				 t.n_unknown);
+		if (full_pass)
+			pr_debug("a datagram socket of the tree may have outside clients: read the "
+				 "whole map to find them");
 		external_print(o, pid, rep);
 	}
 	classify_report__free(rep);
@@ -825,98 +825,42 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static const char *const event_names[] = {
-	[CRUX_EV_SOCKET] = "socket",   [CRUX_EV_SOCKETPAIR] = "socketpair",
-	[CRUX_EV_BIND] = "bind",       [CRUX_EV_LISTEN] = "listen",
-	[CRUX_EV_CONNECT] = "connect", [CRUX_EV_ACCEPT] = "accept",
-	[CRUX_EV_CLOSE] = "close",
-};
-
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct opts *o = ctx;
-	const struct crux_event *e = data;
-	char name[4 * CRUX_SUN_PATH_MAX + 1];
-	struct sp_name nm;
-	const char *kind = "?", *type;
 
-	if (size < sizeof(*e))
-		return 0;
-	if (e->kind < ARRAY_SIZE(event_names) && event_names[e->kind])
-		kind = event_names[e->kind];
-	nm.bytes = e->name;
-	nm.len = MIN((size_t)e->name_len, sizeof(e->name));
-	sockprint_name(&nm, name, sizeof(name));
-	type = classify_type_name(e->type) ? classify_type_name(e->type) : "?";
-	if (o->json) {
-		printf("{\"ts_ns\":%llu,\"event\":\"%s\",\"pid\":%u,\"comm\":",
-		       (unsigned long long)e->ts_ns, kind, e->tgid);
-		sockprint_json_str(stdout, e->comm);
-		printf(",\"ino\":%llu,\"type\":\"%s\",\"peer\":", (unsigned long long)e->ino, type);
-		if (e->peer_ino)
-			printf("%llu", (unsigned long long)e->peer_ino);
-		else
-			printf("null");
-		printf(",\"name\":");
-		sockprint_json_str(stdout, nm.len ? name : NULL);
-		printf("}\n");
-	} else {
-		char peer[24] = "-";
-
-		if (e->peer_ino)
-			snprintf(peer, sizeof(peer), "%llu", (unsigned long long)e->peer_ino);
-		printf("%-10s %-7u %-15.16s %-9llu %-9s %-9s %s\n", kind, e->tgid, e->comm,
-		       (unsigned long long)e->ino, type, peer, name);
-	}
+	if (size >= sizeof(struct crux_event))
+		sockprint_event(stdout, data, o->json);
 	fflush(stdout);
 	return 0;
 }
 
-/* The event programs publish only while stats[WATCHERS] > 0. */
-static int watchers_add(int stats_fd, int delta)
-{
-	__u32 key = CRUX_ST_WATCHERS;
-	__u64 v = 0;
-
-	if (bpf_map_lookup_elem(stats_fd, &key, &v))
-		return -errno;
-	v = delta < 0 && !v ? 0 : v + (__u64)(__s64)delta;
-	return bpf_map_update_elem(stats_fd, &key, &v, BPF_ANY) ? -errno : 0;
-}
-
 static int cmd_watch(const struct opts *o, struct mapsrc *src)
 {
-	_cleanup_close_ int ev_fd = -1, st_fd = -1;
 	struct ring_buffer *rb = NULL;
-	int err;
+	int ev_fd, err;
 
-	if (mapsrc_kind(src) != MAPSRC_LIVE)
-		return pr_err_ret(-ENOTSUP,
-				  "watch needs a running tracker: start 'crux track' (pin dir %s)",
-				  o->pin_dir ? o->pin_dir : CRUX_PIN_ROOT);
-	ev_fd = mapsrc_pinned_fd(src, "events");
-	st_fd = mapsrc_pinned_fd(src, "stats");
-	if (ev_fd < 0 || st_fd < 0)
-		return pr_err_ret(ev_fd < 0 ? ev_fd : st_fd,
-				  "cannot open the tracker's events/stats maps: %s",
-				  strerror(-(ev_fd < 0 ? ev_fd : st_fd)));
-	rb = ring_buffer__new(ev_fd, on_event, (void *)o, NULL);
-	if (!rb)
-		return pr_err_ret(-errno, "cannot map the events ring buffer: %s", strerror(errno));
-	err = watchers_add(st_fd, 1);
+	err = mapsrc_watch_begin(src, &ev_fd);
+	if (err == -ENOTSUP) {
+		pr_err("watch needs a running tracker: start 'crux track' (pin dir %s)",
+		       o->pin_dir ? o->pin_dir : CRUX_PIN_ROOT);
+		return err;
+	}
 	if (err) {
-		ring_buffer__free(rb);
-		{
-			pr_err("cannot register as a watcher: %s", strerror(-err));
-			return err;
-		}
+		pr_err("cannot open the tracker's events: %s", strerror(-err));
+		return err;
+	}
+	rb = ring_buffer__new(ev_fd, on_event, (void *)o, NULL);
+	if (!rb) {
+		err = -errno;
+		pr_err("cannot map the events ring buffer: %s", strerror(-err));
+		goto out;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	pr_info("watching unix socket events (Ctrl-C stops)");
 	if (!o->json && !o->no_header)
-		printf("%-10s %-7s %-15s %-9s %-9s %-9s %s\n", "EVENT", "PID", "COMM", "INO",
-		       "TYPE", "PEER", "NAME");
+		sockprint_event_header(stdout);
 	fflush(stdout);
 	while (!stop) {
 		err = ring_buffer__poll(rb, 200);
@@ -930,8 +874,9 @@ static int cmd_watch(const struct opts *o, struct mapsrc *src)
 		}
 		err = 0;
 	}
-	watchers_add(st_fd, -1);
 	ring_buffer__free(rb);
+out:
+	mapsrc_watch_end(src);
 	return err;
 }
 

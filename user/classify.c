@@ -89,6 +89,15 @@ size_t classify_name_len(const char *name, size_t len)
 	return strnlen(name, len);
 }
 
+bool classify_may_be_targeted(const struct crux_sock *s)
+{
+	if (s->state == TCP_LISTEN_)
+		return true;
+	if (s->type != SOCK_DGRAM_)
+		return false;
+	return s->name_len || (!s->peer_ino && !(s->flags & CRUX_SK_DEAD));
+}
+
 /* Sorted inode index of the tree, so every "is it inside?" is a binary search. */
 struct ino_idx {
 	__u64 ino;

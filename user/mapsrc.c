@@ -25,6 +25,7 @@
 #define LOG_PREFIX "mapsrc: "
 #include "log.h"
 #include "mapsrc.h"
+#include "sockdiag.h"
 #include "sockmap.h"
 #include "util.h"
 
@@ -44,6 +45,8 @@ struct mapsrc {
 	struct sockmap *map;
 	struct snapfile *file;
 	char pin_dir[256];
+	int events_fd, stats_fd; /* watch */
+	bool watching;
 };
 
 /* ---- /proc ---- */
@@ -485,6 +488,7 @@ int mapsrc__open(const char *pin_dir, const char *snapshot_file, struct mapsrc *
 
 	if (!s)
 		return -ENOMEM;
+	s->events_fd = s->stats_fd = -1;
 	snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", pin_dir ? pin_dir : CRUX_PIN_ROOT);
 	if (snapshot_file) {
 		s->kind = MAPSRC_FILE;
@@ -506,6 +510,7 @@ void mapsrc__close(struct mapsrc *s)
 {
 	if (!s)
 		return;
+	mapsrc_watch_end(s);
 	if (s->map)
 		sockmap__close(s->map);
 	snapfile_free(s->file);
@@ -593,6 +598,77 @@ int mapsrc_list_inbound(struct mapsrc *s, const __u64 *inos, size_t n, struct cr
 	return 0;
 }
 
+/* Clients queued on listener ino, from its sock_diag ICONS; -ENOENT if the kernel has no
+ * such socket in our netns. */
+static int listener_queue(struct mapsrc *s, __u64 ino, struct crux_sock **v, size_t *n, size_t *cap)
+{
+	struct sockdiag_unix d;
+	size_t i;
+	int err;
+
+	if (ino > UINT32_MAX)
+		return -ENOENT;
+	err = sockdiag_query_unix((__u32)ino, SOCKDIAG_SHOW_DEFAULT, &d);
+	if (err)
+		return err;
+	for (i = 0; i < d.n_icons && !err; i++) {
+		struct crux_sock r;
+
+		if (mapsrc_lookup(s, d.icons[i], &r))
+			continue; /* released meanwhile, or not tracked yet */
+		err = GROW(*v, *n, *cap);
+		if (!err)
+			(*v)[(*n)++] = r;
+	}
+	sockdiag_unix_clear(&d);
+	return err;
+}
+
+int mapsrc_tree_inbound(struct mapsrc *s, const struct classify_sock *socks, size_t n,
+			struct crux_sock **ret, size_t *ret_n, bool *ret_full_pass)
+{
+	_cleanup_free_ __u64 *cand = calloc(n + 1, sizeof(*cand));
+	struct crux_sock *v = NULL;
+	size_t i, nc = 0, nv = 0, cap = 0;
+	bool full = s->file != NULL;
+	int err = 0;
+
+	if (!cand)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (!classify_may_be_targeted(&socks[i].sk))
+			continue;
+		cand[nc++] = socks[i].sk.ino;
+		if (socks[i].sk.state != 10)
+			full = true; /* a datagram target: no index but the whole map */
+	}
+	for (i = 0; !full && i < n; i++) {
+		if (socks[i].sk.state == 10)
+			err = listener_queue(s, socks[i].sk.ino, &v, &nv, &cap);
+		if (err == -ENOENT)
+			full = true; /* another netns: ask the map */
+		else if (err)
+			break;
+	}
+	*ret_full_pass = full && nc;
+	if (full) {
+		free(v);
+		if (!nc) {
+			*ret = NULL;
+			*ret_n = 0;
+			return 0;
+		}
+		return mapsrc_list_inbound(s, cand, nc, ret, ret_n);
+	}
+	if (err) {
+		free(v);
+		return err;
+	}
+	*ret = v;
+	*ret_n = nv;
+	return 0;
+}
+
 int mapsrc_stats(struct mapsrc *s, __u64 *stats)
 {
 	if (s->map)
@@ -601,16 +677,57 @@ int mapsrc_stats(struct mapsrc *s, __u64 *stats)
 	return 0;
 }
 
-int mapsrc_pinned_fd(struct mapsrc *s, const char *map_name)
+static int pinned_fd(struct mapsrc *s, const char *map_name)
 {
 	char path[512];
 	int fd;
 
-	if (s->kind != MAPSRC_LIVE)
-		return -ENOTSUP;
 	snprintf(path, sizeof(path), "%s/%s", s->pin_dir, map_name);
 	fd = bpf_obj_get(path);
 	return fd < 0 ? -errno : fd;
+}
+
+static int watchers_add(int stats_fd, int delta)
+{
+	__u32 key = CRUX_ST_WATCHERS;
+	__u64 v = 0;
+
+	if (bpf_map_lookup_elem(stats_fd, &key, &v))
+		return -errno;
+	v = delta < 0 && !v ? 0 : v + (__u64)(__s64)delta;
+	return bpf_map_update_elem(stats_fd, &key, &v, BPF_ANY) ? -errno : 0;
+}
+
+int mapsrc_watch_begin(struct mapsrc *s, int *ret_events_fd)
+{
+	int err;
+
+	if (s->kind != MAPSRC_LIVE)
+		return -ENOTSUP;
+	s->events_fd = pinned_fd(s, "events");
+	s->stats_fd = pinned_fd(s, "stats");
+	err = s->events_fd < 0 ? s->events_fd : s->stats_fd < 0 ? s->stats_fd : 0;
+	if (!err)
+		err = watchers_add(s->stats_fd, 1);
+	if (err) {
+		mapsrc_watch_end(s);
+		return err;
+	}
+	s->watching = true;
+	*ret_events_fd = s->events_fd;
+	return 0;
+}
+
+void mapsrc_watch_end(struct mapsrc *s)
+{
+	if (s->watching)
+		watchers_add(s->stats_fd, -1);
+	s->watching = false;
+	if (s->events_fd >= 0)
+		close(s->events_fd);
+	if (s->stats_fd >= 0)
+		close(s->stats_fd);
+	s->events_fd = s->stats_fd = -1;
 }
 
 static int lookup_sock_cb(void *ctx, __u64 ino, struct crux_sock *ret)

@@ -412,10 +412,16 @@ static void out_unix(struct show *s, const FileEntry *f)
 	outfmt_uint(s->o, "ino", "unix[%llu", u->ino);
 	outfmt_uint(s->o, "peer", " (%llu)]", u->peer);
 	out_name(s, "name", " %s", &u->name);
+	outfmt_bool(s->o, "deleted", " (deleted)", u->has_deleted && u->deleted);
 	outfmt_str(s->o, "sock_type", " %s", sock_type(u->type));
 	outfmt_str(s->o, "state", " %s", sock_state(u->state));
 	if (u->state == 10)
 		outfmt_uint(s->o, "backlog", " backlog %llu", u->backlog);
+	if (u->has_shutdown && u->shutdown != SK_SHUTDOWN__NONE)
+		outfmt_str(s->o, "shutdown", " shut %s",
+			   u->shutdown == SK_SHUTDOWN__BOTH ? "both" :
+			   u->shutdown == SK_SHUTDOWN__READ ? "read" :
+							      "write");
 	out_queue(s, qsum_find(s->skq, s->n_skq, f->id), "packet");
 	peer = usk_find(s, u->peer);
 	if (peer && (peer->usk->uflags & USK_EXTERN))
@@ -752,7 +758,8 @@ static void show_totals(struct show *s)
 	for (i = 0; i < s->n_pipeq; i++)
 		pipeq += s->pipeq[i].bytes;
 	outfmt_open(s->o, "total", '{');
-	outfmt_uint(s->o, "tasks", "total: %llu tasks", s->n_tasks);
+	outfmt_uint(s->o, "tasks", "total: %llu task", s->n_tasks);
+	outfmt_text(s->o, "%s", s->n_tasks == 1 ? "" : "s");
 	outfmt_uint(s->o, "threads", ", %llu threads", s->nr_threads);
 	outfmt_uint(s->o, "fds", ", %llu fds", s->nr_fds);
 	outfmt_uint(s->o, "unix", " (%llu unix", s->nr_unix);
@@ -788,7 +795,8 @@ static int show_body(struct show *s, struct imgdir *d)
 	outfmt_open(s->o, NULL, '{');
 	outfmt_str(s->o, "dir", "image %s", imgdir_path(d));
 	outfmt_uint(s->o, "img_version", ": images v%llu", inv->img_version);
-	outfmt_uint(s->o, "nr_tasks", ", %llu tasks", s->n_tasks);
+	outfmt_uint(s->o, "nr_tasks", ", %llu task", s->n_tasks);
+	outfmt_text(s->o, "%s", s->n_tasks == 1 ? "" : "s");
 	outfmt_uint(s->o, "nr_files", ", %llu files\n", s->n_files);
 	outfmt_open(s->o, "tasks", '[');
 	for (i = 0, err = 0; !err && i < s->n_tasks; i++)
@@ -832,15 +840,16 @@ static int show_image(struct imgdir *d, bool json)
 }
 
 static const char doc[] =
-	"Print a human summary of a crux image directory: the tasks, their threads, memory and\n"
-	"file descriptors, unix sockets with their peers (external ones with the policy restore\n"
-	"will apply), queued data, and crux's own records. Decodes every image kind; a damaged\n"
-	"file is reported with its name and byte offset.\n"
+	"Print a human summary of a crux image directory: the tasks, their threads, memory and "
+	"file descriptors, unix sockets with their peers (external ones with the policy restore "
+	"will apply), queued data, and crux's own records. Decodes every image kind; a damaged "
+	"file is reported with its name and byte offset. Exit status 1 if anything in the image "
+	"does not resolve (lines marked !!)."
 	"\vEXAMPLES:\n"
-	"  crux show /tmp/img          summarize the image written by 'crux dump -D /tmp/img'\n"
+	"  crux show /tmp/img        summarize what 'crux dump -D /tmp/img' wrote\n"
 	"  crux show -j /tmp/img | jq '.tasks[].fds[] | select(.external)'\n"
-	"                              the fds with an external unix peer\n"
-	"  crit x /tmp/img fds         the same fds as CRIU's crit prints them\n";
+	"                            the fds with an external unix peer\n"
+	"  crit x /tmp/img fds       the fds as CRIU's crit prints them\n";
 
 static const char args_doc[] = "DIR";
 

@@ -100,7 +100,7 @@ void sockprint_json_str(FILE *out, const char *s)
 
 		if (ch == '"' || ch == '\\')
 			fprintf(out, "\\%c", ch);
-		else if (ch < 0x20)
+		else if (ch < 0x20 || ch >= 0x7f) /* stays ASCII: valid JSON whatever the bytes */
 			fprintf(out, "\\u%04x", ch);
 		else
 			fputc(ch, out);
@@ -264,4 +264,44 @@ void sockprint_row_from_sock(struct sockrow *row, const struct crux_sock *s)
 	row->fd = -1;
 	row->peer_fd = -1;
 	row->ext = -1;
+}
+
+static const char *const event_names[] = {
+	[CRUX_EV_SOCKET] = "socket",   [CRUX_EV_SOCKETPAIR] = "socketpair",
+	[CRUX_EV_BIND] = "bind",       [CRUX_EV_LISTEN] = "listen",
+	[CRUX_EV_CONNECT] = "connect", [CRUX_EV_ACCEPT] = "accept",
+	[CRUX_EV_CLOSE] = "close",
+};
+
+void sockprint_event_header(FILE *out)
+{
+	fprintf(out, "%-10s %-7s %-15s %-9s %-9s %-9s %s\n", "EVENT", "PID", "COMM", "INO", "TYPE",
+		"PEER", "NAME");
+}
+
+void sockprint_event(FILE *out, const struct crux_event *e, bool json)
+{
+	struct sp_name nm = { e->name, MIN((size_t)e->name_len, sizeof(e->name)) };
+	const char *kind = "?", *type = classify_type_name(e->type);
+	char buf[NAME_TEXT_MAX], comm[CRUX_COMM_LEN + 1], peer[24] = "-";
+	const char *name = sockprint_name(&nm, buf, sizeof(buf));
+
+	if (e->kind < ARRAY_SIZE(event_names) && event_names[e->kind])
+		kind = event_names[e->kind];
+	snprintf(comm, sizeof(comm), "%.*s", CRUX_COMM_LEN, e->comm);
+	if (e->peer_ino)
+		snprintf(peer, sizeof(peer), "%llu", (unsigned long long)e->peer_ino);
+	if (!json) {
+		fprintf(out, "%-10s %-7u %-15s %-9llu %-9s %-9s %s\n", kind, e->tgid, comm,
+			(unsigned long long)e->ino, type ? type : "?", peer, name);
+		return;
+	}
+	fprintf(out, "{\"ts_ns\":%llu,\"event\":\"%s\",\"pid\":%u,\"comm\":",
+		(unsigned long long)e->ts_ns, kind, e->tgid);
+	sockprint_json_str(out, comm);
+	fprintf(out, ",\"ino\":%llu,\"type\":", (unsigned long long)e->ino);
+	sockprint_json_str(out, type);
+	fprintf(out, ",\"peer\":%s,\"name\":", e->peer_ino ? peer : "null");
+	sockprint_json_str(out, name == buf ? name : NULL);
+	fputs("}\n", out);
 }

@@ -175,6 +175,30 @@ def build(tmp):
 
     s["oc_pid"], of = child(outside_client)
     s["oc_ino"] = wait_report(of)["ino"]
+
+    # a second tree, L: a listener nobody accepts on, and a logd client; an outside
+    # client Q queued on the listener (found through sock_diag, no full map pass)
+    in_name = "\0crux-test-map-in-%d" % os.getpid()
+
+    def tree_l(report):
+        ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        ls.bind(in_name)
+        ls.listen(8)
+        lg = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        lg.connect(s["log_path"])
+        report(listener=ino(ls), listener_fd=ls.fileno(), log=ino(lg))
+        sleep_forever()
+
+    def queued_client(report):
+        q = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        q.connect(in_name)
+        report(ino=ino(q))
+        sleep_forever()
+
+    s["l_pid"], f = child(tree_l)
+    s["l"] = wait_report(f)
+    s["q_pid"], f = child(queued_client)
+    s["q_ino"] = wait_report(f)["ino"]
     return s
 
 
@@ -221,6 +245,22 @@ def check_external(s):
           "exactly one inbound socket")
 
 
+def check_inbound_listener(s):
+    rc, doc, err = crux_map_json("-v", "external", s["l_pid"])
+    rows = by_ino(doc["sockets"]) if doc else {}
+    q = rows.get(s["q_ino"], {})
+    ok(q.get("class") == "inbound" and q.get("pid") == s["q_pid"] and
+       q.get("peer") == s["l"]["listener"] and q.get("peer_fd") == s["l"]["listener_fd"],
+       "outside client queued on the inside listener: inbound, with its owner", [q, err])
+    is_eq(sorted((x["ino"], x["class"]) for x in doc["sockets"]) if doc else None,
+          sorted([(s["l"]["listener"], "listening"), (s["l"]["log"], "external"),
+                  (s["q_ino"], "inbound")]), "tree L: exactly its sockets and one inbound")
+    ok("read the whole map" not in err,
+       "no datagram target in L: inbound without a full pass over the map", err)
+    rc, doc, err = crux_map_json("-v", "external", s["c_pid"])
+    ok("read the whole map" in err, "a datagram server in C: the full pass says so", err)
+
+
 def check_external_policy(s):
     r = s["r"]
     rc, out, err = crux_map("external", "--ext-unix-sk", s["r_pid"])
@@ -262,8 +302,9 @@ def check_who_ls_stats(s, tracker):
     rc, rows, err = crux_map_json("who", s["log_path"])
     got = sorted((x["role"], x["ino"], x["pid"]) for x in rows or [])
     is_eq(got, sorted([("bound", s["logd_ino"], s["logd_pid"]),
-                       ("connected", s["r"]["log"], s["r_pid"])]),
-          "who LOG: logd bound, R connected")
+                       ("connected", s["r"]["log"], s["r_pid"]),
+                       ("connected", s["l"]["log"], s["l_pid"])]),
+          "who LOG: logd bound, R and L connected")
     rc, rows, err = crux_map_json("who", "@" + s["lst_name"][1:])
     got = sorted((x["role"], x["ino"]) for x in rows or [])
     is_eq(got, sorted([("listening", s["lst_ino"]), ("accepted", s["accepted"]),
@@ -312,6 +353,43 @@ def check_watch(s):
        (w.returncode, ready, mine, bad, err))
 
 
+def check_same_as_dump(s, tmp):
+    """crux dump refuses the tree with exactly the messages crux-map external printed."""
+    for opts in ([], ["--ext-unix-sk"]):
+        rc, out, err = crux_map("external", *opts, s["r_pid"])
+        refused = [x[len("refused: "):] for x in out.splitlines() if x.startswith("refused: ")]
+        img = tempfile.mkdtemp(prefix="img-", dir=tmp)
+        d = subprocess.run([CRUX, "dump", "-t", str(s["r_pid"]), "-D", img, "--pin-dir", PIN,
+                            "--leave-running"] + opts, capture_output=True, text=True,
+                           timeout=120)
+        missing = [m for m in refused if m not in d.stderr]
+        ok(d.returncode != 0 and refused and not missing and os.path.exists(
+            "/proc/%d" % s["r_pid"]),
+           "crux dump %s refuses with the %d messages crux-map external printed, tree runs on"
+           % (" ".join(opts) or "(no option)", len(refused)),
+           "dump exit %d\nmissing: %r\ndump stderr:\n%s" % (d.returncode, missing, d.stderr))
+
+
+def check_record(s, tmp):
+    """A recorded snapshot answers exactly as the live map it was taken from."""
+    snap = os.path.join(tmp, "rec.snap")
+    rc, out, err = crux_map("record", s["r_pid"], s["l_pid"], s["logd_pid"], s["lst_pid"],
+                            s["oc_pid"], s["q_pid"])
+    with open(snap, "w") as f:
+        f.write(out)
+    env = dict(os.environ, CRUX_MAP_SNAPSHOT=snap)
+    same = []
+    for args in (("external", s["r_pid"]), ("external", s["l_pid"]), ("peers", s["r_pid"]),
+                 ("ls", "--pid", s["c_pid"])):
+        live = crux_map("-j", *args)
+        rec = crux_map("-j", *args, env=env)
+        same.append(live[0] == 0 and live[1] == rec[1])
+        if not same[-1]:
+            print("# %s: live %r\n# recorded %r %s" % (args, live[1][:300], rec[1][:300],
+                                                      rec[2]))
+    ok(rc == 0 and all(same), "record: a snapshot of the live state answers the same", err)
+
+
 def check_snapshot_fallback(s):
     p = subprocess.run([CRUX_MAP, "--pin-dir", PIN + "-none", "-j", "peers", str(s["r_pid"])],
                        capture_output=True, text=True, timeout=60)
@@ -331,12 +409,16 @@ def main():
     kids = []
     try:
         s = build(tmp)
-        kids = [s["logd_pid"], s["lst_pid"], s["r_pid"], s["c_pid"], s["oc_pid"]]
+        kids = [s["logd_pid"], s["lst_pid"], s["r_pid"], s["c_pid"], s["oc_pid"],
+                s["l_pid"], s["q_pid"]]
         check_external(s)
+        check_inbound_listener(s)
         check_external_policy(s)
         check_peers(s)
         check_who_ls_stats(s, tracker)
         check_watch(s)
+        check_same_as_dump(s, tmp)
+        check_record(s, tmp)
         check_snapshot_fallback(s)
     finally:
         for k in kids:

@@ -123,6 +123,14 @@ static void scenario_logd(void)
 			tap_bail("send: %s", strerror(errno));
 	track_fds(&s, fds, 5);
 	expect(&s, "logd-style dgram server: 3 connected clients, 1 sendto client");
+	/* a client reconnects to a second server: both servers' states follow */
+	topo_path(path, sizeof(path), "log2");
+	fds[0] = must(topo_bound(SOCK_DGRAM, path, strlen(path), 0), "bind log2");
+	track_fds(&s, fds, 1);
+	alen = topo_addr(&sa, path, strlen(path));
+	if (connect(fds[3], (struct sockaddr *)&sa, alen))
+		tap_bail("reconnect: %s", strerror(errno));
+	expect(&s, "logd-style: a client reconnected to a second server");
 	topo_set_free(&s);
 }
 

@@ -3,10 +3,13 @@
  * Releases the tracker infers from file reference counts: the last of several fds (dup,
  * fork) closed, close_range, dup2/dup3 over a socket, SCM_RIGHTS (received then closed:
  * exact; purged in flight or dropped by a plain read(): only reconcile can see it),
- * exec with close-on-exec sockets, process exit with dup'd fds. Each exact case is a TAP
+ * exec with close-on-exec sockets, process exit with dup'd fds, a close while another thread
+ * is blocked in recv() (only reconcile can see that release). Each exact case is a TAP
  * check before any reconcile; the others report their figure and must agree after one.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 #include "tap.h"
 #include "topo.h"
 #include "tracker.h"
+#include "util.h"
 
 static struct tracker trk;
 static struct topo_set all;
@@ -174,6 +178,74 @@ static void scenario_scm_rights(void)
 	topo_set_free(&r);
 }
 
+static void *blocked_recv(void *arg)
+{
+	char b;
+
+	return (void *)(long)recv(*(int *)arg, &b, 1, 0);
+}
+
+/* Is thread tid of this process asleep (blocked in recv)? */
+static bool thread_sleeping(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	bool sleeping = false;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "re");
+	if (f && fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		sleeping = p[2] == 'S';
+	if (f)
+		fclose(f);
+	return sleeping;
+}
+
+/*
+ * close() while another thread is blocked in recv() on the socket: that thread's fdget
+ * reference makes the last fput happen when its recv returns, where no hook sees it
+ * (bpf.md 3.7). A figure before reconcile, exact after.
+ */
+static void scenario_close_while_blocked(void)
+{
+	struct topo_set s = { 0 };
+	pthread_t th;
+	int sv[2], i;
+	void *ret;
+
+	pair(SOCK_STREAM | SOCK_CLOEXEC, sv, &s);
+	if (pthread_create(&th, NULL, blocked_recv, &sv[0]))
+		tap_bail("pthread_create failed");
+	/* wait until the thread sleeps in recv (the only other thread of the process) */
+	for (i = 0; i < 2000; i++) {
+		DIR *d = opendir("/proc/self/task");
+		struct dirent *e;
+		bool asleep = false;
+
+		uint32_t tid;
+
+		while (d && (e = readdir(d)))
+			if (!parse_u32(e->d_name, 1, INT32_MAX, &tid) && (pid_t)tid != gettid())
+				asleep = thread_sleeping(tid);
+		if (d)
+			closedir(d);
+		if (asleep)
+			break;
+		usleep(1000);
+	}
+	close(sv[0]);
+	if (write(sv[1], "x", 1) != 1)
+		tap_bail("write: %s", strerror(errno));
+	pthread_join(th, &ret);
+	is_int((long)ret, 1, "the blocked recv() returned after the close");
+	tracker_expect(&trk, -1, s.inos, s.n,
+		       "close while another thread blocks in recv: before reconcile", false);
+	tracker_expect_reconciled(&trk, -1, s.inos, s.n,
+				  "close while another thread blocks in recv");
+	close(sv[1]);
+	topo_set_free(&s);
+}
+
 /* A holder that makes pairs with and without close-on-exec, then execs sleep. */
 static int exec_body(struct topo_child *c, void *arg)
 {
@@ -303,6 +375,7 @@ int main(void)
 	scenario_close_range();
 	scenario_dup2();
 	scenario_scm_rights();
+	scenario_close_while_blocked();
 	scenario_exec();
 	scenario_exit();
 

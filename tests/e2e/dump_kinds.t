@@ -34,7 +34,7 @@ ok "$([ "$fds_img" = "$fds_before" ]; echo $?)" "crit x fds lists the fds /proc 
 has "$fds" "^\s+4: unix\[$sp0 \($sp1\)\]$" "stream pair end 4 points at its peer"
 has "$fds" "^\s+5: unix\[$sp1 \($sp0\)\]$" "stream pair end 5 points back"
 has "$fds" "^\s+12: pipe\[[0-9]+\]$" "pipe read end"
-has "$fds" "^\s+14: unix\[[0-9]+ \(0\) =00crux-dumptgt-abstract\]$" "abstract bound name"
+has "$fds" "^\s+14: unix\[[0-9]+ \(0\) =00crux-dumptgt-$tpid\]$" "abstract bound name"
 has "$fds" "^\s+15: unix\[[0-9]+ \(0\) $tdir/bound\]$" "path bound name"
 mems=$(crit x "$tdir/img" mems 2>&1)
 maps_img=$(awk '$1 ~ /^[0-9a-f]+-[0-9a-f]+$/ {print $1}' <<<"$mems")

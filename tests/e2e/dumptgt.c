@@ -94,8 +94,8 @@ static void topo_simple(void)
 static void topo_kinds(void)
 {
 	int sp[2], dg[2], sq[2], hc[2], pp[2];
-	char p[300];
-	static const char abs_name[] = "\0crux-dumptgt-abstract";
+	char p[300], abs_name[64];
+	int abs_len;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp))
 		die("socketpair");
@@ -116,7 +116,10 @@ static void topo_kinds(void)
 	if (pipe(pp))
 		die("pipe");
 	put(pp[1], "piped");
-	bound(SOCK_DGRAM, abs_name, sizeof(abs_name) - 1);
+	/* unique per target: tests may run side by side */
+	abs_len = snprintf(abs_name, sizeof(abs_name), "@crux-dumptgt-%d", getpid());
+	abs_name[0] = 0;
+	bound(SOCK_DGRAM, abs_name, (size_t)abs_len);
 	snprintf(p, sizeof(p), "%s/bound", dir);
 	bound(SOCK_DGRAM, p, strlen(p));
 	snprintf(p, sizeof(p), "%s/gone", dir);

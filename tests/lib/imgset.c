@@ -311,7 +311,7 @@ static FileEntry *usk(uint32_t id, uint32_t ino, uint32_t type, uint32_t state, 
 static int write_files(int dfd)
 {
 	FileEntry *f[13];
-	FileEntry *ext, *lsn;
+	FileEntry *ext, *lsn, *sp;
 	int n = 0;
 
 	memset(&fb, 0, sizeof(fb));
@@ -323,7 +323,9 @@ static int write_files(int dfd)
 	f[n++] = pipe_end(6, 5000, O_RDONLY);
 	f[n++] = pipe_end(7, 5000, O_WRONLY);
 	f[n++] = usk(8, 9001, 1, 1, 9002, "", 0);
-	f[n++] = usk(9, 9002, 1, 1, 9001, "", 0);
+	f[n++] = sp = usk(9, 9002, 1, 1, 9001, "", 0);
+	sp->usk->has_shutdown = 1; /* 9002 said all it had to say */
+	sp->usk->shutdown = SK_SHUTDOWN__WRITE;
 	f[n++] = usk(10, 9003, 2, 1, 7777, "", 0);
 	/* The external peer: a fresh id no fd uses, uflags EXTERN, the peer's name. */
 	f[n++] = ext = usk(11, 7777, 2, 10, 0, "/dev/log", 8);

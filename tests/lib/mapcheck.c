@@ -165,7 +165,7 @@ static void mapcheck_one(const struct sockdiag_table *t, const struct crux_sock 
 		if (show) {
 			mapcheck_describe_kernel(t, k, kd, sizeof(kd));
 			mapcheck_describe_map(recs, n, m, md, sizeof(md));
-			diag("%s: ino %llu wrong:\n#     kernel %s\n#     map    %s", label,
+			diag("%s: ino %llu wrong:\n#  kernel %s\n#  map    %s", label,
 			     (unsigned long long)ino, kd, md);
 		}
 		r->wrong++;

@@ -137,8 +137,13 @@ static int tracker_wait_ready(struct tracker *t, __u64 started_ns)
 int tracker_restart(struct tracker *t)
 {
 	/* no periodic reconcile: what the tests see before their own pass is events only */
-	char *argv[] = { (char *)tracker_crux_path(), "track", "--pin-dir", t->pin_dir,
-			 "--reconcile-ms", "0", NULL };
+	char *argv[] = { (char *)tracker_crux_path(),
+			 "track",
+			 "--pin-dir",
+			 t->pin_dir,
+			 "--reconcile-ms",
+			 "0",
+			 NULL };
 	struct timespec now;
 	int err;
 
@@ -212,8 +217,9 @@ void tracker_kill(struct tracker *t, int sig)
 
 void tracker_stop(struct tracker *t)
 {
-	char *argv[] = { (char *)tracker_crux_path(), "track", "--stop", "--pin-dir", t->pin_dir,
-			 NULL };
+	char *argv[] = {
+		(char *)tracker_crux_path(), "track", "--stop", "--pin-dir", t->pin_dir, NULL
+	};
 
 	if (!t->pin_dir[0])
 		return;
@@ -245,14 +251,18 @@ int tracker_reconcile(struct tracker *t, __u64 *ret_swept)
 	return err;
 }
 
-int tracker_compare(struct tracker *t, int netns_fd, const __u64 *inos, size_t n,
-		    const char *label, struct mapcheck_result *ret)
+int tracker_compare(struct tracker *t, int netns_fd, const __u64 *inos, size_t n, const char *label,
+		    struct mapcheck_result *ret)
 {
 	struct sockdiag_table *tab = NULL;
 	struct crux_sock *recs = NULL;
 	size_t nrecs = 0;
 	int err;
 
+	if (access(t->pin_dir, F_OK))
+		diag("%s: the pin dir %s is gone: removed from outside (a concurrent make check's "
+		     "tools/cleanup.sh?); what follows is not the tracker's doing",
+		     label, t->pin_dir);
 	err = sockdiag_dump_unix(netns_fd, SOCKDIAG_SHOW_DEFAULT, &tab);
 	if (err) {
 		diag("%s: sock_diag dump failed: %s", label, strerror(-err));
@@ -270,15 +280,16 @@ int tracker_compare(struct tracker *t, int netns_fd, const __u64 *inos, size_t n
 	return err;
 }
 
-int tracker_expect(struct tracker *t, int netns_fd, const __u64 *inos, size_t n,
-		   const char *label, bool exact)
+int tracker_expect(struct tracker *t, int netns_fd, const __u64 *inos, size_t n, const char *label,
+		   bool exact)
 {
 	struct mapcheck_result r = { 0 };
 	int d = tracker_compare(t, netns_fd, inos, n, label, &r);
 
 	if (exact)
-		ok(d == 0, "%s: map agrees with sock_diag from events alone (kernel %u, map %u, "
-			   "missing %u, stale %u, wrong %u)",
+		ok(d == 0,
+		   "%s: map agrees with sock_diag from events alone (kernel %u, map %u, "
+		   "missing %u, stale %u, wrong %u)",
 		   label, r.kernel, r.map, r.missing, r.stale, r.wrong);
 	else
 		diag("%s: kernel %u, map %u, missing %u, stale %u, wrong %u (a figure, not a check)",
@@ -296,8 +307,9 @@ int tracker_expect_reconciled(struct tracker *t, int netns_fd, const __u64 *inos
 	if (!is_int(err, 0, "%s: reconcile pass", label))
 		return err;
 	d = tracker_compare(t, netns_fd, inos, n, label, &r);
-	ok(d == 0, "%s: map agrees with sock_diag after one reconcile (kernel %u, map %u, "
-		   "missing %u, stale %u, wrong %u; swept %llu host-wide)",
+	ok(d == 0,
+	   "%s: map agrees with sock_diag after one reconcile (kernel %u, map %u, "
+	   "missing %u, stale %u, wrong %u; swept %llu host-wide)",
 	   label, r.kernel, r.map, r.missing, r.stale, r.wrong, (unsigned long long)swept);
 	return d;
 }

@@ -411,6 +411,19 @@ static void test_misc(void)
 	classify_report__free(rep);
 	is_int(classify_name_len("/a\0\0", 4), 2, "path name: the kernel's trailing NULs dropped");
 	is_int(classify_name_len("\0a\0", 3), 3, "abstract name: every byte counts");
+	{
+		struct crux_sock l = rec(1, STREAM, LISTEN, 0, "/l", 2, 0, "");
+		struct crux_sock srv = rec(2, DGRAM, CLOSE, 0, "/d", 2, 0, "");
+		struct crux_sock anon = rec(3, DGRAM, CLOSE, 0, "", 0, 0, "");
+		struct crux_sock cli = rec(4, DGRAM, ESTAB, 9, "", 0, 0, "");
+		struct crux_sock st = rec(5, STREAM, ESTAB, 9, "/l", 2, 0, "");
+
+		ok(classify_may_be_targeted(&l) && classify_may_be_targeted(&srv) &&
+			   classify_may_be_targeted(&anon),
+		   "listeners, named or peer-less dgram sockets can have outside clients");
+		ok(!classify_may_be_targeted(&cli) && !classify_may_be_targeted(&st),
+		   "connected unnamed dgram and connected stream sockets cannot");
+	}
 	is_str(classify_type_name(5), "seqpacket", "type name seqpacket");
 	ok(classify_type_name(3) == NULL, "unknown type has no name");
 	is_str(classify_class_name(99), "?", "out-of-range class");

@@ -18,6 +18,19 @@ static inline double bench_now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+/*
+ * CPU time of the calling thread, user + system (BPF programs run in the syscalls that
+ * trigger them, iterators in the read() that drives them: both count). Unlike wall time it
+ * does not grow while other work on a shared machine has the CPU.
+ */
+static inline double bench_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
 static int bench_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;

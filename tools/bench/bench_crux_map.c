@@ -5,16 +5,19 @@
  * every socket and every process's fds to answer the same question (which sockets does
  * the tree hold, who holds their peers, who points into it). Both are timed as the user
  * runs them: the whole command, fork to exit, output discarded. Medians of alternated runs.
- * The tree: a logd-style datagram client of an outside server, an internal socketpair and
- * a listener.
+ * Three trees, see tree_body().
  */
 #include <argp.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define LOG_PREFIX "bench_crux_map: "
+#include "log.h"
 #include "sockdiag.h"
 #include "util.h"
 #include "bench.h"
@@ -44,10 +47,14 @@ static long host_sockets(void)
 	return n;
 }
 
-/* Run argv with stdout to out_fd (-1: /dev/null); returns the wall time in ms, < 0 on failure. */
-static double run_timed(char *const argv[], int out_fd)
+/*
+ * Run argv with stdout to out_fd (-1: /dev/null). Returns the wall time in ms (< 0 on
+ * failure); *cpu_ms gets the child's user + system time, which a loaded host inflates less.
+ */
+static double run_timed(char *const argv[], int out_fd, double *cpu_ms)
 {
 	double t0 = bench_now_ns();
+	struct rusage ru;
 	int status;
 	pid_t pid = fork();
 
@@ -61,8 +68,15 @@ static double run_timed(char *const argv[], int out_fd)
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+	if (wait4(pid, &status, 0, &ru) < 0) {
+		kill(pid, SIGKILL); /* interrupted: the bench is stopping */
+		waitpid(pid, &status, 0);
 		return -1;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return -1;
+	*cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+		  (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 	return (bench_now_ns() - t0) / 1e6;
 }
 
@@ -73,16 +87,37 @@ static const char *crux_map_path(void)
 	return env && *env ? env : ".output/crux-map";
 }
 
-/* The dumped tree's sockets: a logd client, a socketpair, a listener. */
+/*
+ * The dumped trees. clients: a logd client, a stream client of an outside listener, a
+ * socketpair (no socket an outside client could point at: no full map pass). listener:
+ * the same plus a listener (its queue comes from sock_diag). dgram-server: the same plus
+ * a bound datagram socket (its clients can only be found by a pass over the whole map).
+ */
+enum tree_kind { TREE_CLIENTS, TREE_LISTENER, TREE_DGRAM_SERVER, TREE__MAX };
+
+static const char *const tree_names[TREE__MAX] = { "clients", "listener", "dgram-server" };
+
+struct tree_arg {
+	const char *log_path;
+	enum tree_kind kind;
+};
+
 static int tree_body(struct topo_child *c, void *arg)
 {
-	const char *log_path = arg;
-	int sv[2], lg, ls;
+	const struct tree_arg *a = arg;
+	char path[256], name[64];
+	int sv[2], lg, st, extra = 0;
 	__u64 v[1];
 
-	lg = topo_connected(SOCK_DGRAM, log_path, strlen(log_path));
-	ls = topo_bound(SOCK_STREAM, "\0crux-bench-map", 15, 8);
-	if (lg < 0 || ls < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+	lg = topo_connected(SOCK_DGRAM, a->log_path, strlen(a->log_path));
+	st = topo_connected(SOCK_STREAM, "\0crux-bench-map-l", 17);
+	snprintf(name, sizeof(name), "%ccrux-bench-map-%d", '\0', getpid());
+	if (a->kind == TREE_LISTENER)
+		extra = topo_bound(SOCK_STREAM, name, strlen(name + 1) + 1, 8);
+	if (a->kind == TREE_DGRAM_SERVER)
+		extra = topo_bound(SOCK_DGRAM, topo_path(path, sizeof(path), name + 1),
+				   strlen(path), 0);
+	if (lg < 0 || st < 0 || extra < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		return 1;
 	v[0] = topo_ino(lg);
 	topo_report(c, v, 1);
@@ -91,11 +126,13 @@ static int tree_body(struct topo_child *c, void *arg)
 	return 0;
 }
 
-static int logd_body(struct topo_child *c, void *arg)
+/* Outside the trees: a logd-style datagram server and a stream listener. */
+static int outside_body(struct topo_child *c, void *arg)
 {
 	const char *log_path = arg;
 	int d = topo_bound(SOCK_DGRAM, log_path, strlen(log_path), 0);
-	__u64 v[1] = { d < 0 ? 0 : topo_ino(d) };
+	int l = topo_bound(SOCK_STREAM, "\0crux-bench-map-l", 17, 64);
+	__u64 v[1] = { d < 0 || l < 0 ? 0 : topo_ino(d) };
 
 	topo_report(c, v, 1);
 	while (topo_wait_cmd(c) >= 0)
@@ -108,12 +145,13 @@ static int sanity(char *const argv[], __u64 log_ino)
 {
 	char path[] = "/tmp/crux-bench-map-XXXXXX", buf[65536], want[64];
 	int fd = mkstemp(path);
+	double cpu;
 	ssize_t n;
 
 	if (fd < 0)
 		return -1;
 	unlink(path);
-	if (run_timed(argv, fd) < 0) {
+	if (run_timed(argv, fd, &cpu) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -124,34 +162,59 @@ static int sanity(char *const argv[], __u64 log_ino)
 	return strstr(buf, want) && strstr(buf, "\"class\":\"external\"") ? 0 : -1;
 }
 
-static int measure(const struct opts *o, const char *pin_dir, pid_t tree, __u64 log_ino,
-		   unsigned size)
+static void print_row(unsigned size, const char *what, double cm[][MAX_ROUNDS], double *ss,
+		      __u32 rounds)
 {
-	char pid_s[16];
-	double cm[MAX_ROUNDS], ss[MAX_ROUNDS], cm_med, ss_med;
-	char *cm_argv[] = {
-		(char *)crux_map_path(), "--pin-dir", (char *)pin_dir, "-j", "external", pid_s, NULL
-	};
+	double med[TREE__MAX], ss_med = bench_median(ss, (int)rounds);
+	int k;
+
+	for (k = 0; k < TREE__MAX; k++)
+		med[k] = bench_median(cm[k], (int)rounds);
+	printf("%8u %8ld %5s %9.2f %9.2f %12.2f %10.2f %8.0fx %8.0fx\n", size, host_sockets(), what,
+	       med[TREE_CLIENTS], med[TREE_LISTENER], med[TREE_DGRAM_SERVER], ss_med,
+	       ss_med / med[TREE_CLIENTS], ss_med / med[TREE_DGRAM_SERVER]);
+	fflush(stdout);
+}
+
+static int measure(const struct opts *o, const char *pin_dir, const struct topo_proc *trees,
+		   const __u64 *log_inos, unsigned size)
+{
+	char pid_s[TREE__MAX][16];
+	double cm[TREE__MAX][MAX_ROUNDS], ss[MAX_ROUNDS];
+	double cm_cpu[TREE__MAX][MAX_ROUNDS], ss_cpu[MAX_ROUNDS];
+	char *cm_argv[TREE__MAX][7];
 	char *ss_argv[] = { "ss", "-xap", NULL };
 	__u32 r;
+	int k;
 
-	snprintf(pid_s, sizeof(pid_s), "%d", tree);
-	if (sanity(cm_argv, log_ino)) {
-		fprintf(stderr, "bench_crux_map: crux-map external %d gave no answer\n",
-			tree); /* lint: allow */
-		return -1;
+	for (k = 0; k < TREE__MAX; k++) {
+		char *argv[] = { (char *)crux_map_path(),
+				 "--pin-dir",
+				 (char *)pin_dir,
+				 "-j",
+				 "external",
+				 pid_s[k],
+				 NULL };
+
+		snprintf(pid_s[k], sizeof(pid_s[k]), "%d", trees[k].pid);
+		memcpy(cm_argv[k], argv, sizeof(argv));
+		if (sanity(cm_argv[k], log_inos[k])) {
+			pr_err("crux-map external %d gave no answer", trees[k].pid);
+			return -1;
+		}
 	}
 	for (r = 0; r < o->rounds; r++) {
-		cm[r] = run_timed(cm_argv, -1);
-		ss[r] = run_timed(ss_argv, -1);
-		if (cm[r] < 0 || ss[r] < 0)
+		for (k = 0; k < TREE__MAX; k++) {
+			cm[k][r] = run_timed(cm_argv[k], -1, &cm_cpu[k][r]);
+			if (cm[k][r] < 0)
+				return -1;
+		}
+		ss[r] = run_timed(ss_argv, -1, &ss_cpu[r]);
+		if (ss[r] < 0)
 			return -1;
 	}
-	cm_med = bench_median(cm, (int)o->rounds);
-	ss_med = bench_median(ss, (int)o->rounds);
-	printf("%8u %10ld %14.2f %12.2f %8.1fx\n", size, host_sockets(), cm_med, ss_med,
-	       ss_med / cm_med);
-	fflush(stdout);
+	print_row(size, "wall", cm, ss, o->rounds);
+	print_row(size, "cpu", cm_cpu, ss_cpu, o->rounds);
 	return 0;
 }
 
@@ -206,14 +269,22 @@ static const struct argp argp = {
 	       "  bench_crux_map -m 20000 -r 5",
 };
 
+static volatile sig_atomic_t stopping;
+
+static void on_stop(int sig)
+{
+	stopping = 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .rounds = 11, .max_socks = 200000 };
-	struct topo_proc procs[MAX_PROCS] = { 0 }, logd = { 0 }, tree = { 0 };
+	struct topo_proc procs[MAX_PROCS] = { 0 }, outside = { 0 }, trees[TREE__MAX] = { 0 };
+	struct tree_arg args[TREE__MAX];
+	__u64 v[1], log_inos[TREE__MAX];
 	char log_path[256];
 	struct tracker trk;
-	int nprocs = 0, rc = 1;
-	__u64 v[1];
+	int nprocs = 0, rc = 1, k;
 	size_t i;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
@@ -223,22 +294,36 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (tracker_start(&trk, "bench-map")) {
-		fprintf(stderr, "bench_crux_map: crux track did not start\n"); /* lint: allow */
+	/* SIGINT/SIGTERM interrupt the waits (no SA_RESTART): the run stops and cleans up */
+	sigaction(SIGINT, &(struct sigaction){ .sa_handler = on_stop }, NULL);
+	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = on_stop }, NULL);
+	/* not under crux-test-*: a concurrent test run's cleanup removes those */
+	memset(&trk, 0, sizeof(trk));
+	snprintf(trk.pin_dir, sizeof(trk.pin_dir), "/sys/fs/bpf/crux-bench-map-%d", getpid());
+	if (tracker_restart(&trk)) {
+		pr_err("crux track did not start under %s", trk.pin_dir);
 		return 1;
 	}
 	topo_path(log_path, sizeof(log_path), "log");
-	if (topo_proc_start(&logd, logd_body, log_path, false) || topo_recv(&logd, v, 1) != 1 ||
-	    topo_proc_start(&tree, tree_body, log_path, false) || topo_recv(&tree, v, 1) != 1)
+	if (topo_proc_start(&outside, outside_body, log_path, false) ||
+	    topo_recv(&outside, v, 1) != 1)
 		goto out;
-	printf("crux-map external PID (the tree: 3 sockets, one outside peer) vs ss -xap;"
-	       " medians of %u runs, ms, whole command\n",
-	       o.rounds);
-	printf("%8s %10s %14s %12s %9s\n", "target", "sockets", "crux-map ms", "ss -xap ms",
-	       "ss/crux");
-	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+	for (k = 0; k < TREE__MAX; k++) {
+		args[k] = (struct tree_arg){ .log_path = log_path, .kind = (enum tree_kind)k };
+		if (topo_proc_start(&trees[k], tree_body, &args[k], false) ||
+		    topo_recv(&trees[k], &log_inos[k], 1) != 1)
+			goto out;
+	}
+	printf("crux-map external PID vs ss -xap: whole command (wall ms, and cpu ms = user +\n"
+	       "system of the command), medians of %u runs.\n"
+	       "Trees: %s (3 sockets, outside peers), %s (+ a listener),\n"
+	       "%s (+ a bound dgram socket: its clients need a pass over the whole map)\n",
+	       o.rounds, tree_names[0], tree_names[1], tree_names[2]);
+	printf("%8s %8s %5s %9s %9s %12s %10s %9s %9s\n", "target", "sockets", "ms", "clients",
+	       "listener", "dgram-server", "ss -xap", "ss/clnt", "ss/dgsrv");
+	for (i = 0; i < ARRAY_SIZE(sizes) && !stopping; i++) {
 		if (grow(procs, &nprocs, sizes[i]) ||
-		    measure(&o, trk.pin_dir, tree.pid, v[0], sizes[i]))
+		    measure(&o, trk.pin_dir, trees, log_inos, sizes[i]))
 			goto out;
 		if (sizes[i] >= o.max_socks)
 			break;
@@ -246,8 +331,9 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	topo_spread_stop(procs, nprocs);
-	topo_proc_kill(&tree);
-	topo_proc_kill(&logd);
+	for (k = 0; k < TREE__MAX; k++)
+		topo_proc_kill(&trees[k]);
+	topo_proc_kill(&outside);
 	tracker_stop(&trk);
 	topo_path_cleanup();
 	return rc;
