@@ -157,9 +157,14 @@ static int lk_conn(void *ctx, __u64 ino, struct crux_conn *ret)
 	return sockmap__lookup_conn(((struct lk_ctx *)ctx)->m, ino, ret);
 }
 
-/* What the dumper does to classify: tree iterator, map lookups, inbound list, the rule. */
-static int classify_once(struct treeiter *ti, struct sockmap *m, pid_t pid)
+/*
+ * What the dumper does to classify: tree iterator, map lookups, the rule (*ret_us), and
+ * the list of outside sockets pointing into the tree (*ret_inbound_us, a map scan).
+ */
+static int classify_once(struct treeiter *ti, struct sockmap *m, pid_t pid, double *ret_us,
+			 double *ret_inbound_us)
 {
+	double t0 = bench_now_ns(), t1, t2;
 	struct crux_fd_rec *recs = NULL;
 	struct classify_sock *cs = NULL;
 	struct crux_sock *in = NULL;
@@ -193,9 +198,13 @@ static int classify_once(struct treeiter *ti, struct sockmap *m, pid_t pid)
 		cs[i].sk.listener_ino = recs[i].listener_ino;
 		inos[i] = recs[i].ino;
 	}
+	t1 = bench_now_ns();
 	err = sockmap__list_inbound(m, inos, n, &in, &n_in);
+	t2 = bench_now_ns();
 	if (!err)
 		err = classify_tree(cs, n, in, n_in, &lk, &pol, &rep);
+	*ret_us = (t1 - t0 + bench_now_ns() - t2) / 1e3;
+	*ret_inbound_us = (t2 - t1) / 1e3;
 	if (!err && rep->n_tree != 2 * HOLDER_PAIRS)
 		err = -EPROTO;
 	if (!err && rep->count[CLASSIFY_INTERNAL] != 2 * HOLDER_PAIRS)
@@ -213,7 +222,7 @@ static int measure(const struct opts *o, struct tracker *trk, struct treeiter *t
 		   unsigned size)
 {
 	double dm[MAX_ROUNDS] = { 0 }, dn[MAX_ROUNDS] = { 0 }, cl[MAX_ROUNDS] = { 0 };
-	double sd[MAX_ROUNDS] = { 0 }, t0;
+	double sd[MAX_ROUNDS] = { 0 }, ib[MAX_ROUNDS] = { 0 }, t0;
 	long kb_map = 0, kb_nomap = 0, kb;
 	struct sockdiag_table *t;
 	__u32 r;
@@ -228,9 +237,7 @@ static int measure(const struct opts *o, struct tracker *trk, struct treeiter *t
 		if (err)
 			return pr_err_ret(err, "crux dump --no-map failed");
 		kb_nomap = MAX(kb_nomap, kb);
-		t0 = bench_now_ns();
-		err = classify_once(ti, trk->map, holder);
-		cl[r] = (bench_now_ns() - t0) / 1e3;
+		err = classify_once(ti, trk->map, holder, &cl[r], &ib[r]);
 		if (err)
 			return pr_err_ret(err, "classification failed (%d)", err);
 		t0 = bench_now_ns();
@@ -239,9 +246,10 @@ static int measure(const struct opts *o, struct tracker *trk, struct treeiter *t
 		sd[r] = (bench_now_ns() - t0) / 1e3;
 		sockdiag_table__free(t);
 	}
-	printf("%7u %8ld | %9.1f %7ld | %9.1f %7ld | %9.1f %10.1f %8.0fx\n", size, host_sockets(),
-	       bench_median(dm, o->rounds), kb_map, bench_median(dn, o->rounds), kb_nomap,
-	       bench_median(cl, o->rounds), bench_median(sd, o->rounds),
+	printf("%7u %8ld | %8.1f %7ld | %8.1f %7ld | %8.1f %9.1f %10.1f %7.0fx\n", size,
+	       host_sockets(), bench_median(dm, o->rounds), kb_map, bench_median(dn, o->rounds),
+	       kb_nomap, bench_median(cl, o->rounds), bench_median(ib, o->rounds),
+	       bench_median(sd, o->rounds),
 	       bench_median(sd, o->rounds) / bench_median(cl, o->rounds));
 	return 0;
 }
@@ -328,10 +336,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	criu_note();
-	printf("%7s %8s | %17s | %17s | %9s %10s %9s\n", "", "host", "dump, live map",
-	       "dump, --no-map", "classify", "sock_diag", "");
-	printf("%7s %8s | %9s %7s | %9s %7s | %9s %10s %9s\n", "target", "sockets", "ms", "RSS KiB",
-	       "ms", "RSS KiB", "us", "dump us", "ratio");
+	printf("%7s %8s | %16s | %16s | %8s %9s %10s %8s\n", "", "host", "dump, live map",
+	       "dump, --no-map", "classify", "inbound", "sock_diag", "diag/");
+	printf("%7s %8s | %8s %7s | %8s %7s | %8s %9s %10s %8s\n", "target", "sockets", "ms",
+	       "RSS KiB", "ms", "RSS KiB", "us", "scan us", "dump us", "classify");
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		if (grow(procs, &nprocs, sizes[i]) || tracker_reconcile(&trk, NULL)) {
 			pr_err("cannot grow to %u sockets", sizes[i]);
