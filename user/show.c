@@ -61,6 +61,8 @@ struct show {
 	size_t n_tasks;
 	FileEntry **files; /* sorted by id */
 	size_t n_files;
+	const FileEntry **usks; /* the unix sockets of files, sorted by inode */
+	size_t n_usks;
 	CruxExtEntry **ext;
 	size_t n_ext;
 	struct qsum *skq, *pipeq;
@@ -173,25 +175,56 @@ static uint32_t pipe_payload(const void *msg)
 	return ((const PipeDataEntry *)msg)->bytes;
 }
 
-static int qsum_add(struct qsum **arr, size_t *n, uint32_t id, uint64_t bytes, uint32_t fds)
+/*
+ * Queues come in queue order, one socket's (or pipe's) entries together: merge into the last
+ * sum when the id repeats; qsum_sort() merges what was not adjacent.
+ */
+static int qsum_add(struct qsum **arr, size_t *n, size_t *cap, uint32_t id, uint64_t bytes,
+		    uint32_t fds)
 {
-	struct qsum *tmp;
-	size_t i;
+	struct qsum *tmp, *last = *n ? &(*arr)[*n - 1] : NULL;
 
-	for (i = 0; i < *n; i++) {
-		if ((*arr)[i].id == id) {
-			(*arr)[i].count++;
-			(*arr)[i].bytes += bytes;
-			(*arr)[i].fds += fds;
-			return 0;
+	if (last && last->id == id) {
+		last->count++;
+		last->bytes += bytes;
+		last->fds += fds;
+		return 0;
+	}
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		tmp = realloc(*arr, *cap * sizeof(**arr));
+		if (!tmp)
+			return pr_err_ret(-ENOMEM, "out of memory");
+		*arr = tmp;
+	}
+	(*arr)[(*n)++] = (struct qsum){ .id = id, .count = 1, .bytes = bytes, .fds = fds };
+	return 0;
+}
+
+static int cmp_qsum(const void *a, const void *b)
+{
+	const struct qsum *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void qsum_sort(struct qsum *arr, size_t *n)
+{
+	size_t i, out = 0;
+
+	if (!*n)
+		return;
+	qsort(arr, *n, sizeof(*arr), cmp_qsum);
+	for (i = 1; i < *n; i++) {
+		if (arr[i].id == arr[out].id) {
+			arr[out].count += arr[i].count;
+			arr[out].bytes += arr[i].bytes;
+			arr[out].fds += arr[i].fds;
+		} else {
+			arr[++out] = arr[i];
 		}
 	}
-	tmp = realloc(*arr, (*n + 1) * sizeof(**arr));
-	if (!tmp)
-		return pr_err_ret(-ENOMEM, "out of memory");
-	*arr = tmp;
-	tmp[(*n)++] = (struct qsum){ .id = id, .count = 1, .bytes = bytes, .fds = fds };
-	return 0;
+	*n = out + 1;
 }
 
 static uint32_t scm_fds(const SkPacketEntry *e)
@@ -206,12 +239,9 @@ static uint32_t scm_fds(const SkPacketEntry *e)
 
 static const struct qsum *qsum_find(const struct qsum *arr, size_t n, uint32_t id)
 {
-	size_t i;
+	struct qsum key = { .id = id };
 
-	for (i = 0; i < n; i++)
-		if (arr[i].id == id)
-			return &arr[i];
-	return NULL;
+	return n ? bsearch(&key, arr, n, sizeof(*arr), cmp_qsum) : NULL;
 }
 
 static int cmp_file(const void *a, const void *b)
@@ -230,11 +260,64 @@ static const FileEntry *file_find(const struct show *s, uint32_t id)
 	return hit ? *hit : NULL;
 }
 
+static int cmp_ext(const void *a, const void *b)
+{
+	const CruxExtEntry *x = *(CruxExtEntry *const *)a, *y = *(CruxExtEntry *const *)b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static const CruxExtEntry *ext_find(const struct show *s, uint32_t ino)
+{
+	CruxExtEntry key = CRUX_EXT_ENTRY__INIT, *kp = &key, **hit;
+
+	key.ino = ino;
+	hit = s->n_ext ? bsearch(&kp, s->ext, s->n_ext, sizeof(*s->ext), cmp_ext) : NULL;
+	return hit ? *hit : NULL;
+}
+
+static int cmp_usk(const void *a, const void *b)
+{
+	const FileEntry *x = *(const FileEntry *const *)a, *y = *(const FileEntry *const *)b;
+
+	return x->usk->ino < y->usk->ino ? -1 : x->usk->ino > y->usk->ino;
+}
+
+/* The unix socket entries of files.img by inode, for peer lookups. */
+static int usk_index(struct show *s)
+{
+	size_t i;
+
+	s->usks = calloc(s->n_files ?: 1, sizeof(*s->usks));
+	if (!s->usks)
+		return pr_err_ret(-ENOMEM, "out of memory");
+	for (i = 0; i < s->n_files; i++)
+		if (s->files[i]->usk)
+			s->usks[s->n_usks++] = s->files[i];
+	if (s->n_usks)
+		qsort(s->usks, s->n_usks, sizeof(*s->usks), cmp_usk);
+	return 0;
+}
+
+static const FileEntry *usk_find(const struct show *s, uint32_t ino)
+{
+	UnixSkEntry u = UNIX_SK_ENTRY__INIT;
+	FileEntry key = FILE_ENTRY__INIT;
+	const FileEntry *kp = &key, **hit;
+
+	if (!ino || !s->n_usks)
+		return NULL;
+	u.ino = ino;
+	key.usk = &u;
+	hit = bsearch(&kp, s->usks, s->n_usks, sizeof(*s->usks), cmp_usk);
+	return hit ? *hit : NULL;
+}
+
 /* The images every task refers to: the tree, files, queues and external records. */
 static int load_shared(struct show *s)
 {
 	void **skq = NULL, **pipes = NULL;
-	size_t n_skq = 0, n_pipes = 0, i;
+	size_t n_skq = 0, n_pipes = 0, cap_skq = 0, cap_pipeq = 0, i;
 	int err;
 
 	err = load(s, IMG_PSTREE, 0, false, NULL, (void ***)&s->tasks, &s->n_tasks);
@@ -245,14 +328,19 @@ static int load_shared(struct show *s)
 	if (s->n_files)
 		qsort(s->files, s->n_files, sizeof(*s->files), cmp_file);
 	for (i = 0; !err && i < n_skq; i++)
-		err = qsum_add(&s->skq, &s->n_skq, ((SkPacketEntry *)skq[i])->id_for,
+		err = qsum_add(&s->skq, &s->n_skq, &cap_skq, ((SkPacketEntry *)skq[i])->id_for,
 			       ((SkPacketEntry *)skq[i])->length, scm_fds(skq[i]));
 	for (i = 0; !err && i < n_pipes; i++)
-		err = qsum_add(&s->pipeq, &s->n_pipeq, ((PipeDataEntry *)pipes[i])->pipe_id,
+		err = qsum_add(&s->pipeq, &s->n_pipeq, &cap_pipeq,
+			       ((PipeDataEntry *)pipes[i])->pipe_id,
 			       ((PipeDataEntry *)pipes[i])->bytes, 0);
 	msgs_free(skq, n_skq);
 	msgs_free(pipes, n_pipes);
-	return err;
+	qsum_sort(s->skq, &s->n_skq);
+	qsum_sort(s->pipeq, &s->n_pipeq);
+	if (s->n_ext)
+		qsort(s->ext, s->n_ext, sizeof(*s->ext), cmp_ext);
+	return err ?: usk_index(s);
 }
 
 static void problem(struct show *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -351,16 +439,6 @@ static void out_name(struct show *s, const char *key, const char *fmt,
 	outfmt_str(s->o, key, fmt, buf);
 }
 
-static const CruxExtEntry *ext_find(const struct show *s, uint32_t ino)
-{
-	size_t i;
-
-	for (i = 0; i < s->n_ext; i++)
-		if (s->ext[i]->ino == ino)
-			return s->ext[i];
-	return NULL;
-}
-
 static void out_queue(struct show *s, const struct qsum *q, const char *unit)
 {
 	if (!q)
@@ -372,16 +450,6 @@ static void out_queue(struct show *s, const struct qsum *q, const char *unit)
 		outfmt_uint(s->o, "passed_fds", " carrying %llu fd", q->fds);
 		outfmt_text(s->o, "%s", q->fds == 1 ? "" : "s");
 	}
-}
-
-static const FileEntry *usk_find(const struct show *s, uint32_t ino)
-{
-	size_t i;
-
-	for (i = 0; ino && i < s->n_files; i++)
-		if (s->files[i]->usk && s->files[i]->usk->ino == ino)
-			return s->files[i];
-	return NULL;
 }
 
 static void out_external(struct show *s, const UnixSkEntry *u, const FileEntry *peer)
@@ -780,6 +848,7 @@ static void show_free(struct show *s)
 	msgs_free((void **)s->ext, s->n_ext);
 	free(s->skq);
 	free(s->pipeq);
+	free(s->usks);
 	for (i = 0; i < s->n_problems; i++)
 		free(s->problems[i]);
 	free(s->problems);

@@ -377,12 +377,14 @@ static int write_with_payload(int dfd, enum img_type t, ProtobufCMessage **m, co
 static int write_queues(int dfd)
 {
 	SkPacketEntry a = SK_PACKET_ENTRY__INIT, b = SK_PACKET_ENTRY__INIT;
+	SkPacketEntry c = SK_PACKET_ENTRY__INIT;
 	static uint32_t rights[] = { 13 };
 	ScmEntry scm = SCM_ENTRY__INIT, *scmp = &scm;
 	PipeDataEntry p = PIPE_DATA_ENTRY__INIT;
-	ProtobufCMessage *m[] = { &a.base, &b.base }, *pm = &p.base;
-	const char *pay[] = { "hello", "ping" }, *ppay = "data";
-	uint32_t len[] = { 5, 4 }, plen = 4;
+	/* c is for 8 again, after b: a reader must not assume one socket's packets adjoin */
+	ProtobufCMessage *m[] = { &a.base, &b.base, &c.base }, *pm = &p.base;
+	const char *pay[] = { "hello", "ping", "world" }, *ppay = "data";
+	uint32_t len[] = { 5, 4, 5 }, plen = 4;
 	int err;
 
 	a.id_for = 8;
@@ -394,11 +396,13 @@ static int write_queues(int dfd)
 	a.scm = &scmp;
 	b.id_for = 10;
 	b.length = 4;
+	c.id_for = 8;
+	c.length = 5;
 	p.pipe_id = 5000;
 	p.bytes = 4;
 	p.has_size = 1;
 	p.size = 65536;
-	err = write_with_payload(dfd, IMG_SK_QUEUES, m, pay, len, 2);
+	err = write_with_payload(dfd, IMG_SK_QUEUES, m, pay, len, 3);
 	return err ?: write_with_payload(dfd, IMG_PIPES_DATA, &pm, &ppay, &plen, 1);
 }
 

@@ -30,7 +30,7 @@
 #include "pstree.pb-c.h"
 #include "sk_packet.pb-c.h"
 
-/* Remove a flat directory and what it holds. */
+/* Remove a directory and what it holds. */
 static void rm_rf(const char *path)
 {
 	struct dirent *de;
@@ -40,7 +40,8 @@ static void rm_rf(const char *path)
 	while (dir && (de = readdir(dir))) {
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
 			snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
-			unlink(p);
+			if (unlink(p) < 0 && errno == EISDIR)
+				rm_rf(p);
 		}
 	}
 	if (dir)
