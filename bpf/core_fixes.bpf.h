@@ -30,12 +30,24 @@ struct unix_sock___new {
 	struct sock *listener;
 } __attribute__((preserve_access_index));
 
+/* kfunc (6.2+): a read-only BTF view of a kernel address, for direct loads. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/*
+ * Direct loads through a BTF view cost nothing next to a bpf_probe_read_kernel() call per
+ * field (a fault reads 0): the hot paths read the kernel this way.
+ */
+#define btf_view(p, type) \
+	((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
+
 /* Number of references to f (every fd, fork'ed table and in-flight SCM_RIGHTS holds one). */
 static __always_inline long file_refs(struct file *f)
 {
+	struct file *v = btf_view(f, struct file);
+
 	if (bpf_core_field_exists(f->f_ref))
-		return (long)BPF_CORE_READ(f, f_ref.refcnt.counter) + 1;
-	return BPF_CORE_READ((struct file___old *)f, f_count.counter);
+		return (long)v->f_ref.refcnt.counter + 1;
+	return ((struct file___old *)v)->f_count.counter;
 }
 
 /* Inode number of a socket; 0 for embryos (no file yet) and after sock_orphan(). */
@@ -46,7 +58,7 @@ static __always_inline __u64 sk_ino(struct sock *sk)
 	if (!sk)
 		return 0;
 	if (bpf_core_field_exists(((struct sock___new *)sk)->sk_ino))
-		return BPF_CORE_READ((struct sock___new *)sk, sk_ino);
+		return ((struct sock___new *)btf_view(sk, struct sock))->sk_ino;
 	so = BPF_CORE_READ(sk, sk_socket);
 	return so ? BPF_CORE_READ(so, file, f_inode, i_ino) : 0;
 }
@@ -56,7 +68,7 @@ static __always_inline struct sock *unix_listener(struct sock *sk)
 {
 	if (!bpf_core_field_exists(((struct unix_sock___new *)sk)->listener))
 		return NULL;
-	return BPF_CORE_READ((struct unix_sock___new *)sk, listener);
+	return ((struct unix_sock___new *)btf_view(sk, struct unix_sock))->listener;
 }
 
 #endif /* CRUX_CORE_FIXES_BPF_H */

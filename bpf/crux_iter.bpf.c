@@ -106,9 +106,9 @@ int iter_task_file_tree(struct bpf_iter__task_file *ctx)
 	r->sk = (__u64)sk;
 	r->flags = read_peer(sk, &r->peer_sk, &r->peer_ino, &r->listener_ino);
 	peer = (struct sock *)r->peer_sk;
-	r->type = BPF_CORE_READ(sk, sk_type);
-	r->state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	r->netns_cookie = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+	r->type = sk->sk_type;
+	r->state = sk->__sk_common.skc_state;
+	r->netns_cookie = sk->__sk_common.skc_net.net->net_cookie;
 	r->name_len = unix_name(sk, r->name);
 	if (peer)
 		r->peer_name_len = unix_name(peer, r->peer_name);

@@ -39,9 +39,6 @@ static __always_inline __u32 cur_gen(void)
 	return (__u32)st_get(CRUX_ST_GEN);
 }
 
-/* kfunc (6.2+): a read-only BTF view of a kernel address, for direct loads. */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-
 /*
  * The file at fd in the current task's table, or NULL. Every close() on the host comes
  * through here, so it loads through BTF pointers (no helper call) and pays one
@@ -68,13 +65,13 @@ static __always_inline struct file *cur_fd_file(int fd)
  */
 static __always_inline struct sock *file_unix_sk(struct file *file)
 {
-	struct file *f = bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
+	struct file *f = btf_view(file, struct file);
 	struct socket *so;
 	struct sock *sk;
 
 	if (!f || f->f_inode->i_sb->s_magic != SOCKFS_MAGIC)
 		return NULL;
-	so = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+	so = btf_view(f->private_data, struct socket);
 	sk = so->sk;
 	if (!sk || sk->__sk_common.skc_family != AF_UNIX)
 		return NULL;
@@ -88,19 +85,19 @@ static __always_inline struct sock *cur_fd_unix_sk(int fd)
 
 static __always_inline struct sock *unix_peer(struct sock *sk)
 {
-	return BPF_CORE_READ((struct unix_sock *)sk, peer);
+	return btf_view(sk, struct unix_sock)->peer;
 }
 
 /* Bound name of sk into name[CRUX_SUN_PATH_MAX]; returns its length (0: unbound). */
 static __always_inline __u16 unix_name(struct sock *sk, char *name)
 {
-	struct unix_address *addr = BPF_CORE_READ((struct unix_sock *)sk, addr);
+	struct unix_address *addr = btf_view(sk, struct unix_sock)->addr;
 	int alen;
 	__u64 len; /* 64-bit: a u32 copy would hide the bound from the verifier */
 
 	if (!addr)
 		return 0;
-	alen = BPF_CORE_READ(addr, len);
+	alen = addr->len;
 	if (alen <= SUN_FAMILY_LEN)
 		return 0;
 	len = alen - SUN_FAMILY_LEN;
@@ -174,6 +171,7 @@ static __always_inline struct crux_sock *refresh(struct sock *sk, struct task_st
 	__u32 zero = 0;
 	struct crux_sock *v = bpf_map_lookup_elem(&rec_buf, &zero), *old;
 	__u64 ino = sk_ino(sk);
+	struct sock *s;
 
 	if (!v || !ino)
 		return NULL;
@@ -181,9 +179,10 @@ static __always_inline struct crux_sock *refresh(struct sock *sk, struct task_st
 	v->ino = ino;
 	v->sk = (__u64)sk;
 	v->flags = read_peer(sk, &v->peer_sk, &v->peer_ino, &v->listener_ino);
-	v->type = BPF_CORE_READ(sk, sk_type);
-	v->state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	v->netns_cookie = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+	s = btf_view(sk, struct sock);
+	v->type = s->sk_type;
+	v->state = s->__sk_common.skc_state;
+	v->netns_cookie = s->__sk_common.skc_net.net->net_cookie;
 	v->name_len = unix_name(sk, v->name);
 	v->gen = cur_gen();
 
@@ -193,7 +192,7 @@ static __always_inline struct crux_sock *refresh(struct sock *sk, struct task_st
 	if (old ? (old->flags & CRUX_SK_SEEDED) : seeded)
 		v->flags |= CRUX_SK_SEEDED;
 	if (owner) {
-		v->owner_tgid = BPF_CORE_READ(owner, tgid);
+		v->owner_tgid = btf_view(owner, struct task_struct)->tgid;
 		bpf_probe_read_kernel_str(v->owner_comm, sizeof(v->owner_comm), &owner->comm);
 	} else if (old) {
 		v->owner_tgid = old->owner_tgid;

@@ -34,7 +34,7 @@
 #include "crux_iter.skel.h"
 #include "crux_track.skel.h"
 
-#define DEFAULT_RECONCILE_MS 5000
+#define DEFAULT_RECONCILE_MS 30000 /* a pass costs ~0.4 s at 200k sockets (bpf.md 4.1) */
 
 enum track_mode { MODE_RUN, MODE_STOP, MODE_RECONCILE };
 
@@ -56,8 +56,8 @@ static const struct argp_option options[] = {
 	{ "pin-dir", OPT_PIN_DIR, "DIR", 0,
 	  "Pin maps and links under DIR (default " CRUX_PIN_ROOT ")", 0 },
 	{ "reconcile-ms", OPT_RECONCILE_MS, "N", 0,
-	  "Reconcile every N ms (default 5000; 0 = never)", 0 },
-	{ "log-file", OPT_LOG_FILE, "FILE", 0, "With -d: log to FILE (default: syslog)", 0 },
+	  "Reconcile every N ms (default 30000; 0 = never)", 0 },
+	{ "log-file", OPT_LOG_FILE, "FILE", 0, "Log to FILE (-d without it logs to syslog)", 0 },
 	{ "syslog", OPT_SYSLOG, NULL, 0, "Log to syslog", 0 },
 	{ "stop", OPT_STOP, NULL, 0, "Stop a running tracker, detach the programs and unpin", 0 },
 	{ "reconcile", OPT_RECONCILE, NULL, 0,
@@ -72,7 +72,7 @@ static const char doc[] =
 	"SIGTERM; the pinned programs keep the map current after it exits, and the next "
 	"'crux track' adopts the pinned state.\n\n"
 	"EXAMPLES:\n"
-	"  crux track                          track in the foreground (Ctrl-C leaves the map)\n"
+	"  crux track                          track in the foreground\n"
 	"  crux track -d --log-file /var/log/crux-track.log\n"
 	"                                      start in the background, print its pid\n"
 	"  crux track --reconcile              correct the pinned map now (strict pass)\n"
@@ -172,12 +172,16 @@ static int check_bpffs(const char *pin_dir, bool must_exist)
 	return 0;
 }
 
-/* The pid of a live `crux` that registered itself as this pin dir's tracker, or 0. */
+/*
+ * The pid of a live `crux` that registered itself as this pin dir's tracker, or 0. A
+ * zombie (killed, not yet reaped) is not alive: /proc/PID/stat gives comm and state.
+ */
 static pid_t live_tracker(const char *pin_dir)
 {
 	_cleanup_close_ int fd = -1;
-	char path[PATH_MAX], comm[32] = "";
+	char path[PATH_MAX], stat[512] = "";
 	__u32 idx = CRUX_ST_TRACKER_PID;
+	const char *end;
 	__u64 pid = 0;
 	FILE *f;
 
@@ -185,14 +189,18 @@ static pid_t live_tracker(const char *pin_dir)
 	fd = bpf_obj_get(path);
 	if (fd < 0 || bpf_map_lookup_elem(fd, &idx, &pid) || !pid || pid == (__u64)getpid())
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%llu/comm", (unsigned long long)pid);
+	snprintf(path, sizeof(path), "/proc/%llu/stat", (unsigned long long)pid);
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = '\0';
+	if (!fgets(stat, sizeof(stat), f))
+		stat[0] = '\0';
 	fclose(f);
-	return strncmp(comm, "crux\n", 5) ? 0 : (pid_t)pid;
+	/* "PID (comm) S ..." */
+	end = strrchr(stat, ')');
+	if (!strstr(stat, " (crux) ") || !end || end[1] != ' ' || end[2] == 'Z' || end[2] == 'X')
+		return 0;
+	return (pid_t)pid;
 }
 
 /* Refuse pinned state of another layout, with both versions and the way out. */
@@ -232,6 +240,50 @@ static bool pinned(const char *path)
 	return !stat(path, &st);
 }
 
+static void link_path(char *buf, size_t n, const char *pin_dir, struct bpf_program *prog)
+{
+	snprintf(buf, n, "%s/link_%s", pin_dir, bpf_program__name(prog));
+}
+
+/* How many of obj's loaded programs have a pinned link, out of how many. */
+static void count_links(struct bpf_object *obj, const char *pin_dir, int *pinned_n, int *total)
+{
+	struct bpf_program *prog;
+	char path[PATH_MAX];
+
+	bpf_object__for_each_program(prog, obj) {
+		if (!bpf_program__autoload(prog))
+			continue;
+		link_path(path, sizeof(path), pin_dir, prog);
+		*pinned_n += pinned(path);
+		(*total)++;
+	}
+}
+
+static int unpin_links(const char *pin_dir);
+
+/*
+ * Adopt all or nothing: the programs of one load share their stash maps (a connect's
+ * entry and exit), so a pinned half from an earlier load cannot pair with a new half.
+ * A partial set (a tracker killed while attaching) is detached and attached anew; the
+ * seed that follows is strict.
+ */
+static int settle_partial_links(struct tracker *t, const char *pin_dir)
+{
+	int n = 0, total = 0, err;
+
+	count_links(t->track->obj, pin_dir, &n, &total);
+	count_links(t->iter->obj, pin_dir, &n, &total);
+	if (n == 0 || n == total)
+		return 0;
+	pr_warn("%s holds %d of %d program links: re-attaching all of them", pin_dir, n, total);
+	err = unpin_links(pin_dir);
+	if (err)
+		return pr_err_ret(err, "cannot unpin the links under %s: %s", pin_dir,
+				  strerror(-err));
+	return 0;
+}
+
 /* Attach every loaded program of obj that has no pinned link yet, and pin the link. */
 static int attach_and_pin(struct bpf_object *obj, const char *pin_dir, struct tracker *t)
 {
@@ -244,7 +296,7 @@ static int attach_and_pin(struct bpf_object *obj, const char *pin_dir, struct tr
 
 		if (!bpf_program__autoload(prog))
 			continue;
-		snprintf(path, sizeof(path), "%s/link_%s", pin_dir, bpf_program__name(prog));
+		link_path(path, sizeof(path), pin_dir, prog);
 		if (pinned(path)) {
 			t->adopted++;
 			continue;
@@ -304,6 +356,9 @@ static int tracker_load(const char *pin_dir, struct tracker *t)
 	if (err)
 		return pr_err_ret(err, "cannot load the iterator BPF programs: %s (try -v)",
 				  strerror(-err));
+	err = settle_partial_links(t, pin_dir);
+	if (err)
+		return err;
 	/* event programs first, then the iterators: nothing is missed between attach and seed */
 	err = attach_and_pin(t->track->obj, pin_dir, t);
 	if (!err)
@@ -472,8 +527,6 @@ static int track_run(const struct opts *o)
 	err = reconcile_once(m, t.adopted > 0, &last_fail);
 	if (err)
 		goto out;
-	pr_info("tracking unix sockets under %s (%d links attached, %d adopted)", o->pin_dir,
-		t.attached, t.adopted);
 	if (notify_fd >= 0) {
 		pid_t me = getpid();
 
@@ -487,6 +540,8 @@ static int track_run(const struct opts *o)
 		close(notify_fd);
 		notify_fd = -1;
 	}
+	pr_info("tracking unix sockets under %s (%d links attached, %d adopted)", o->pin_dir,
+		t.attached, t.adopted);
 	/* the programs are pinned: the loaded copies of already-attached ones can go */
 	for (;;) {
 		int sig;
@@ -533,30 +588,39 @@ static int wait_gone(pid_t pid, int ms)
 	return -ETIMEDOUT;
 }
 
-/* Unlink links first (detaches the programs), then the maps, then the directory. */
+/* Unlink the entries of pin_dir that are (links) or are not (!links) program links. */
+static int unpin_entries(const char *pin_dir, bool links)
+{
+	struct dirent *de;
+	int err = 0;
+	DIR *d = opendir(pin_dir);
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !strncmp(de->d_name, "link_", 5) != links)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) && !err)
+			err = -errno;
+	}
+	closedir(d);
+	return err;
+}
+
+/* Unlinking a link pin detaches its program (nothing else holds the link). */
+static int unpin_links(const char *pin_dir)
+{
+	return unpin_entries(pin_dir, true);
+}
+
+/* Links first (detaches the programs), then the maps, then the directory. */
 static int unpin_all(const char *pin_dir)
 {
-	int pass, err = 0;
+	int err = unpin_links(pin_dir), err2 = unpin_entries(pin_dir, false);
 
-	for (pass = 0; pass < 2; pass++) {
-		DIR *d = opendir(pin_dir);
-		struct dirent *de;
-
-		if (!d)
-			return -errno;
-		while ((de = readdir(d))) {
-			bool is_link = !strncmp(de->d_name, "link_", 5);
-
-			if (de->d_name[0] == '.' || is_link != (pass == 0))
-				continue;
-			if (unlinkat(dirfd(d), de->d_name, 0) && !err)
-				err = -errno;
-		}
-		closedir(d);
-	}
-	if (rmdir(pin_dir) && !err)
-		err = -errno;
-	return err;
+	if (rmdir(pin_dir) && !err && !err2)
+		return -errno;
+	return err ? err : err2;
 }
 
 static int track_stop(const struct opts *o)
@@ -627,6 +691,7 @@ int cmd_track(int argc, char **argv)
 	const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
 	int err;
 
+	argv[0] = "crux track"; /* argp's usage lines name the program by argv[0] */
 	err = argp_parse(&argp, argc, argv, 0, NULL, &o);
 	if (err)
 		return EXIT_USAGE;

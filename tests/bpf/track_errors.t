@@ -14,7 +14,7 @@ stop() { "$CRUX" track --stop --pin-dir "$PIN" >/dev/null 2>&1; rm -rf "$PIN"; }
 if [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP needs root"; exit 0; fi
 trap stop EXIT
 stop
-echo "1..15"
+echo "1..17"
 
 out=$("$CRUX" track --no-such-option 2>&1); rc=$?
 [ $rc = 64 ]; t "unknown option: exit 64 (got $rc)"
@@ -61,6 +61,16 @@ pid=$("$CRUX" track -d --reconcile-ms 0 --pin-dir "$PIN" 2>/dev/null); rc=$?
 [ $rc = 0 ] && [ -n "$pid" ]; t "after --stop a tracker starts again"
 "$CRUX" track --stop --pin-dir "$PIN" >/dev/null 2>&1; rc=$?
 [ $rc = 0 ] && ! kill -0 "$pid" 2>/dev/null; t "--stop ends it"
+
+# A partial pinned state (a tracker killed while attaching): all links are attached anew.
+pid=$("$CRUX" track -d --reconcile-ms 0 --pin-dir "$PIN" 2>/dev/null)
+kill -9 "$pid"
+rm -f "$PIN/link_tp_sys_exit_connect"
+out=$("$CRUX" track -d --reconcile-ms 0 --pin-dir "$PIN" 2>&1); rc=$?
+[ $rc = 0 ] && grep -q "holds 22 of 23 program links" <<<"$out"
+t "partial links: a warning, then every program attached anew"
+[ "$(ls "$PIN" | grep -c '^link_')" = 23 ]; t "partial links: all 23 links pinned again"
+stop
 
 "$CRUX" check >/dev/null 2>&1; rc=$?
 [ $rc = 0 ]; t "crux check: every required feature present on this machine"
