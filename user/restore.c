@@ -178,8 +178,10 @@ static int do_restore(struct rst_set *set)
 		err = rst_tree_create(set);
 	rst_files_close(set); /* the tasks hold their own copies now */
 	inj_tramp_unmap(set->tramp);
+	set->t_tree = now_ns();
 	if (!err)
 		err = rebuild_tasks(set);
+	set->t_done = now_ns();
 	if (err) {
 		rst_tree_kill(set);
 		rst_unix_unlink_bound(set);
@@ -188,6 +190,25 @@ static int do_restore(struct rst_set *set)
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	setrlimit(RLIMIT_NOFILE, &set->nofile);
 	return 0;
+}
+
+static void print_summary(const struct rst_set *set, uint64_t t0)
+{
+	unsigned long calls = 0, vmas = 0, pages = 0;
+	size_t i, j;
+
+	for (i = 0; i < set->n_tasks; i++) {
+		const struct rst_task *t = &set->tasks[i];
+
+		calls += t->inj.pi.nr_calls;
+		vmas += t->mm->n_vmas;
+		for (j = 0; j < t->n_runs; j++)
+			pages += t->runs[j].nr_pages;
+	}
+	pr_info("restored %zu task(s): %lu vmas, %lu pages, %zu files, %lu injected syscalls; "
+		"images, checks, objects and tree %.2f ms, rebuild %.2f ms, total %.2f ms",
+		set->n_tasks, vmas, pages, set->n_files, calls, (set->t_tree - t0) / 1e6,
+		(set->t_done - set->t_tree) / 1e6, (now_ns() - t0) / 1e6);
 }
 
 static int wait_root(pid_t pid)
@@ -232,7 +253,7 @@ int cmd_restore(int argc, char **argv)
 		return 1;
 	}
 	root = set->tasks[0].pid;
-	pr_info("restored %zu task(s) in %.2f ms", set->n_tasks, (now_ns() - t0) / 1e6);
+	print_summary(set, t0);
 	if (a.o.detach) {
 		for (i = 0; i < set->n_tasks; i++)
 			printf("%d\n", set->tasks[i].pid);

@@ -140,6 +140,20 @@ static void expect_name(int fd, bool peer, const char *name, size_t len, const c
 	      "%s: %s name differs (len %u)", what, peer ? "peer" : "own", sl);
 }
 
+/* The open fd numbers, as a bitmap of the first 1024 (the reading fd excluded). */
+static void fd_set_of(unsigned char *bits)
+{
+	char p[64];
+	int fd;
+
+	memset(bits, 0, 128);
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		if (access(p, F_OK) == 0)
+			bits[fd / 8] |= 1 << (fd % 8);
+	}
+}
+
 /* ---- basic ---- */
 
 static struct {
@@ -149,6 +163,7 @@ static struct {
 	uid_t uid;
 	gid_t gid;
 	int ngroups, capbset_net_raw;
+	unsigned char fds[128];
 	gid_t groups[64];
 } b;
 
@@ -223,6 +238,7 @@ static void setup_basic(void)
 	b.gid = getegid();
 	b.ngroups = getgroups(64, b.groups);
 	b.capbset_net_raw = prctl(PR_CAPBSET_READ, 13 /* CAP_NET_RAW */);
+	fd_set_of(b.fds);
 }
 
 static void verify_basic(void)
@@ -269,6 +285,12 @@ static void verify_basic(void)
 
 		check(n == b.ngroups && !memcmp(g, b.groups, n * sizeof(g[0])),
 		      "%d supplementary groups, want %d", n, b.ngroups);
+	}
+	{
+		unsigned char now[128];
+
+		fd_set_of(now);
+		check(!memcmp(now, b.fds, sizeof(now)), "the same fd numbers are open, no more");
 	}
 	check(prctl(PR_CAPBSET_READ, 13) == b.capbset_net_raw, "CAP_NET_RAW in bounding set: %d",
 	      b.capbset_net_raw);
