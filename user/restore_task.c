@@ -23,6 +23,9 @@
 
 #define SCR_ARG 0
 #define SIGINFO_SIZE 128
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000 /* x86 uapi; glibc hides it */
+#endif
 
 /* The kernel's struct sigaction on x86-64 (what rt_sigaction takes). */
 struct ksigaction {
@@ -50,6 +53,19 @@ static long call_with(struct rst_task *t, long nr, const void *arg, size_t len, 
 	return inj_sys4(&t->inj, nr, p, a2, a3, a4);
 }
 
+/* The task is a fork of crux: its dispositions are crux's own. */
+static bool inherited_default(int sig)
+{
+	struct sigaction cur;
+	uint64_t mask;
+
+	if (sigaction(sig, NULL, &cur))
+		return false;
+	/* Only the kernel's 64 bits of glibc's 1024-bit mask mean anything. */
+	memcpy(&mask, &cur.sa_mask, sizeof(mask));
+	return cur.sa_handler == SIG_DFL && !(cur.sa_flags & ~SA_RESTORER) && !mask;
+}
+
 /* CRIU's 62 entries: signals 1..64 without SIGKILL and SIGSTOP. */
 static int set_sigactions(struct rst_task *t, const TaskCoreEntry *tc)
 {
@@ -68,6 +84,8 @@ static int set_sigactions(struct rst_task *t, const TaskCoreEntry *tc)
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		sa = tc->sigactions[i++];
+		if (inherited_default(sig) && !sa->sigaction && !sa->flags && !sa->mask)
+			continue; /* default here and in the image: nothing to inject */
 		k = (struct ksigaction){ sa->sigaction, sa->flags, sa->restorer, sa->mask };
 		if (!inj_scratch_put(&t->inj, SCR_ARG, &k, sizeof(k)))
 			return -EFAULT;

@@ -304,7 +304,9 @@ static struct {
 	char lsn_path[300], dsrv_path[300];
 } k;
 
-static const char abs_name[] = "\0crux-rsttgt-abstract";
+/* Abstract names are per network namespace: make ours unique to this target's DIR. */
+static char abs_name[108];
+static size_t abs_len;
 
 static void setup_sockets(void)
 {
@@ -340,7 +342,8 @@ static void setup_sockets(void)
 	k.dcli = connected(SOCK_DGRAM, k.dsrv_path);
 	put(k.dcli, "m1");
 	put(k.dcli, "m22");
-	k.abs = bound(SOCK_DGRAM, abs_name, sizeof(abs_name) - 1);
+	abs_len = 1 + (size_t)snprintf(abs_name + 1, sizeof(abs_name) - 1, "crux-rsttgt%s", dir);
+	k.abs = bound(SOCK_DGRAM, abs_name, abs_len);
 	{
 		char p[300];
 
@@ -385,7 +388,7 @@ static void verify_sockets(void)
 	expect_msg(k.dsrv, "m22", "dgram server message 2");
 	roundtrip(k.dcli, k.dsrv, "dgram client to its server");
 	expect_name(k.dcli, true, k.dsrv_path, strlen(k.dsrv_path), "dgram client");
-	expect_name(k.abs, false, abs_name, sizeof(abs_name) - 1, "abstract socket");
+	expect_name(k.abs, false, abs_name, abs_len, "abstract socket");
 	{
 		char p[300];
 		struct stat st;
