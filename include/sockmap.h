@@ -44,6 +44,13 @@ int sockmap__list(struct sockmap *m, struct crux_sock **ret, size_t *ret_n);
  */
 int sockmap__list_inbound(struct sockmap *m, const __u64 *inos, size_t n, struct crux_sock **ret,
 			  size_t *ret_n);
+/*
+ * The owner of socket ino as the map knows it (creator, connector, acceptor or first
+ * holder): *ret_tgid and, if ret_comm is non-NULL, its NUL-terminated comm
+ * (CRUX_COMM_LEN bytes). -ENOENT if the inode is not in the map, -ESRCH if no owner is
+ * known (a socket seen only by the per-netns pass, e.g. in flight).
+ */
+int sockmap__owner(struct sockmap *m, __u64 ino, __u32 *ret_tgid, char *ret_comm);
 /* stats[CRUX_ST__MAX], see enum crux_stat. */
 int sockmap__stats(struct sockmap *m, __u64 *stats);
 /*

@@ -509,6 +509,23 @@ int sockmap__lookup(struct sockmap *m, __u64 ino, struct crux_sock *ret)
 	return bpf_map_lookup_elem(m->peers_fd, &ino, ret) ? -errno : 0;
 }
 
+int sockmap__owner(struct sockmap *m, __u64 ino, __u32 *ret_tgid, char *ret_comm)
+{
+	struct crux_sock s;
+	int err = sockmap__lookup(m, ino, &s);
+
+	if (err)
+		return err;
+	if (!s.owner_tgid)
+		return -ESRCH;
+	*ret_tgid = s.owner_tgid;
+	if (ret_comm) {
+		memcpy(ret_comm, s.owner_comm, CRUX_COMM_LEN);
+		ret_comm[CRUX_COMM_LEN - 1] = '\0';
+	}
+	return 0;
+}
+
 int sockmap__lookup_conn(struct sockmap *m, __u64 ino, struct crux_conn *ret)
 {
 	return bpf_map_lookup_elem(m->conn_fd, &ino, ret) ? -errno : 0;

@@ -173,34 +173,53 @@ static int check_bpffs(const char *pin_dir, bool must_exist)
 }
 
 /*
- * The pid of a live `crux` that registered itself as this pin dir's tracker, or 0. A
- * zombie (killed, not yet reaped) is not alive: /proc/PID/stat gives comm and state.
+ * The state letter of process pid from /proc/PID/stat ("PID (comm) S ..."), 0 if it is
+ * gone; is_crux tells whether its comm is "crux". A zombie ('Z') is not alive: a killed
+ * tracker may wait a while for its reaper.
  */
-static pid_t live_tracker(const char *pin_dir)
+static char proc_state(pid_t pid, bool *is_crux)
 {
-	_cleanup_close_ int fd = -1;
-	char path[PATH_MAX], stat[512] = "";
-	__u32 idx = CRUX_ST_TRACKER_PID;
+	char path[64], stat[512] = "";
 	const char *end;
-	__u64 pid = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/stats", pin_dir);
-	fd = bpf_obj_get(path);
-	if (fd < 0 || bpf_map_lookup_elem(fd, &idx, &pid) || !pid || pid == (__u64)getpid())
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%llu/stat", (unsigned long long)pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
 	if (!fgets(stat, sizeof(stat), f))
 		stat[0] = '\0';
 	fclose(f);
-	/* "PID (comm) S ..." */
 	end = strrchr(stat, ')');
-	if (!strstr(stat, " (crux) ") || !end || end[1] != ' ' || end[2] == 'Z' || end[2] == 'X')
+	if (!end || end[1] != ' ')
 		return 0;
-	return (pid_t)pid;
+	if (is_crux)
+		*is_crux = strstr(stat, " (crux) ") != NULL;
+	return end[2];
+}
+
+static bool alive(pid_t pid, bool *is_crux)
+{
+	char st = proc_state(pid, is_crux);
+
+	return st && st != 'Z' && st != 'X';
+}
+
+/* The pid of a live `crux` that registered itself as this pin dir's tracker, or 0. */
+static pid_t live_tracker(const char *pin_dir)
+{
+	_cleanup_close_ int fd = -1;
+	char path[PATH_MAX];
+	__u32 idx = CRUX_ST_TRACKER_PID;
+	bool is_crux = false;
+	__u64 pid = 0;
+
+	snprintf(path, sizeof(path), "%s/stats", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &idx, &pid) || !pid || pid == (__u64)getpid() ||
+	    pid > INT32_MAX)
+		return 0;
+	return alive((pid_t)pid, &is_crux) && is_crux ? (pid_t)pid : 0;
 }
 
 /* Refuse pinned state of another layout, with both versions and the way out. */
@@ -468,16 +487,11 @@ static int detach_stdio(const struct opts *o)
 	return 0;
 }
 
-static int track_run(const struct opts *o)
+/* Refusals before anything is touched: bpffs, another layout, a live tracker. */
+static int track_preflight(const struct opts *o)
 {
-	struct tracker t = {};
-	struct sockmap *m = NULL;
-	__u64 last_fail = 0;
-	sigset_t set;
-	int err, notify_fd = -1;
 	pid_t other;
-	struct timespec ts;
-	__u64 stats[CRUX_ST__MAX];
+	int err;
 
 	err = check_bpffs(o->pin_dir, false);
 	if (err)
@@ -491,11 +505,17 @@ static int track_run(const struct opts *o)
 				  "a tracker is already running (pid %d) on %s: stop it with "
 				  "'crux track --stop --pin-dir %s' first",
 				  other, o->pin_dir, o->pin_dir);
-	if (o->daemonize) {
-		err = daemonize(&notify_fd);
-		if (err)
-			return err;
-	} else if (o->log_file) {
+	return 0;
+}
+
+/* -d: fork (the parent exits in daemonize()); else the log destination asked for. */
+static int track_detach_or_log(const struct opts *o, int *ret_notify_fd)
+{
+	int err;
+
+	if (o->daemonize)
+		return daemonize(ret_notify_fd);
+	if (o->log_file) {
 		err = log_to_file(o->log_file);
 		if (err)
 			return pr_err_ret(err, "cannot open log file %s: %s", o->log_file,
@@ -503,6 +523,90 @@ static int track_run(const struct opts *o)
 	} else if (o->use_syslog) {
 		log_to_syslog();
 	}
+	return 0;
+}
+
+/* -d: the map is seeded; let go of the terminal, then tell the waiting parent our pid. */
+static int track_notify_ready(const struct opts *o, int *notify_fd)
+{
+	pid_t me = getpid();
+	int err;
+
+	if (*notify_fd < 0)
+		return 0;
+	err = detach_stdio(o);
+	if (err)
+		return err;
+	if (write(*notify_fd, &me, sizeof(me)) != sizeof(me))
+		return -errno;
+	close(*notify_fd);
+	*notify_fd = -1;
+	return 0;
+}
+
+/* The pin dir still holds our state (an rm -rf of it detaches everything). */
+static bool pins_present(const char *pin_dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/stats", pin_dir);
+	return pinned(path);
+}
+
+#define PIN_CHECK_MS 1000
+
+/*
+ * Reconcile every reconcile_ms until a stop signal (blocked in set) arrives, or until the
+ * pin dir is removed under us: then nothing is attached any more and the tracker would
+ * only hold memory.
+ */
+static int track_loop(const struct opts *o, struct sockmap *m, const sigset_t *set,
+		      __u64 *last_fail)
+{
+	__u32 step = o->reconcile_ms && o->reconcile_ms < PIN_CHECK_MS ? o->reconcile_ms :
+									 PIN_CHECK_MS;
+	struct timespec ts = { .tv_sec = step / 1000, .tv_nsec = (step % 1000) * 1000000L };
+	__u64 waited = 0;
+	int sig, err;
+
+	for (;;) {
+		sig = sigtimedwait(set, NULL, &ts);
+		if (sig > 0) {
+			pr_info("signal %d: exiting; the pinned programs keep the map current",
+				sig);
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return pr_err_ret(-errno, "sigtimedwait: %s", strerror(errno));
+		if (!pins_present(o->pin_dir)) {
+			pr_warn("%s was removed: the programs are detached, exiting", o->pin_dir);
+			return 0;
+		}
+		waited += step;
+		if (!o->reconcile_ms || waited < o->reconcile_ms)
+			continue;
+		waited = 0;
+		err = reconcile_once(m, false, last_fail);
+		if (err)
+			return err;
+	}
+}
+
+static int track_run(const struct opts *o)
+{
+	struct tracker t = {};
+	struct sockmap *m = NULL;
+	__u64 last_fail = 0, stats[CRUX_ST__MAX];
+	int err, notify_fd = -1;
+	sigset_t set;
+
+	err = track_preflight(o);
+	if (!err)
+		err = track_detach_or_log(o, &notify_fd);
+	if (err)
+		return err;
 	/* block the stop signals before anything is pinned: they are handled in the loop */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -525,45 +629,13 @@ static int track_run(const struct opts *o)
 	}
 	/* the seed is a reconcile: refresh every live socket, sweep what is not live */
 	err = reconcile_once(m, t.adopted > 0, &last_fail);
+	if (!err)
+		err = track_notify_ready(o, &notify_fd);
 	if (err)
 		goto out;
-	if (notify_fd >= 0) {
-		pid_t me = getpid();
-
-		err = detach_stdio(o);
-		if (err)
-			goto out;
-		if (write(notify_fd, &me, sizeof(me)) != sizeof(me)) {
-			err = -errno;
-			goto out;
-		}
-		close(notify_fd);
-		notify_fd = -1;
-	}
 	pr_info("tracking unix sockets under %s (%d links attached, %d adopted)", o->pin_dir,
 		t.attached, t.adopted);
-	/* the programs are pinned: the loaded copies of already-attached ones can go */
-	for (;;) {
-		int sig;
-
-		ts.tv_sec = o->reconcile_ms / 1000;
-		ts.tv_nsec = (o->reconcile_ms % 1000) * 1000000L;
-		sig = sigtimedwait(&set, NULL, o->reconcile_ms ? &ts : NULL);
-		if (sig > 0) {
-			pr_info("signal %d: exiting; the pinned programs keep the map current",
-				sig);
-			break;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN) {
-			err = pr_err_ret(-errno, "sigtimedwait: %s", strerror(errno));
-			break;
-		}
-		err = reconcile_once(m, false, &last_fail);
-		if (err)
-			break;
-	}
+	err = track_loop(o, m, &set, &last_fail);
 	if (!err && !sockmap__stats(m, stats) && stats[CRUX_ST_UPSERT_FAIL])
 		pr_warn("%llu map writes failed during this run (map full)",
 			(unsigned long long)stats[CRUX_ST_UPSERT_FAIL]);
@@ -581,7 +653,7 @@ out:
 static int wait_gone(pid_t pid, int ms)
 {
 	for (; ms > 0; ms -= 20) {
-		if (kill(pid, 0) && errno == ESRCH)
+		if (!alive(pid, NULL))
 			return 0;
 		usleep(20000);
 	}

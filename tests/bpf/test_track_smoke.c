@@ -19,6 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
 #include "sockmap.h"
 #include "tap.h"
 #include "treeiter.h"
@@ -113,6 +116,97 @@ static bool wait_gone(struct sockmap *m, __u64 ino)
 	return false;
 }
 
+struct seen_events {
+	__u64 ino;
+	int pair, close;
+};
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct seen_events *s = ctx;
+	const struct crux_event *e = data;
+
+	if (len < sizeof(*e) || e->ino != s->ino || e->tgid != (__u32)getpid())
+		return 0;
+	s->pair += e->kind == CRUX_EV_SOCKETPAIR;
+	s->close += e->kind == CRUX_EV_CLOSE;
+	return 0;
+}
+
+static int set_watchers(__u64 n)
+{
+	char path[256];
+	__u32 key = CRUX_ST_WATCHERS;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/stats", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	err = bpf_map_update_elem(fd, &key, &n, BPF_ANY) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+/* The events ringbuf carries socketpair/close only while someone watches. */
+static void test_events(void)
+{
+	struct seen_events seen = {};
+	struct ring_buffer *rb;
+	char path[256];
+	int fd, sv[2];
+
+	snprintf(path, sizeof(path), "%s/events", pin_dir);
+	fd = bpf_obj_get(path);
+	rb = fd >= 0 ? ring_buffer__new(fd, on_event, &seen, NULL) : NULL;
+	if (!ok(rb != NULL, "events: the pinned ringbuf opens"))
+		return;
+	ring_buffer__consume(rb); /* whatever other watchers left */
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		tap_bail("socketpair: %s", strerror(errno));
+	seen.ino = ino_of(sv[0]);
+	close(sv[0]);
+	close(sv[1]);
+	ring_buffer__consume(rb);
+	ok(seen.pair == 0 && seen.close == 0, "events: nothing published without a watcher");
+	ok(set_watchers(1) == 0, "events: register a watcher");
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		tap_bail("socketpair: %s", strerror(errno));
+	seen.ino = ino_of(sv[0]);
+	close(sv[0]);
+	close(sv[1]);
+	set_watchers(0);
+	ring_buffer__consume(rb);
+	ok(seen.pair == 1 && seen.close == 1, "events: socketpair and close published (%d, %d)",
+	   seen.pair, seen.close);
+	ring_buffer__free(rb);
+	close(fd);
+}
+
+/* Until pid is gone or a zombie (the daemon's reaper is not us), at most WAIT_MS. */
+static bool wait_dead(pid_t pid)
+{
+	char path[64], stat[512];
+	int ms;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (ms = 0; ms < WAIT_MS; ms += 10) {
+		FILE *f = fopen(path, "re");
+		const char *end;
+		bool zombie;
+
+		if (!f)
+			return true;
+		zombie = fgets(stat, sizeof(stat), f) && (end = strrchr(stat, ')')) && end[1] &&
+			 end[2] == 'Z';
+		fclose(f);
+		if (zombie)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 static void test_pair(struct sockmap *m)
 {
 	struct crux_sock a, b;
@@ -128,6 +222,19 @@ static void test_pair(struct sockmap *m)
 	is_int(a.peer_ino, ib, "socketpair: a's peer is b");
 	is_int(b.peer_ino, ia, "socketpair: b's peer is a");
 	is_int(a.owner_tgid, getpid(), "socketpair: owner is the creator");
+	{
+		char comm[CRUX_COMM_LEN], want[CRUX_COMM_LEN] = "";
+		__u32 tgid = 0;
+		FILE *f = fopen("/proc/self/comm", "re");
+
+		if (f && fgets(want, sizeof(want), f))
+			want[strcspn(want, "\n")] = '\0';
+		if (f)
+			fclose(f);
+		ok(sockmap__owner(m, ia, &tgid, comm) == 0 && tgid == (__u32)getpid() &&
+			   !strcmp(comm, want),
+		   "sockmap__owner: pid and comm '%s'", want);
+	}
 	is_int(a.type, SOCK_STREAM, "socketpair: type stream");
 	is_int(a.state, 1 /* TCP_ESTABLISHED */, "socketpair: established");
 	close(sv[0]);
@@ -238,6 +345,33 @@ static void test_releases(struct sockmap *m)
 		close(p[1]);
 		waitpid(child, NULL, 0);
 		ok(wait_gone(m, i1), "exit: the child's exit released the pair");
+	}
+
+	/* exit with dup'ed fds: no single fd holds the only reference (sightings per walk) */
+	if (pipe(p))
+		tap_bail("pipe: %s", strerror(errno));
+	child = fork();
+	if (child == 0) {
+		__u64 inos[2];
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || dup(sv[0]) < 0 || dup(sv[0]) < 0 ||
+		    dup(sv[1]) < 0)
+			_exit(1);
+		inos[0] = ino_of(sv[0]);
+		inos[1] = ino_of(sv[1]);
+		_exit(write(p[1], inos, sizeof(inos)) != sizeof(inos));
+	}
+	close(p[1]);
+	{
+		__u64 inos[2] = { 0, 0 };
+
+		ok(read(p[0], inos, sizeof(inos)) == sizeof(inos),
+		   "exit with dup'ed fds: child ran");
+		waitpid(child, NULL, 0);
+		ok(wait_gone(m, inos[0]) && wait_gone(m, inos[1]),
+		   "exit with dup'ed fds: the pair is gone");
+		close(p[0]);
 	}
 
 	/* dup2 onto the only fd of a socket */
@@ -391,8 +525,7 @@ static void test_restart(struct sockmap **m)
 	is_int(rc, 1, "a second tracker on the same pin dir is refused");
 
 	kill(pid, SIGKILL);
-	while (kill(pid, 0) == 0)
-		usleep(10000);
+	wait_dead(pid);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		tap_bail("socketpair: %s", strerror(errno));
 	ok(in_map(*m, ino_of(sv[0])), "after SIGKILL: the pinned programs still record");
@@ -408,7 +541,7 @@ static void test_restart(struct sockmap **m)
 	snprintf(args, sizeof(args), "track --stop --pin-dir %s", pin_dir);
 	is_int(run_crux(NULL, 0, args), 0, "--stop exits 0");
 	ok(access(pin_dir, F_OK) && errno == ENOENT, "--stop removed the pin dir");
-	ok(kill(pid2, 0) && errno == ESRCH, "--stop ended the tracker");
+	ok(wait_dead(pid2), "--stop ended the tracker");
 	is_int(sockmap__open(pin_dir, m, NULL), -ENOENT, "after --stop: no state to open");
 }
 
@@ -436,6 +569,7 @@ int main(int argc, char **argv)
 		tap_bail("sockmap__open: %d", err);
 
 	test_pair(m);
+	test_events();
 	test_connect(m, dir);
 	test_releases(m);
 	test_reconcile(m);

@@ -10,11 +10,20 @@ t() { # description, then the check's exit status in $?
 	n=$((n + 1))
 	if [ $rc = 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fails=$((fails + 1)); fi
 }
+wait_dead() { # pid: gone or a zombie (the daemon's reaper is not us), within 5 s
+	local i s
+	for i in $(seq 100); do
+		s=$(ps -o stat= -p "$1")
+		[ -z "$s" ] || [ "${s#Z}" != "$s" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
 stop() { "$CRUX" track --stop --pin-dir "$PIN" >/dev/null 2>&1; rm -rf "$PIN"; }
 if [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP needs root"; exit 0; fi
 trap stop EXIT
 stop
-echo "1..17"
+echo "1..18"
 
 out=$("$CRUX" track --no-such-option 2>&1); rc=$?
 [ $rc = 64 ]; t "unknown option: exit 64 (got $rc)"
@@ -47,7 +56,7 @@ out=$("$CRUX" track --reconcile --pin-dir "$PIN" 2>&1); rc=$?
 
 # Another layout: rewrite the pinned version record (ABI version 999, record 64 bytes).
 kill -9 "$pid"
-while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+wait_dead "$pid"
 bpftool map update pinned "$PIN/abi_info" key 0 0 0 0 value 0xe7 3 0 0 64 0 0 0
 out=$("$CRUX" track --pin-dir "$PIN" 2>&1); rc=$?
 [ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "ABI version 999" <<<"$out" &&
@@ -60,17 +69,23 @@ out=$("$CRUX" track --reconcile --pin-dir "$PIN" 2>&1); rc=$?
 pid=$("$CRUX" track -d --reconcile-ms 0 --pin-dir "$PIN" 2>/dev/null); rc=$?
 [ $rc = 0 ] && [ -n "$pid" ]; t "after --stop a tracker starts again"
 "$CRUX" track --stop --pin-dir "$PIN" >/dev/null 2>&1; rc=$?
-[ $rc = 0 ] && ! kill -0 "$pid" 2>/dev/null; t "--stop ends it"
+[ $rc = 0 ] && wait_dead "$pid"; t "--stop ends it"
 
 # A partial pinned state (a tracker killed while attaching): all links are attached anew.
 pid=$("$CRUX" track -d --reconcile-ms 0 --pin-dir "$PIN" 2>/dev/null)
 kill -9 "$pid"
+wait_dead "$pid"
 rm -f "$PIN/link_tp_sys_exit_connect"
 out=$("$CRUX" track -d --reconcile-ms 0 --pin-dir "$PIN" 2>&1); rc=$?
 [ $rc = 0 ] && grep -q "holds 22 of 23 program links" <<<"$out"
 t "partial links: a warning, then every program attached anew"
 [ "$(ls "$PIN" | grep -c '^link_')" = 23 ]; t "partial links: all 23 links pinned again"
 stop
+
+# rm -rf of the pin dir detaches everything: the tracker notices and exits.
+pid=$("$CRUX" track -d --reconcile-ms 0 --pin-dir "$PIN" 2>/dev/null)
+rm -rf "$PIN"
+[ -n "$pid" ] && wait_dead "$pid"; t "pin dir removed under a running tracker: it exits"
 
 "$CRUX" check >/dev/null 2>&1; rc=$?
 [ $rc = 0 ]; t "crux check: every required feature present on this machine"
