@@ -16,9 +16,13 @@
  *   stream-client a stream socket connected to the outside listener at ARG
  *   dgram-server  a dgram server bound at DIR/srv (outside clients connect to it)
  *   forker        forks a short-lived child every millisecond
+ *   scm           a socketpair with an fd in flight (SCM_RIGHTS) in its queue
+ *   eventfd       an eventfd (a kind crux does not dump yet)
+ *   threads       a second thread
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -26,6 +30,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -174,6 +179,37 @@ static void topo_dgram_server(void)
 	bound(SOCK_DGRAM, p, strlen(p));
 }
 
+static void topo_scm(void)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} c;
+	struct iovec iov = { .iov_base = "f", .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b)
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	int sp[2], nul = open("/dev/null", O_RDONLY);
+
+	if (nul < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sp))
+		die("socketpair");
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &nul, sizeof(int));
+	if (sendmsg(sp[0], &mh, 0) != 1)
+		die("sendmsg");
+	close(nul);
+}
+
+static void *idle_thread(void *arg)
+{
+	for (;;)
+		pause();
+	return arg;
+}
+
 static void topo_forker(void)
 {
 	pid_t c = fork();
@@ -229,7 +265,17 @@ int main(int argc, char **argv)
 		topo_dgram_server();
 	else if (!strcmp(argv[1], "forker"))
 		topo_forker();
-	else {
+	else if (!strcmp(argv[1], "threads")) {
+		pthread_t th;
+
+		if (pthread_create(&th, NULL, idle_thread, NULL))
+			die("pthread_create");
+	} else if (!strcmp(argv[1], "scm"))
+		topo_scm();
+	else if (!strcmp(argv[1], "eventfd")) {
+		if (eventfd(0, 0) < 0)
+			die("eventfd");
+	} else {
 		dprintf(2, "dumptgt: unknown topology %s\n", argv[1]);
 		return 64;
 	}

@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# What crux cannot restore yet is refused at dump time with a message naming it, never
+# dumped wrongly: an fd in flight (SCM_RIGHTS) in a socket queue, an eventfd, a
+# multi-threaded process. The refused target runs on, and its queue still holds the fd.
+. "$(dirname "$0")/dump_lib.sh"
+
+start scm || exit 1
+out=$("$CRUX" dump -t $tpid -D "$tdir/img" 2>&1)
+ok "$([ $? = 1 ]; echo $?)" "an fd in flight in a queue: refused"
+has "$out" "pid $tpid \\(dumptgt\\) fd 6: unix socket [0-9]+ has file descriptors in flight \\(SCM_RIGHTS\\)" \
+	"the message names the receiving socket and SCM_RIGHTS"
+ok "$([ ! -e "$tdir/img" ]; echo $?)" "no image directory is left"
+running $tpid "$tdir"
+ok $? "the target runs on"
+out=$("$CRUX" dump -t $tpid -D "$tdir/img" 2>&1)
+has "$out" "SCM_RIGHTS" "a second try still sees the fd in flight (peeking did not consume it)"
+fds=$(ls /proc/$tpid/fd | wc -l)
+ok "$([ "$fds" = 6 ]; echo $?)" "the target gained no fd from the peeks ($fds fds)"
+
+start eventfd || exit 1
+out=$("$CRUX" dump -t $tpid -D "$tdir/img" 2>&1)
+ok "$([ $? = 1 ]; echo $?)" "an eventfd: refused"
+has "$out" "pid $tpid \(dumptgt\) fd 4: anon_inode:\[eventfd\]" "the message names the fd and its kind"
+running $tpid "$tdir"
+ok $? "the target runs on"
+
+start threads || exit 1
+out=$("$CRUX" dump -t $tpid -D "$tdir/img" 2>&1)
+ok "$([ $? = 1 ]; echo $?)" "a process with two threads: refused"
+has "$out" "task $tpid has more than one thread" "the message names the task and the reason"
+running $tpid "$tdir"
+ok $? "the target runs on"
+done_testing
