@@ -311,5 +311,8 @@ int rst_task_finish(struct rst_set *set, struct rst_task *t)
 		return err;
 	}
 	pr_debug("pid %d restored: %lu injected syscalls", t->pid, t->inj.pi.nr_calls);
+	if (t->core->tc->task_state == 3 && kill(t->pid, SIGSTOP)) /* stopped when dumped */
+		pr_warn("pid %d: cannot stop it again as it was at dump: %s", t->pid,
+			strerror(errno));
 	return 0;
 }
