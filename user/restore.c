@@ -41,11 +41,14 @@ static const char doc[] =
 	"sockets (connected to the same peers, queues refilled), its memory and registers, and "
 	"continues where it was dumped. Nothing is created unless every check passes; on a "
 	"failure every task crux created is killed and the image is left as it was.\n\n"
-	"Without -d crux waits for the root task and exits with its status."
+	"Without -d crux stays the root task's parent, waits for it and exits with its status "
+	"(128+N if killed by signal N). With -d crux exits once the tree runs: the root's "
+	"parent becomes init (or the nearest subreaper), and a parent-death signal the root "
+	"had at dump fires then."
 	"\vEXAMPLES:\n"
 	"  crux restore -D /tmp/img                  restore, wait for the root task\n"
 	"  crux restore -D /tmp/img -d               restore and print the pids\n"
-	"  crux restore -D /tmp/img --ext-unix-sk    reconnect to outside servers (e.g. a logd)\n";
+	"  crux restore -D /tmp/img --ext-unix-sk    reconnect to outside servers\n";
 
 struct args {
 	struct rst_opts o;
