@@ -100,6 +100,7 @@ struct rst_set {
 	char **bound;
 	size_t n_bound;
 	int problems; /* validation: problems reported so far */
+	uint64_t t_tree, t_done; /* now_ns() when the tree was ready, when all were rebuilt */
 };
 
 /* restore_img.c: load every image (refusing corrupt ones with file and offset), free it. */

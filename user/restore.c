@@ -41,11 +41,14 @@ static const char doc[] =
 	"sockets (connected to the same peers, queues refilled), its memory and registers, and "
 	"continues where it was dumped. Nothing is created unless every check passes; on a "
 	"failure every task crux created is killed and the image is left as it was.\n\n"
-	"Without -d crux waits for the root task and exits with its status."
+	"Without -d crux stays the root task's parent, waits for it and exits with its status "
+	"(128+N if killed by signal N). With -d crux exits once the tree runs: the root's "
+	"parent becomes init (or the nearest subreaper), and a parent-death signal the root "
+	"had at dump fires then."
 	"\vEXAMPLES:\n"
 	"  crux restore -D /tmp/img                  restore, wait for the root task\n"
 	"  crux restore -D /tmp/img -d               restore and print the pids\n"
-	"  crux restore -D /tmp/img --ext-unix-sk    reconnect to outside servers (e.g. a logd)\n";
+	"  crux restore -D /tmp/img --ext-unix-sk    reconnect to outside servers\n";
 
 struct args {
 	struct rst_opts o;
@@ -178,8 +181,10 @@ static int do_restore(struct rst_set *set)
 		err = rst_tree_create(set);
 	rst_files_close(set); /* the tasks hold their own copies now */
 	inj_tramp_unmap(set->tramp);
+	set->t_tree = now_ns();
 	if (!err)
 		err = rebuild_tasks(set);
+	set->t_done = now_ns();
 	if (err) {
 		rst_tree_kill(set);
 		rst_unix_unlink_bound(set);
@@ -188,6 +193,25 @@ static int do_restore(struct rst_set *set)
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	setrlimit(RLIMIT_NOFILE, &set->nofile);
 	return 0;
+}
+
+static void print_summary(const struct rst_set *set, uint64_t t0)
+{
+	unsigned long calls = 0, vmas = 0, pages = 0;
+	size_t i, j;
+
+	for (i = 0; i < set->n_tasks; i++) {
+		const struct rst_task *t = &set->tasks[i];
+
+		calls += t->inj.pi.nr_calls;
+		vmas += t->mm->n_vmas;
+		for (j = 0; j < t->n_runs; j++)
+			pages += t->runs[j].nr_pages;
+	}
+	pr_info("restored %zu task(s): %lu vmas, %lu pages, %zu files, %lu injected syscalls; "
+		"images, checks, objects and tree %.2f ms, rebuild %.2f ms, total %.2f ms",
+		set->n_tasks, vmas, pages, set->n_files, calls, (set->t_tree - t0) / 1e6,
+		(set->t_done - set->t_tree) / 1e6, (now_ns() - t0) / 1e6);
 }
 
 static int wait_root(pid_t pid)
@@ -232,7 +256,7 @@ int cmd_restore(int argc, char **argv)
 		return 1;
 	}
 	root = set->tasks[0].pid;
-	pr_info("restored %zu task(s) in %.2f ms", set->n_tasks, (now_ns() - t0) / 1e6);
+	print_summary(set, t0);
 	if (a.o.detach) {
 		for (i = 0; i < set->n_tasks; i++)
 			printf("%d\n", set->tasks[i].pid);

@@ -23,6 +23,9 @@
 
 #define SCR_ARG 0
 #define SIGINFO_SIZE 128
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000 /* x86 uapi; glibc hides it */
+#endif
 
 /* The kernel's struct sigaction on x86-64 (what rt_sigaction takes). */
 struct ksigaction {
@@ -50,6 +53,19 @@ static long call_with(struct rst_task *t, long nr, const void *arg, size_t len, 
 	return inj_sys4(&t->inj, nr, p, a2, a3, a4);
 }
 
+/* The task is a fork of crux: its dispositions are crux's own. */
+static bool inherited_default(int sig)
+{
+	struct sigaction cur;
+	uint64_t mask;
+
+	if (sigaction(sig, NULL, &cur))
+		return false;
+	/* Only the kernel's 64 bits of glibc's 1024-bit mask mean anything. */
+	memcpy(&mask, &cur.sa_mask, sizeof(mask));
+	return cur.sa_handler == SIG_DFL && !(cur.sa_flags & ~SA_RESTORER) && !mask;
+}
+
 /* CRIU's 62 entries: signals 1..64 without SIGKILL and SIGSTOP. */
 static int set_sigactions(struct rst_task *t, const TaskCoreEntry *tc)
 {
@@ -68,6 +84,8 @@ static int set_sigactions(struct rst_task *t, const TaskCoreEntry *tc)
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		sa = tc->sigactions[i++];
+		if (inherited_default(sig) && !sa->sigaction && !sa->flags && !sa->mask)
+			continue; /* default here and in the image: nothing to inject */
 		k = (struct ksigaction){ sa->sigaction, sa->flags, sa->restorer, sa->mask };
 		if (!inj_scratch_put(&t->inj, SCR_ARG, &k, sizeof(k)))
 			return -EFAULT;
@@ -143,6 +161,74 @@ static void set_rlimits(struct rst_task *t, const TaskRlimitsEntry *rl)
 	}
 }
 
+static uint64_t cap_set(const uint32_t *words, size_t n)
+{
+	return (n > 0 ? words[0] : 0) | (n > 1 ? (uint64_t)words[1] << 32 : 0);
+}
+
+/* capset(v3): header at SCR_ARG, two data words of {effective, permitted, inheritable}. */
+static int set_caps(struct rst_task *t, const CredsEntry *c)
+{
+	uint64_t eff = cap_set(c->cap_eff, c->n_cap_eff), prm = cap_set(c->cap_prm, c->n_cap_prm);
+	uint64_t inh = cap_set(c->cap_inh, c->n_cap_inh);
+	struct {
+		uint32_t version;
+		int32_t pid;
+		uint32_t data[2][3];
+	} cs = { 0x20080522,
+		 0,
+		 { { (uint32_t)eff, (uint32_t)prm, (uint32_t)inh },
+		   { (uint32_t)(eff >> 32), (uint32_t)(prm >> 32), (uint32_t)(inh >> 32) } } };
+	uint64_t p = inj_scratch_put(&t->inj, SCR_ARG, &cs, sizeof(cs));
+
+	if (!p)
+		return -EFAULT;
+	return check(t, inj_sys2(&t->inj, SYS_capset, p, p + 8), "capset");
+}
+
+/*
+ * Credentials last: after them the task may no longer be allowed what the steps before
+ * needed. Groups and gids first, bounding set and securebits while still privileged,
+ * then uids (keeping the permitted set across the switch) and the dumped capability sets.
+ */
+static int set_creds(struct rst_task *t, const CredsEntry *c)
+{
+	uint64_t bnd = cap_set(c->cap_bnd, c->n_cap_bnd);
+	int cap, err;
+
+	if (c->n_groups > INJ_SCRATCH_SIZE / sizeof(uint32_t))
+		return pr_err_ret(-E2BIG, "pid %d: %zu supplementary groups", t->pid, c->n_groups);
+	if (!inj_scratch_put(&t->inj, SCR_ARG, c->groups, c->n_groups * sizeof(uint32_t)) &&
+	    c->n_groups)
+		return -EFAULT;
+	err = check(t, inj_sys2(&t->inj, SYS_setgroups, c->n_groups, t->inj.scratch + SCR_ARG),
+		    "setgroups");
+	if (!err)
+		err = check(t, inj_sys3(&t->inj, SYS_setresgid, c->gid, c->egid, c->sgid),
+			    "setresgid");
+	if (!err)
+		inj_sys1(&t->inj, SYS_setfsgid, c->fsgid);
+	for (cap = 0; !err && c->n_cap_bnd && cap < 64; cap++)
+		if (!(bnd & (1ULL << cap)) &&
+		    inj_sys2(&t->inj, SYS_prctl, PR_CAPBSET_READ, cap) == 1)
+			err = check(t, inj_sys2(&t->inj, SYS_prctl, PR_CAPBSET_DROP, cap),
+				    "prctl(PR_CAPBSET_DROP)");
+	if (!err && c->secbits)
+		err = check(t, inj_sys2(&t->inj, SYS_prctl, PR_SET_SECUREBITS, c->secbits),
+			    "prctl(PR_SET_SECUREBITS)");
+	if (!err && (c->uid || c->euid || c->suid || c->fsuid)) {
+		inj_sys2(&t->inj, SYS_prctl, PR_SET_KEEPCAPS, 1);
+		err = check(t, inj_sys3(&t->inj, SYS_setresuid, c->uid, c->euid, c->suid),
+			    "setresuid");
+		if (!err)
+			inj_sys1(&t->inj, SYS_setfsuid, c->fsuid);
+		inj_sys2(&t->inj, SYS_prctl, PR_SET_KEEPCAPS, 0);
+	}
+	if (!err && c->n_cap_eff)
+		err = set_caps(t, c);
+	return err;
+}
+
 int rst_task_state(struct rst_set *set, struct rst_task *t)
 {
 	const TaskCoreEntry *tc = t->core->tc;
@@ -186,8 +272,11 @@ int rst_task_state(struct rst_set *set, struct rst_task *t)
 					th->rseq_entry->rseq_abi_size, 0,
 					th->rseq_entry->signature),
 			    "rseq register");
+	/* prlimit() on another uid's task needs CAP_SYS_RESOURCE: before the creds. */
 	if (!err)
 		set_rlimits(t, tc->rlimits);
+	if (!err && th && th->creds)
+		err = set_creds(t, th->creds);
 	t->inj.sigmask = th && th->has_blk_sigset ? th->blk_sigset : tc->blk_sigset;
 	return err;
 }
@@ -222,5 +311,8 @@ int rst_task_finish(struct rst_set *set, struct rst_task *t)
 		return err;
 	}
 	pr_debug("pid %d restored: %lu injected syscalls", t->pid, t->inj.pi.nr_calls);
+	if (t->core->tc->task_state == 3 && kill(t->pid, SIGSTOP)) /* stopped when dumped */
+		pr_warn("pid %d: cannot stop it again as it was at dump: %s", t->pid,
+			strerror(errno));
 	return 0;
 }

@@ -17,10 +17,15 @@
 #include "restore.h"
 #include "util.h"
 
+#include "core.pb-c.h"
 #include "crux_ext.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "fs.pb-c.h"
 #include "mm.pb-c.h"
+
+/* task_core_entry.task_state, CRIU's values */
+#define TASK_ALIVE 1
+#define TASK_STOPPED 3
 
 #define VMA_VSYSCALL (1u << 2)
 #define VMA_VDSO (1u << 3)
@@ -117,9 +122,15 @@ static void check_fd_kinds(struct rst_set *set, const struct rst_task *t)
 
 static void check_memory(struct rst_set *set, const struct rst_task *t)
 {
+	uint32_t state = t->core->tc->task_state;
 	char why[256];
 	size_t i;
 
+	if (state != TASK_ALIVE && state != TASK_STOPPED)
+		problem(set,
+			"pid %d was not alive at dump (task state %u: a zombie?); restoring "
+			"it is not supported",
+			t->pid, state);
 	if (rst_vdso_check(set, t, why, sizeof(why)))
 		problem(set,
 			"pid %d: the vDSO layout does not match this kernel: %s; restore on "

@@ -59,7 +59,7 @@ wait_gone() { # pid: until /proc/PID is gone (its parent reaped it)
 # start TOPO DIR [ARG]: the target as our child; sets TPID.
 start() {
 	mkdir -p "$2"
-	"$TGT" "$1" "$2" ${3:+"$3"} </dev/null >"$2/log" 2>&1 &
+	${TGT_WRAP:-} "$TGT" "$1" "$2" ${3:+"$3"} </dev/null >"$2/log" 2>&1 &
 	TPID=$!
 	wait_file "$2/ready"
 }
@@ -78,7 +78,10 @@ dump() {
 	tree_pids "$TPID" >"$d/pids"
 	"$CRUX" dump -t "$TPID" -D "$d/img" "$@" >"$d/dump.out" 2>&1
 	rc=$?
-	[ $rc = 0 ] || diag "$d/dump.out"
+	if [ $rc != 0 ]; then
+		diag "$d/dump.out"
+		kill -9 "$TPID" 2>/dev/null # a failed dump resumes it: nothing would end it
+	fi
 	if [ -e "$d/counter" ]; then cp "$d/counter" "$d/expect"; fi
 	return $rc
 }

@@ -6,7 +6,7 @@
 # unchanged).
 . "$(dirname "$0")/restore_lib.sh"
 need_root
-echo "1..16"
+echo "1..18"
 img_sum() { find "$1/img" -type f | sort | xargs md5sum | md5sum; }
 refused() { # out-file rc pattern...: rc 1 and every pattern in the output
 	local out=$1 rc=$2 p
@@ -65,6 +65,22 @@ ok $alive "no task of the tree is left"
 [ "$(img_sum "$d")" = "$sum0" ]
 ok $? "image unchanged"
 
+# Restoring next to the live original: every problem is named, one line each, and the
+# original is left alone (its listener's name included).
+d=$WORK/live
+start sockets "$d"
+"$CRUX" dump -t "$TPID" -D "$d/img" --leave-running >"$d/dump.out" 2>&1
+"$CRUX" restore -D "$d/img" >"$d/out" 2>&1
+refused "$d/out" $? "pid $TPID is taken" "$d/lsn again: the name is held by a live socket" \
+	"$d/dsrv again: the name is held by a live socket"
+ok $? "restore next to the live original: pid and both names reported"
+c1=$(cat "$d/counter")
+sleep 0.1
+[ -S "$d/lsn" ] && [ "$(cat "$d/counter")" != "$c1" ]
+ok $? "the original keeps running with its names"
+kill -9 "$TPID"
+wait "$TPID" 2>/dev/null
+
 # The same with names bound by the restore: they are removed again.
 d=$WORK/late-sk
 start sockets "$d" && dump "$d"
@@ -74,4 +90,5 @@ refused "$d/late.out" $? "every task it created was killed"
 ok $? "sockets target: a late failure fails the restore"
 [ ! -e "$d/lsn" ] && [ ! -e "$d/dsrv" ] && [ ! -e /proc/$TPID ]
 ok $? "the listener and server names it bound are removed, no task left"
+[ $T_FAILED = 0 ] || diag "$WORK/live/out"
 exit $((T_FAILED > 0))

@@ -5,7 +5,7 @@
 # the process tree with pids, parents, session and group).
 . "$(dirname "$0")/restore_lib.sh"
 need_root
-echo "1..12"
+echo "1..16"
 for topo in basic sockets tree; do
 	d=$WORK/$topo
 	start $topo "$d"
@@ -18,4 +18,18 @@ for topo in basic sockets tree; do
 	verify "$d"
 	ok $? "$topo: the restored process verified its own state"
 done
+
+# The same process with other credentials than crux's: supplementary groups and a
+# smaller capability bounding set come back. (A non-root uid needs the dump to read
+# another uid's rlimits, which prlimit() refuses here without CAP_SYS_RESOURCE.)
+d=$WORK/creds
+TGT_WRAP="setpriv --groups=100,65534 --bounding-set=-net_raw" start basic "$d"
+ok $? "creds: target ready"
+dump "$d"
+ok $? "creds: dumped"
+reap "$d"
+restore "$d"
+ok $? "creds: restored"
+verify "$d"
+ok $? "creds: it verified its state, groups and bounding set included"
 exit $((T_FAILED > 0))

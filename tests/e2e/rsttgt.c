@@ -18,9 +18,14 @@
  *   logd-server   (not dumped) a dgram server bound at DIR/logd, appends to DIR/log.txt
  *   logd-client   a dgram socket connected to the server at ARG; on SIGUSR1 it sends
  *                 "after-restore" there and exits 0 if the send worked
+ *   stream-server (not dumped) a stream listener at DIR/ssrv; what each connection sends
+ *                 is appended to DIR/log.txt
+ *   stream-client a stream socket (fd 4) connected to the listener at ARG; on SIGUSR1 it
+ *                 sends "after-restore" on it
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -135,12 +140,31 @@ static void expect_name(int fd, bool peer, const char *name, size_t len, const c
 	      "%s: %s name differs (len %u)", what, peer ? "peer" : "own", sl);
 }
 
+/* The open fd numbers, as a bitmap of the first 1024 (the reading fd excluded). */
+static void fd_set_of(unsigned char *bits)
+{
+	char p[64];
+	int fd;
+
+	memset(bits, 0, 128);
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		if (access(p, F_OK) == 0)
+			bits[fd / 8] |= 1 << (fd % 8);
+	}
+}
+
 /* ---- basic ---- */
 
 static struct {
 	unsigned char *heap, *anon, *cow;
-	int data_fd, app_fd, null_fd;
+	int data_fd, app_fd, null_fd, dir_fd;
 	char comm[16];
+	uid_t uid;
+	gid_t gid;
+	int ngroups, capbset_net_raw;
+	unsigned char fds[128];
+	gid_t groups[64];
 } b;
 
 static void fill(unsigned char *p, size_t n, unsigned seed)
@@ -197,6 +221,7 @@ static void setup_basic(void)
 	path_of(p, sizeof(p), "append");
 	b.app_fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
 	b.null_fd = open("/dev/null", O_RDWR);
+	b.dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
 	if (b.data_fd < 0 || b.app_fd < 0 || b.null_fd < 0)
 		die("files");
 	put(b.app_fd, "first;");
@@ -209,6 +234,11 @@ static void setup_basic(void)
 	sigaddset(&s, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &s, NULL);
 	kill(getpid(), SIGUSR2); /* stays pending */
+	b.uid = geteuid();
+	b.gid = getegid();
+	b.ngroups = getgroups(64, b.groups);
+	b.capbset_net_raw = prctl(PR_CAPBSET_READ, 13 /* CAP_NET_RAW */);
+	fd_set_of(b.fds);
 }
 
 static void verify_basic(void)
@@ -237,6 +267,7 @@ static void verify_basic(void)
 		close(fd);
 	}
 	check(write(b.null_fd, "x", 1) == 1, "/dev/null writable");
+	check(faccessat(b.dir_fd, "data", R_OK, 0) == 0, "directory fd still resolves names");
 	check(getcwd(buf, sizeof(buf)) && !strcmp(buf, dir), "cwd is %s", buf);
 	m = umask(0);
 	check(m == 027, "umask %o", m);
@@ -246,17 +277,36 @@ static void verify_basic(void)
 	check(sigismember(&s, SIGUSR2), "SIGUSR2 still blocked");
 	sigpending(&s);
 	check(sigismember(&s, SIGUSR2), "SIGUSR2 still pending");
+	check(getuid() == b.uid && geteuid() == b.uid && getgid() == b.gid && getegid() == b.gid,
+	      "credentials uid %d gid %d, want %d/%d", geteuid(), getegid(), b.uid, b.gid);
+	{
+		gid_t g[64];
+		int n = getgroups(64, g);
+
+		check(n == b.ngroups && !memcmp(g, b.groups, n * sizeof(g[0])),
+		      "%d supplementary groups, want %d", n, b.ngroups);
+	}
+	{
+		unsigned char now[128];
+
+		fd_set_of(now);
+		check(!memcmp(now, b.fds, sizeof(now)), "the same fd numbers are open, no more");
+	}
+	check(prctl(PR_CAPBSET_READ, 13) == b.capbset_net_raw, "CAP_NET_RAW in bounding set: %d",
+	      b.capbset_net_raw);
 }
 
 /* ---- sockets ---- */
 
 static struct {
 	int sp[2], dg[2], sq[2], hc[2], pp[2];
-	int lsn, c1, acc, c2, dsrv, dcli, abs;
+	int lsn, c1, acc, c2, dsrv, dcli, abs, gone;
 	char lsn_path[300], dsrv_path[300];
 } k;
 
-static const char abs_name[] = "\0crux-rsttgt-abstract";
+/* Abstract names are per network namespace: make ours unique to this target's DIR. */
+static char abs_name[108];
+static size_t abs_len;
 
 static void setup_sockets(void)
 {
@@ -292,7 +342,15 @@ static void setup_sockets(void)
 	k.dcli = connected(SOCK_DGRAM, k.dsrv_path);
 	put(k.dcli, "m1");
 	put(k.dcli, "m22");
-	k.abs = bound(SOCK_DGRAM, abs_name, sizeof(abs_name) - 1);
+	abs_len = 1 + (size_t)snprintf(abs_name + 1, sizeof(abs_name) - 1, "crux-rsttgt%s", dir);
+	k.abs = bound(SOCK_DGRAM, abs_name, abs_len);
+	{
+		char p[300];
+
+		path_of(p, sizeof(p), "gone");
+		k.gone = bound(SOCK_STREAM, p, strlen(p));
+		unlink(p); /* bound to a name since removed */
+	}
 }
 
 static void verify_sockets(void)
@@ -330,7 +388,15 @@ static void verify_sockets(void)
 	expect_msg(k.dsrv, "m22", "dgram server message 2");
 	roundtrip(k.dcli, k.dsrv, "dgram client to its server");
 	expect_name(k.dcli, true, k.dsrv_path, strlen(k.dsrv_path), "dgram client");
-	expect_name(k.abs, false, abs_name, sizeof(abs_name) - 1, "abstract socket");
+	expect_name(k.abs, false, abs_name, abs_len, "abstract socket");
+	{
+		char p[300];
+		struct stat st;
+
+		path_of(p, sizeof(p), "gone");
+		expect_name(k.gone, false, p, strlen(p), "socket bound to a deleted path");
+		check(stat(p, &st) < 0 && errno == ENOENT, "the deleted path stays deleted");
+	}
 }
 
 /* ---- tree ---- */
@@ -440,6 +506,49 @@ static void run_logd_server(void)
 	}
 }
 
+/* Serve any number of connections, one line per read, until killed. */
+static void run_stream_server(void)
+{
+	char p[300], buf[512];
+	struct pollfd fds[64];
+	int n = 1, out, i;
+
+	path_of(p, sizeof(p), "ssrv");
+	unlink(p);
+	fds[0].fd = topo_bound(SOCK_STREAM, p, strlen(p), 16);
+	fds[0].events = POLLIN;
+	path_of(p, sizeof(p), "log.txt");
+	out = open(p, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (fds[0].fd < 0 || out < 0)
+		die("stream server");
+	path_of(p, sizeof(p), "ready");
+	close(open(p, O_WRONLY | O_CREAT, 0600));
+	for (;;) {
+		if (poll(fds, n, -1) < 0)
+			continue;
+		if ((fds[0].revents & POLLIN) && n < 64) {
+			fds[n].fd = accept(fds[0].fd, NULL, NULL);
+			fds[n].events = POLLIN;
+			n += fds[n].fd >= 0;
+		}
+		for (i = 1; i < n; i++) {
+			ssize_t r;
+
+			if (!fds[i].revents)
+				continue;
+			r = read(fds[i].fd, buf, sizeof(buf) - 1);
+			if (r <= 0) { /* closed: forget it */
+				close(fds[i].fd);
+				fds[i--] = fds[--n];
+				continue;
+			}
+			buf[r++] = '\n';
+			if (write(out, buf, (size_t)r) != r)
+				die("log write");
+		}
+	}
+}
+
 static void verify_logd(void)
 {
 	ssize_t n = send(logd_fd, "after-restore", 13, 0);
@@ -488,6 +597,8 @@ int main(int argc, char **argv)
 	close_range(3, ~0U, 0); /* hold nothing of whoever started us beyond stdio */
 	if (!strcmp(topo, "logd-server"))
 		run_logd_server();
+	if (!strcmp(topo, "stream-server"))
+		run_stream_server();
 	sigaction(SIGUSR1, &sa, NULL);
 	path_of(p, sizeof(p), "counter");
 	cfd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -501,6 +612,9 @@ int main(int argc, char **argv)
 		setup_tree();
 	else if (!strcmp(topo, "logd-client") && argc > 3) {
 		logd_fd = connected(SOCK_DGRAM, argv[3]);
+		put(logd_fd, "hello");
+	} else if (!strcmp(topo, "stream-client") && argc > 3) {
+		logd_fd = connected(SOCK_STREAM, argv[3]);
 		put(logd_fd, "hello");
 	} else {
 		dprintf(2, "rsttgt: unknown topology %s\n", topo);
