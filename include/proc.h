@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #define PROC_COMM_LEN 16
@@ -80,5 +81,10 @@ int proc_list_threads(pid_t pid, pid_t **ret, size_t *ret_n);
 int proc_list_children(pid_t pid, pid_t **ret, size_t *ret_n);
 /* A small /proc/PID/<what> file as one integer ("personality" is hex, others decimal). */
 int proc_read_int(pid_t pid, const char *what, int base, long long *ret);
+/*
+ * The first n resource limits of pid, in RLIMIT_* order, from /proc/PID/limits: prlimit() on
+ * a task of another uid needs CAP_SYS_RESOURCE, which root lacks on some hosts.
+ */
+int proc_read_limits(pid_t pid, struct rlimit *ret, int n);
 
 #endif /* CRUX_PROC_H */

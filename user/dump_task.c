@@ -407,16 +407,16 @@ static void fill_itimer(ItimerEntry *e, const struct itimerval *v)
 
 static int fill_rlimits(pid_t pid, RlimitEntry *e, RlimitEntry **ep, TaskRlimitsEntry *r)
 {
-	int i;
+	struct rlimit rl[RLIM_NLIMITS];
+	int i, err;
 
+	err = proc_read_limits(pid, rl, RLIM_NLIMITS);
+	if (err)
+		return err;
 	for (i = 0; i < RLIM_NLIMITS; i++) {
-		struct rlimit rl;
-
-		if (prlimit(pid, i, NULL, &rl))
-			return -errno;
 		e[i] = (RlimitEntry)RLIMIT_ENTRY__INIT;
-		e[i].cur = rl.rlim_cur;
-		e[i].max = rl.rlim_max;
+		e[i].cur = rl[i].rlim_cur;
+		e[i].max = rl[i].rlim_max;
 		ep[i] = &e[i];
 	}
 	r->n_rlimits = RLIM_NLIMITS;

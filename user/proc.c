@@ -427,3 +427,41 @@ int proc_read_int(pid_t pid, const char *what, int base, long long *ret)
 	*ret = v;
 	return 0;
 }
+
+/* One column of /proc/PID/limits: "unlimited" or a decimal number. */
+static int parse_limit(const char *s, rlim_t *ret)
+{
+	char word[32];
+	uint64_t v;
+
+	if (sscanf(s, "%31s", word) != 1)
+		return -EIO;
+	if (!strcmp(word, "unlimited")) {
+		*ret = RLIM_INFINITY;
+		return 0;
+	}
+	if (parse_u64(word, 0, UINT64_MAX, &v))
+		return -EIO;
+	*ret = (rlim_t)v;
+	return 0;
+}
+
+int proc_read_limits(pid_t pid, struct rlimit *ret, int n)
+{
+	_cleanup_fclose_ FILE *f = proc_fopen(pid, "limits");
+	char line[256];
+	int i = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f)) /* the header */
+		return -EIO;
+	/* fs/proc/base.c proc_pid_limits(): "%-25s %-20s %-20s", in RLIMIT_* order */
+	while (i < n && fgets(line, sizeof(line), f)) {
+		if (strlen(line) < 48 || parse_limit(line + 26, &ret[i].rlim_cur) ||
+		    parse_limit(line + 47, &ret[i].rlim_max))
+			return -EIO;
+		i++;
+	}
+	return i == n ? 0 : -EIO;
+}
