@@ -5,11 +5,13 @@
  * rlimits, rseq re-registered in the restored TLS; then its registers, mask, and detach.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define LOG_PREFIX "restore: "
@@ -229,6 +231,58 @@ static int set_creds(struct rst_task *t, const CredsEntry *c)
 	return err;
 }
 
+/* One itimer, as dumped: ITIMER_REAL counts down again from the restore. */
+static int set_itimer(struct rst_task *t, int which, const ItimerEntry *e)
+{
+	struct itimerval v = {
+		.it_interval = { .tv_sec = (time_t)e->isec, .tv_usec = (suseconds_t)e->iusec },
+		.it_value = { .tv_sec = (time_t)e->vsec, .tv_usec = (suseconds_t)e->vusec },
+	};
+	uint64_t p;
+
+	if (!e->vsec && !e->vusec)
+		return 0; /* disarmed, as a fresh task's */
+	p = inj_scratch_put(&t->inj, SCR_ARG, &v, sizeof(v));
+	if (!p)
+		return -EFAULT;
+	return check(t, inj_sys3(&t->inj, SYS_setitimer, which, p, 0), "setitimer");
+}
+
+/*
+ * What the kernel keeps per task and a fresh clone does not inherit: the robust futex list
+ * (glibc registers it once per thread, and the kernel walks it at exit), itimers, and the
+ * scheduling settings.
+ */
+static int set_timers_and_sched(struct rst_task *t, const TaskCoreEntry *tc,
+				const ThreadCoreEntry *th)
+{
+	int err = 0;
+
+	if (th && th->futex_rla)
+		err = check(t, inj_sys2(&t->inj, SYS_set_robust_list, th->futex_rla,
+					th->futex_rla_len),
+			    "set_robust_list");
+	if (!err && tc->timers)
+		err = set_itimer(t, ITIMER_REAL, tc->timers->real);
+	if (!err && tc->timers)
+		err = set_itimer(t, ITIMER_VIRTUAL, tc->timers->virt);
+	if (!err && tc->timers)
+		err = set_itimer(t, ITIMER_PROF, tc->timers->prof);
+	if (err || !th)
+		return err;
+	if (th->has_sched_policy && th->sched_policy != SCHED_OTHER) {
+		struct sched_param sp = { .sched_priority = (int)th->sched_prio };
+
+		if (sched_setscheduler(t->pid, (int)th->sched_policy, &sp))
+			return pr_err_ret(-errno, "pid %d: cannot restore its scheduling policy %u: %s",
+					  t->pid, th->sched_policy, strerror(errno));
+	}
+	if (th->has_sched_nice && setpriority(PRIO_PROCESS, (id_t)t->pid, th->sched_nice))
+		return pr_err_ret(-errno, "pid %d: cannot restore its nice value %d: %s", t->pid,
+				  th->sched_nice, strerror(errno));
+	return 0;
+}
+
 int rst_task_state(struct rst_set *set, struct rst_task *t)
 {
 	const TaskCoreEntry *tc = t->core->tc;
@@ -272,6 +326,8 @@ int rst_task_state(struct rst_set *set, struct rst_task *t)
 					th->rseq_entry->rseq_abi_size, 0,
 					th->rseq_entry->signature),
 			    "rseq register");
+	if (!err)
+		err = set_timers_and_sched(t, tc, th);
 	/* prlimit() on another uid's task needs CAP_SYS_RESOURCE: before the creds. */
 	if (!err)
 		set_rlimits(t, tc->rlimits);

@@ -9,7 +9,8 @@
  *
  *   basic         memory (heap, anonymous and COW'd file mappings), files at offsets,
  *                 fd numbers and close-on-exec, cwd, umask, comm, signal mask, a pending
- *                 signal, the SIGUSR1 handler itself
+ *                 signal, the SIGUSR1 handler itself, an itimer, the nice value and the
+ *                 robust futex list glibc registered
  *   sockets       stream/dgram/seqpacket socketpairs with queued data, a half-closed pair,
  *                 a pipe with data, a listener with an accepted and a pending connection,
  *                 a named dgram server with a connected client, an abstract name
@@ -36,6 +37,9 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -165,6 +169,8 @@ static struct {
 	int ngroups, capbset_net_raw;
 	unsigned char fds[128];
 	gid_t groups[64];
+	void *robust_head;
+	size_t robust_len;
 } b;
 
 static void fill(unsigned char *p, size_t n, unsigned seed)
@@ -239,6 +245,15 @@ static void setup_basic(void)
 	b.ngroups = getgroups(64, b.groups);
 	b.capbset_net_raw = prctl(PR_CAPBSET_READ, 13 /* CAP_NET_RAW */);
 	fd_set_of(b.fds);
+	{
+		/* a virtual-time timer that never fires here: it only has to come back armed */
+		struct itimerval it = { .it_interval = { 1000, 0 }, .it_value = { 2000, 0 } };
+
+		if (setitimer(ITIMER_VIRTUAL, &it, NULL) || setpriority(PRIO_PROCESS, 0, 7))
+			die("itimer/nice");
+	}
+	if (syscall(SYS_get_robust_list, 0, &b.robust_head, &b.robust_len) || !b.robust_head)
+		die("get_robust_list");
 }
 
 static void verify_basic(void)
@@ -294,6 +309,23 @@ static void verify_basic(void)
 	}
 	check(prctl(PR_CAPBSET_READ, 13) == b.capbset_net_raw, "CAP_NET_RAW in bounding set: %d",
 	      b.capbset_net_raw);
+	{
+		struct itimerval it;
+		void *head = NULL;
+		size_t len = 0;
+
+		check(!getitimer(ITIMER_VIRTUAL, &it) && it.it_interval.tv_sec == 1000 &&
+			      it.it_value.tv_sec > 1000,
+		      "ITIMER_VIRTUAL armed: interval %ld value %ld", (long)it.it_interval.tv_sec,
+		      (long)it.it_value.tv_sec);
+		errno = 0;
+		check(getpriority(PRIO_PROCESS, 0) == 7 && !errno, "nice 7: %d",
+		      getpriority(PRIO_PROCESS, 0));
+		check(!syscall(SYS_get_robust_list, 0, &head, &len) && head == b.robust_head &&
+			      len == b.robust_len,
+		      "robust futex list %p/%zu, want %p/%zu", head, len, b.robust_head,
+		      b.robust_len);
+	}
 }
 
 /* ---- sockets ---- */
