@@ -111,11 +111,25 @@ static __always_inline __u16 unix_name(struct sock *sk, char *name)
 	return len;
 }
 
+static __always_inline __u8 sk_state(struct sock *sk)
+{
+	/* volatile: each call is a fresh load, never merged with an earlier one */
+	return *(volatile __u8 *)&btf_view(sk, struct sock)->__sk_common.skc_state;
+}
+
 /*
  * sk's peer: its address, inode and, when the inode reads 0, whether it is an embryo
  * queued on a listener (CRUX_SK_EMBRYO, *listener_ino) or a released socket (CRUX_SK_DEAD).
  * Both read ino 0, so the listener is tested positively: accept clears it, and a dead
  * listener reads ino 0 too.
+ *
+ * A released socket is TCP_CLOSE (unix_release_sock); an embryo stays TCP_ESTABLISHED
+ * while queued. When its listener closes, the listener's queue purge releases the embryo
+ * (TCP_CLOSE) but leaves its ->listener pointing at memory soon freed and reused by any
+ * other sock: so ->listener is followed only while the embryo is ESTABLISHED, and that
+ * state is read again after the listener's inode. The purge closes the embryo before the
+ * listener can be freed, so a second ESTABLISHED read means the listener read was of the
+ * live listener. (The peer itself cannot be reused: sk holds a reference on it.)
  */
 static __always_inline __u8 read_peer(struct sock *sk, __u64 *peer_sk, __u64 *peer_ino,
 				      __u64 *listener_ino)
@@ -127,7 +141,12 @@ static __always_inline __u8 read_peer(struct sock *sk, __u64 *peer_sk, __u64 *pe
 	*listener_ino = 0;
 	if (!peer || *peer_ino)
 		return 0;
+	if (sk_state(peer) != TCP_ESTABLISHED)
+		return CRUX_SK_DEAD;
 	*listener_ino = sk_ino(unix_listener(peer));
+	barrier();
+	if (sk_state(peer) != TCP_ESTABLISHED)
+		*listener_ino = 0;
 	return *listener_ino ? CRUX_SK_EMBRYO : CRUX_SK_DEAD;
 }
 
