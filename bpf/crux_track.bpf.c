@@ -687,6 +687,59 @@ int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+/*
+ * A send on a connected dgram socket whose peer died fails with ECONNREFUSED and the
+ * kernel disconnects the sender (unix_dgram_sendmsg: peer NULL, TCP_CLOSE). Only the exit
+ * tells, and every send on the host comes through: the first test is the return value,
+ * the fd is read from the syscall's saved registers (first argument) only on a refusal.
+ * A sendmmsg that sent some datagrams before the refusal returns their count (fewer than
+ * vlen, its third argument) and keeps the error in sk_err: refreshed too. write()/writev()
+ * on such a socket disconnect it the same way; hooking every write on the host is not
+ * worth it, so those are left to reconcile.
+ */
+#define ECONNREFUSED 111
+
+static __always_inline void send_refused(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	refresh_fd((int)regs->di, CRUX_EV_CONNECT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int tp_sys_exit_sendto(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret != -ECONNREFUSED)
+		return 0;
+	send_refused();
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int tp_sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret != -ECONNREFUSED)
+		return 0;
+	send_refused();
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int tp_sys_exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs;
+
+	if (ctx->ret != -ECONNREFUSED) {
+		if (ctx->ret <= 0)
+			return 0;
+		regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		if ((unsigned long)ctx->ret >= (unsigned int)regs->dx)
+			return 0;
+	}
+	send_refused();
+	return 0;
+}
+
 /* accept: the new socket, and its peer (the client), which now has a real peer inode. */
 static __always_inline void accepted(long fd)
 {
