@@ -40,38 +40,59 @@ static __always_inline __u32 cur_gen(void)
 }
 
 /*
- * The file at fd in the current task's table, or NULL. Every close() on the host comes
- * through here, so it loads through BTF pointers (no helper call) and pays one
- * bpf_probe_read_kernel for the slot: a variable offset on a BTF pointer is refused.
+ * The pointer stored at a kernel address, by a direct load (a fault reads 0): a variable
+ * offset on a BTF pointer is refused, and a bpf_probe_read_kernel() call costs more than
+ * the rest of a non-socket close(). llist_node is one pointer at offset 0 on every kernel.
  */
+static __always_inline __u64 kread_ptr(__u64 addr)
+{
+	return (__u64)btf_view(addr, struct llist_node)->next;
+}
+
+/* The file at fd in the current task's table, or NULL. Every close() on the host comes here. */
 static __always_inline struct file *cur_fd_file(int fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct fdtable *fdt = t->files->fdt;
-	struct file *f = NULL;
-	__u64 slot;
 
 	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	slot = (__u64)fdt->fd + (__u64)(unsigned int)fd * sizeof(f);
-	bpf_probe_read_kernel(&f, sizeof(f), (void *)slot);
-	return f;
+	return (struct file *)kread_ptr((__u64)fdt->fd + (__u64)(unsigned int)fd * sizeof(void *));
 }
 
 /*
- * The unix sock behind a file (any kernel address), or NULL. The superblock magic check
- * comes first so an O_PATH fd of a socket file (whose private_data is not a struct socket)
- * is not misread.
+ * &socket_file_ops, learnt from the first socket file seen (static data is not in this
+ * kernel's kallsyms): from then on a non-socket file costs one load of its f_op.
+ */
+static __u64 sock_fops;
+
+/*
+ * The unix sock behind a file (any kernel address), or NULL. Until sock_fops is known, the
+ * superblock magic and the socket's back pointer to its file stand in for the f_op test,
+ * so an O_PATH fd of a socket file (whose private_data is not a struct socket) is not
+ * misread.
  */
 static __always_inline struct sock *file_unix_sk(struct file *file)
 {
 	struct file *f = btf_view(file, struct file);
+	__u64 fops = sock_fops;
 	struct socket *so;
 	struct sock *sk;
 
-	if (!f || f->f_inode->i_sb->s_magic != SOCKFS_MAGIC)
+	if (!f)
 		return NULL;
-	so = btf_view(f->private_data, struct socket);
+	if (fops) {
+		if ((__u64)f->f_op != fops)
+			return NULL;
+		so = btf_view(f->private_data, struct socket);
+	} else {
+		if (f->f_inode->i_sb->s_magic != SOCKFS_MAGIC)
+			return NULL;
+		so = btf_view(f->private_data, struct socket);
+		if ((__u64)so->file != (__u64)file)
+			return NULL;
+		sock_fops = (__u64)f->f_op;
+	}
 	sk = so->sk;
 	if (!sk || sk->__sk_common.skc_family != AF_UNIX)
 		return NULL;
