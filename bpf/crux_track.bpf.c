@@ -700,7 +700,15 @@ int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 
 static __always_inline void send_refused(void)
 {
-	refresh_fd((int)PT_REGS_PARM1_SYSCALL(syscall_regs()), CRUX_EV_CONNECT);
+	struct sock *sk = cur_fd_unix_sk((int)PT_REGS_PARM1_SYSCALL(syscall_regs()));
+	struct crux_sock *v;
+
+	if (!sk)
+		return;
+	/* the recorded owner stays: the sender may hold a copy (crux dump's probe sends one) */
+	v = refresh(sk, NULL, false);
+	if (v)
+		emit(CRUX_EV_CONNECT, v->ino, v);
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendto")
