@@ -30,7 +30,7 @@ struct call {
 	__u64 sk;
 	__u64 old_peer;
 	__u64 old_peer_ino;
-	__u64 uaddr; /* connect: user sockaddr; socketpair: user int sv[2] */
+	__u64 uaddr; /* connect: user sockaddr */
 	__u32 addrlen;
 	__u32 __pad;
 };
@@ -397,31 +397,30 @@ int tp_sys_exit_socket(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_socketpair")
-int tp_sys_enter_socketpair(struct trace_event_raw_sys_enter *ctx)
+/*
+ * The syscall's own arguments, from the registers saved at entry (unchanged at exit): an
+ * exit hook needs no entry hook and no per-thread map to learn them.
+ */
+static __always_inline struct pt_regs *syscall_regs(void)
 {
-	struct call c = { .uaddr = ctx->args[3] };
-	__u32 tid = cur_tid();
-
-	if (ctx->args[0] == AF_UNIX)
-		bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
-	return 0;
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
+/* socketpair(domain, type, protocol, int sv[2]) */
 SEC("tracepoint/syscalls/sys_exit_socketpair")
 int tp_sys_exit_socketpair(struct trace_event_raw_sys_exit *ctx)
 {
-	__u32 tid = cur_tid();
-	struct call *c = bpf_map_lookup_elem(&calls, &tid);
+	struct pt_regs *regs;
 	int sv[2];
 
-	if (!c)
+	if (ctx->ret != 0)
 		return 0;
-	if (ctx->ret == 0 && !bpf_probe_read_user(sv, sizeof(sv), (void *)c->uaddr)) {
-		refresh_fd(sv[0], CRUX_EV_SOCKETPAIR);
-		refresh_fd(sv[1], CRUX_EV_SOCKETPAIR);
-	}
-	bpf_map_delete_elem(&calls, &tid);
+	regs = syscall_regs();
+	if (PT_REGS_PARM1_SYSCALL(regs) != AF_UNIX ||
+	    bpf_probe_read_user(sv, sizeof(sv), (void *)PT_REGS_PARM4_SYSCALL(regs)))
+		return 0;
+	refresh_fd(sv[0], CRUX_EV_SOCKETPAIR);
+	refresh_fd(sv[1], CRUX_EV_SOCKETPAIR);
 	return 0;
 }
 
@@ -684,6 +683,65 @@ int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	    (ov = bpf_map_lookup_elem(&peers, &c.old_peer_ino)) && ov->sk == c.old_peer)
 		refresh(old, NULL, false);
 	record_conn(ino, c.sk, c.uaddr, c.addrlen);
+	return 0;
+}
+
+/*
+ * A send on a connected dgram socket whose peer died fails with ECONNREFUSED and the
+ * kernel disconnects the sender (unix_dgram_sendmsg: peer NULL, TCP_CLOSE). Only the exit
+ * tells, and every send on the host comes through: the first test is the return value,
+ * the fd is read from the syscall's saved registers (first argument) only on a refusal.
+ * A sendmmsg that sent some datagrams before the refusal returns their count (fewer than
+ * vlen, its third argument) and keeps the error in sk_err: refreshed too. write()/writev()
+ * on such a socket disconnect it the same way; hooking every write on the host is not
+ * worth it, so those are left to reconcile.
+ */
+#define ECONNREFUSED 111
+
+static __always_inline void send_refused(void)
+{
+	struct sock *sk = cur_fd_unix_sk((int)PT_REGS_PARM1_SYSCALL(syscall_regs()));
+	struct crux_sock *v;
+
+	if (!sk)
+		return;
+	/* the recorded owner stays: the sender may hold a copy (crux dump's probe sends one) */
+	v = refresh(sk, NULL, false);
+	if (v)
+		emit(CRUX_EV_CONNECT, v->ino, v);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int tp_sys_exit_sendto(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret != -ECONNREFUSED)
+		return 0;
+	send_refused();
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int tp_sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret != -ECONNREFUSED)
+		return 0;
+	send_refused();
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int tp_sys_exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs;
+
+	if (ctx->ret != -ECONNREFUSED) {
+		if (ctx->ret <= 0)
+			return 0;
+		regs = syscall_regs();
+		if ((unsigned long)ctx->ret >= (unsigned int)PT_REGS_PARM3_SYSCALL(regs))
+			return 0;
+	}
+	send_refused();
 	return 0;
 }
 

@@ -40,38 +40,59 @@ static __always_inline __u32 cur_gen(void)
 }
 
 /*
- * The file at fd in the current task's table, or NULL. Every close() on the host comes
- * through here, so it loads through BTF pointers (no helper call) and pays one
- * bpf_probe_read_kernel for the slot: a variable offset on a BTF pointer is refused.
+ * The pointer stored at a kernel address, by a direct load (a fault reads 0): a variable
+ * offset on a BTF pointer is refused, and a bpf_probe_read_kernel() call costs more than
+ * the rest of a non-socket close(). llist_node is one pointer at offset 0 on every kernel.
  */
+static __always_inline __u64 kread_ptr(__u64 addr)
+{
+	return (__u64)btf_view(addr, struct llist_node)->next;
+}
+
+/* The file at fd in the current task's table, or NULL. Every close() on the host comes here. */
 static __always_inline struct file *cur_fd_file(int fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct fdtable *fdt = t->files->fdt;
-	struct file *f = NULL;
-	__u64 slot;
 
 	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	slot = (__u64)fdt->fd + (__u64)(unsigned int)fd * sizeof(f);
-	bpf_probe_read_kernel(&f, sizeof(f), (void *)slot);
-	return f;
+	return (struct file *)kread_ptr((__u64)fdt->fd + (__u64)(unsigned int)fd * sizeof(void *));
 }
 
 /*
- * The unix sock behind a file (any kernel address), or NULL. The superblock magic check
- * comes first so an O_PATH fd of a socket file (whose private_data is not a struct socket)
- * is not misread.
+ * &socket_file_ops, learnt from the first socket file seen (static data is not in this
+ * kernel's kallsyms): from then on a non-socket file costs one load of its f_op.
+ */
+static __u64 sock_fops;
+
+/*
+ * The unix sock behind a file (any kernel address), or NULL. Until sock_fops is known, the
+ * superblock magic and the socket's back pointer to its file stand in for the f_op test,
+ * so an O_PATH fd of a socket file (whose private_data is not a struct socket) is not
+ * misread.
  */
 static __always_inline struct sock *file_unix_sk(struct file *file)
 {
 	struct file *f = btf_view(file, struct file);
+	__u64 fops = sock_fops;
 	struct socket *so;
 	struct sock *sk;
 
-	if (!f || f->f_inode->i_sb->s_magic != SOCKFS_MAGIC)
+	if (!f)
 		return NULL;
-	so = btf_view(f->private_data, struct socket);
+	if (fops) {
+		if ((__u64)f->f_op != fops)
+			return NULL;
+		so = btf_view(f->private_data, struct socket);
+	} else {
+		if (f->f_inode->i_sb->s_magic != SOCKFS_MAGIC)
+			return NULL;
+		so = btf_view(f->private_data, struct socket);
+		if ((__u64)so->file != (__u64)file)
+			return NULL;
+		sock_fops = (__u64)f->f_op;
+	}
 	sk = so->sk;
 	if (!sk || sk->__sk_common.skc_family != AF_UNIX)
 		return NULL;
@@ -111,11 +132,25 @@ static __always_inline __u16 unix_name(struct sock *sk, char *name)
 	return len;
 }
 
+static __always_inline __u8 sk_state(struct sock *sk)
+{
+	/* volatile: each call is a fresh load, never merged with an earlier one */
+	return *(volatile __u8 *)&btf_view(sk, struct sock)->__sk_common.skc_state;
+}
+
 /*
  * sk's peer: its address, inode and, when the inode reads 0, whether it is an embryo
  * queued on a listener (CRUX_SK_EMBRYO, *listener_ino) or a released socket (CRUX_SK_DEAD).
  * Both read ino 0, so the listener is tested positively: accept clears it, and a dead
  * listener reads ino 0 too.
+ *
+ * A released socket is TCP_CLOSE (unix_release_sock); an embryo stays TCP_ESTABLISHED
+ * while queued. When its listener closes, the listener's queue purge releases the embryo
+ * (TCP_CLOSE) but leaves its ->listener pointing at memory soon freed and reused by any
+ * other sock: so ->listener is followed only while the embryo is ESTABLISHED, and that
+ * state is read again after the listener's inode. The purge closes the embryo before the
+ * listener can be freed, so a second ESTABLISHED read means the listener read was of the
+ * live listener. (The peer itself cannot be reused: sk holds a reference on it.)
  */
 static __always_inline __u8 read_peer(struct sock *sk, __u64 *peer_sk, __u64 *peer_ino,
 				      __u64 *listener_ino)
@@ -127,7 +162,12 @@ static __always_inline __u8 read_peer(struct sock *sk, __u64 *peer_sk, __u64 *pe
 	*listener_ino = 0;
 	if (!peer || *peer_ino)
 		return 0;
+	if (sk_state(peer) != TCP_ESTABLISHED)
+		return CRUX_SK_DEAD;
 	*listener_ino = sk_ino(unix_listener(peer));
+	barrier();
+	if (sk_state(peer) != TCP_ESTABLISHED)
+		*listener_ino = 0;
 	return *listener_ino ? CRUX_SK_EMBRYO : CRUX_SK_DEAD;
 }
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -40,6 +41,7 @@
 #endif
 
 #define BATCH 4096
+#define HUGE_PAGE (2UL << 20)
 
 struct sockmap {
 	int peers_fd;
@@ -328,32 +330,43 @@ static int seed_pass(struct sockmap *m, __u64 *ret_gen)
 	return 0;
 }
 
-/* Every key/value pair of a hash map through batch lookups. */
+/*
+ * A free()able buffer for n items of size sz, advised to huge pages. Fresh 4 KiB pages
+ * cost more than the batch lookups that fill them (200k records: 65 ms of lookups, 230 ms
+ * of page faults); sized for the whole map up front, only what is written is backed.
+ */
+static void *dump_buf(size_t n, size_t sz)
+{
+	size_t len = (n * sz + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	void *p = aligned_alloc(HUGE_PAGE, len ? len : HUGE_PAGE);
+
+	if (p)
+		madvise(p, len, MADV_HUGEPAGE); /* advice: a kernel without THP still works */
+	return p;
+}
+
+/* Every key/value pair of a hash map through batch lookups, in one allocation each. */
 static int dump_map(int fd, size_t vsize, __u64 **ret_keys, void **ret_vals, size_t *ret_n)
 {
 	_cleanup_free_ __u64 *keys = NULL;
 	_cleanup_free_ void *vals = NULL;
-	size_t n = 0, cap = 0;
+	struct bpf_map_info info = { 0 };
+	__u32 info_len = sizeof(info);
 	__u64 in_batch = 0, out_batch = 0;
+	size_t n = 0, cap;
 	bool first = true;
 	int err;
 
-	for (;;) {
-		__u32 count = BATCH;
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		return -errno;
+	cap = info.max_entries;
+	keys = dump_buf(cap, sizeof(*keys));
+	vals = dump_buf(cap, vsize);
+	if (!keys || !vals)
+		return -ENOMEM;
+	while (n < cap) {
+		__u32 count = cap - n < BATCH ? cap - n : BATCH;
 
-		if (cap - n < BATCH) {
-			void *k, *v;
-
-			cap = cap ? cap * 2 : BATCH * 2;
-			k = realloc(keys, cap * sizeof(*keys));
-			if (!k)
-				return -ENOMEM;
-			keys = k;
-			v = realloc(vals, cap * vsize);
-			if (!v)
-				return -ENOMEM;
-			vals = v;
-		}
 		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys + n,
 					   (char *)vals + n * vsize, &count, NULL);
 		if (err && errno != ENOENT)

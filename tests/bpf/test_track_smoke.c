@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static char crux[4096];
 static void find_crux(const char *argv0)
 {
 	const char *env = getenv("CRUX");
-	char *slash;
+	char *slash, path[PATH_MAX];
 
 	if (env && *env) {
 		snprintf(crux, sizeof(crux), "%s", env);
@@ -48,6 +49,10 @@ static void find_crux(const char *argv0)
 		snprintf(slash, crux + sizeof(crux) - slash, "/../../crux");
 	else
 		snprintf(crux, sizeof(crux), ".output/crux");
+	/* absolute: the test chdir()s, and a tracker it cannot stop would stay attached */
+	if (!realpath(crux, path))
+		tap_bail("%s: %s (build it with make, or set CRUX)", crux, strerror(errno));
+	snprintf(crux, sizeof(crux), "%s", path);
 }
 
 /* Run crux with args; returns the exit status; *out gets the first stdout line. */

@@ -77,9 +77,9 @@ kill -9 "$pid"
 wait_dead "$pid"
 rm -f "$PIN/link_tp_sys_exit_connect"
 out=$("$CRUX" track -d --reconcile-ms 0 --pin-dir "$PIN" 2>&1); rc=$?
-[ $rc = 0 ] && grep -q "holds 22 of 23 program links" <<<"$out"
+[ $rc = 0 ] && grep -q "holds 24 of 25 program links" <<<"$out"
 t "partial links: a warning, then every program attached anew"
-[ "$(ls "$PIN" | grep -c '^link_')" = 23 ]; t "partial links: all 23 links pinned again"
+[ "$(ls "$PIN" | grep -c '^link_')" = 25 ]; t "partial links: all 25 links pinned again"
 stop
 
 # rm -rf of the pin dir detaches everything: the tracker notices and exits.
