@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sockdiag.h"
+#include "../../tests/lib/topo.h"
 #include "../../tests/lib/tracker.h"
 
 static inline double bench_now_ns(void)
@@ -55,6 +57,40 @@ static inline int bench_tracker_start(struct tracker *t, const char *name)
 
 	snprintf(dir, sizeof(dir), "/sys/fs/bpf/crux-bench-%s-%d", name, getpid());
 	return tracker_start_at(t, dir);
+}
+
+/* The open-file limit is 20000 per process: host sockets come from many holders. */
+#define BENCH_PAIRS_PER_PROC 9000
+#define BENCH_MAX_PROCS 32
+
+/* Unix sockets in this netns (sock_diag), or -1. */
+static inline long bench_host_sockets(void)
+{
+	struct sockdiag_table *t;
+	long n;
+
+	if (sockdiag_dump_unix(-1, SOCKDIAG_SHOW_DEFAULT, &t))
+		return -1;
+	n = (long)t->n;
+	sockdiag_table__free(t);
+	return n;
+}
+
+/* Top the host up to `size` sockets with holders of socketpairs (procs[BENCH_MAX_PROCS]). */
+static inline int bench_grow_host(struct topo_proc *procs, int *nprocs, unsigned size)
+{
+	long have = bench_host_sockets();
+	long pairs = have < 0 ? -1 : ((long)size - have) / 2;
+
+	while (pairs > 0 && *nprocs < BENCH_MAX_PROCS) {
+		int n = pairs > BENCH_PAIRS_PER_PROC ? BENCH_PAIRS_PER_PROC : (int)pairs;
+
+		if (topo_spread(&procs[*nprocs], 1, n))
+			return -1;
+		(*nprocs)++;
+		pairs -= n;
+	}
+	return have < 0 ? -1 : 0;
 }
 
 #endif /* CRUX_BENCH_H */

@@ -25,8 +25,6 @@
 #include "../../tests/lib/tracker.h"
 
 #define MAX_ROUNDS 31
-#define PAIRS_PER_PROC 9000
-#define MAX_PROCS 32
 
 struct opts {
 	__u32 rounds;
@@ -34,18 +32,6 @@ struct opts {
 };
 
 static const unsigned sizes[] = { 2000, 20000, 200000 };
-
-static long host_sockets(void)
-{
-	struct sockdiag_table *t;
-	long n;
-
-	if (sockdiag_dump_unix(-1, SOCKDIAG_SHOW_DEFAULT, &t))
-		return -1;
-	n = t->n;
-	sockdiag_table__free(t);
-	return n;
-}
 
 /*
  * Run argv with stdout to out_fd (-1: /dev/null). Returns the wall time in ms (< 0 on
@@ -170,7 +156,7 @@ static void print_row(unsigned size, const char *what, double cm[][MAX_ROUNDS], 
 
 	for (k = 0; k < TREE__MAX; k++)
 		med[k] = bench_median(cm[k], (int)rounds);
-	printf("%8u %8ld %5s %9.2f %9.2f %12.2f %10.2f %8.0fx %8.0fx\n", size, host_sockets(), what,
+	printf("%8u %8ld %5s %9.2f %9.2f %12.2f %10.2f %8.0fx %8.0fx\n", size, bench_host_sockets(), what,
 	       med[TREE_CLIENTS], med[TREE_LISTENER], med[TREE_DGRAM_SERVER], ss_med,
 	       ss_med / med[TREE_CLIENTS], ss_med / med[TREE_DGRAM_SERVER]);
 	fflush(stdout);
@@ -218,23 +204,6 @@ static int measure(const struct opts *o, const char *pin_dir, const struct topo_
 	return 0;
 }
 
-/* Top the host up to `size` sockets with holders of socketpairs. */
-static int grow(struct topo_proc *procs, int *nprocs, unsigned size)
-{
-	long have = host_sockets();
-	long pairs = have < 0 ? -1 : ((long)size - have) / 2;
-
-	while (pairs > 0 && *nprocs < MAX_PROCS) {
-		int n = pairs > PAIRS_PER_PROC ? PAIRS_PER_PROC : (int)pairs;
-
-		if (topo_spread(&procs[*nprocs], 1, n))
-			return -1;
-		(*nprocs)++;
-		pairs -= n;
-	}
-	return have < 0 ? -1 : 0;
-}
-
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct opts *o = state->input;
@@ -279,7 +248,7 @@ static void on_stop(int sig)
 int main(int argc, char **argv)
 {
 	struct opts o = { .rounds = 11, .max_socks = 200000 };
-	struct topo_proc procs[MAX_PROCS] = { 0 }, outside = { 0 }, trees[TREE__MAX] = { 0 };
+	struct topo_proc procs[BENCH_MAX_PROCS] = { 0 }, outside = { 0 }, trees[TREE__MAX] = { 0 };
 	struct tree_arg args[TREE__MAX];
 	__u64 v[1], log_inos[TREE__MAX];
 	char log_path[256];
@@ -322,7 +291,7 @@ int main(int argc, char **argv)
 	printf("%8s %8s %5s %9s %9s %12s %10s %9s %9s\n", "target", "sockets", "ms", "clients",
 	       "listener", "dgram-server", "ss -xap", "ss/clnt", "ss/dgsrv");
 	for (i = 0; i < ARRAY_SIZE(sizes) && !stopping; i++) {
-		if (grow(procs, &nprocs, sizes[i]) ||
+		if (bench_grow_host(procs, &nprocs, sizes[i]) ||
 		    measure(&o, trk.pin_dir, trees, log_inos, sizes[i]))
 			goto out;
 		if (sizes[i] >= o.max_socks)

@@ -34,8 +34,6 @@
 #include "../../tests/lib/tracker.h"
 
 #define MAX_ROUNDS 31
-#define MAX_PROCS 32
-#define PAIRS_PER_PROC 9000
 #define HOLDER_PAIRS 50
 
 struct opts {
@@ -44,34 +42,6 @@ struct opts {
 };
 
 static const unsigned sizes[] = { 2000, 200000 };
-
-static long host_sockets(void)
-{
-	struct sockdiag_table *t;
-	long n;
-
-	if (sockdiag_dump_unix(-1, SOCKDIAG_SHOW_DEFAULT, &t))
-		return -1;
-	n = (long)t->n;
-	sockdiag_table__free(t);
-	return n;
-}
-
-static int grow(struct topo_proc *procs, int *nprocs, unsigned size)
-{
-	long have = host_sockets();
-	long pairs = have < 0 ? -1 : ((long)size - have) / 2;
-
-	while (pairs > 0 && *nprocs < MAX_PROCS) {
-		int n = pairs > PAIRS_PER_PROC ? PAIRS_PER_PROC : (int)pairs;
-
-		if (topo_spread(&procs[*nprocs], 1, n))
-			return -1;
-		(*nprocs)++;
-		pairs -= n;
-	}
-	return have < 0 ? -1 : 0;
-}
 
 /* The dumped process: 50 socketpairs (stream, dgram, seqpacket), nothing shared with us. */
 static pid_t holder_start(void)
@@ -247,7 +217,7 @@ static int measure(const struct opts *o, struct tracker *trk, struct treeiter *t
 		sockdiag_table__free(t);
 	}
 	printf("%7u %8ld | %8.1f %7ld | %8.1f %7ld | %8.1f %9.1f %10.1f %7.0fx\n", size,
-	       host_sockets(), bench_median(dm, o->rounds), kb_map, bench_median(dn, o->rounds),
+	       bench_host_sockets(), bench_median(dm, o->rounds), kb_map, bench_median(dn, o->rounds),
 	       kb_nomap, bench_median(cl, o->rounds), bench_median(ib, o->rounds),
 	       bench_median(sd, o->rounds),
 	       bench_median(sd, o->rounds) / bench_median(cl, o->rounds));
@@ -313,7 +283,7 @@ static const struct argp argp = {
 int main(int argc, char **argv)
 {
 	struct opts o = { .rounds = 5, .max_socks = 200000 };
-	struct topo_proc procs[MAX_PROCS];
+	struct topo_proc procs[BENCH_MAX_PROCS];
 	struct tracker trk;
 	struct treeiter *ti = NULL;
 	int nprocs = 0, rc = 1;
@@ -341,7 +311,7 @@ int main(int argc, char **argv)
 	printf("%7s %8s | %8s %7s | %8s %7s | %8s %9s %10s %8s\n", "target", "sockets", "ms",
 	       "RSS KiB", "ms", "RSS KiB", "us", "scan us", "dump us", "classify");
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
-		if (grow(procs, &nprocs, sizes[i]) || tracker_reconcile(&trk, NULL)) {
+		if (bench_grow_host(procs, &nprocs, sizes[i]) || tracker_reconcile(&trk, NULL)) {
 			pr_err("cannot grow to %u sockets", sizes[i]);
 			goto out_kill;
 		}

@@ -18,8 +18,6 @@
 #include "../../tests/lib/tracker.h"
 
 #define MAX_ROUNDS 31
-#define PAIRS_PER_PROC 9000
-#define MAX_PROCS 32
 
 struct opts {
 	__u32 rounds;
@@ -27,18 +25,6 @@ struct opts {
 };
 
 static const unsigned sizes[] = { 2000, 20000, 200000 };
-
-static long host_sockets(void)
-{
-	struct sockdiag_table *t;
-	long n;
-
-	if (sockdiag_dump_unix(-1, SOCKDIAG_SHOW_DEFAULT, &t))
-		return -1;
-	n = t->n;
-	sockdiag_table__free(t);
-	return n;
-}
 
 static int measure(struct tracker *trk, const struct opts *o, unsigned size)
 {
@@ -63,29 +49,12 @@ static int measure(struct tracker *trk, const struct opts *o, unsigned size)
 	}
 	if (sockmap__stats(trk->map, stats))
 		stats[CRUX_ST_UPSERT_FAIL] = 0;
-	printf("%8u %10ld %12.2f %12.2f %12.2f %8.2fx %s\n", size, host_sockets(),
+	printf("%8u %10ld %12.2f %12.2f %12.2f %8.2fx %s\n", size, bench_host_sockets(),
 	       bench_median(rec, o->rounds), bench_median(wall, o->rounds),
 	       bench_median(diag_ms, o->rounds),
 	       bench_median(rec, o->rounds) / bench_median(diag_ms, o->rounds),
 	       stats[CRUX_ST_UPSERT_FAIL] ? "(map full: upserts failed)" : "");
 	return 0;
-}
-
-/* Top the host up to `size` sockets with holders of socketpairs. */
-static int grow(struct topo_proc *procs, int *nprocs, unsigned size)
-{
-	long have = host_sockets();
-	long pairs = have < 0 ? -1 : ((long)size - have) / 2;
-
-	while (pairs > 0 && *nprocs < MAX_PROCS) {
-		int n = pairs > PAIRS_PER_PROC ? PAIRS_PER_PROC : (int)pairs;
-
-		if (topo_spread(&procs[*nprocs], 1, n))
-			return -1;
-		(*nprocs)++;
-		pairs -= n;
-	}
-	return have < 0 ? -1 : 0;
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -124,7 +93,7 @@ static const struct argp argp = {
 
 int main(int argc, char **argv)
 {
-	static struct topo_proc procs[MAX_PROCS];
+	static struct topo_proc procs[BENCH_MAX_PROCS];
 	struct opts o = { .rounds = 5, .max_socks = 200000 };
 	struct tracker trk;
 	int nprocs = 0, rc = 0;
@@ -146,13 +115,13 @@ int main(int argc, char **argv)
 	       o.rounds);
 	printf("%8s %10s %12s %12s %12s %9s\n", "target", "sockets", "reconcile", "(wall)",
 	       "sock_diag", "ratio");
-	base = host_sockets();
+	base = bench_host_sockets();
 	printf("(%ld unix sockets in this netns before the benchmark; smaller sizes are skipped)\n",
 	       base);
 	for (i = 0; i < ARRAY_SIZE(sizes) && sizes[i] <= o.max_socks; i++) {
 		if (base > (long)sizes[i] * 11 / 10)
 			continue;
-		if (grow(procs, &nprocs, sizes[i]) || measure(&trk, &o, sizes[i])) {
+		if (bench_grow_host(procs, &nprocs, sizes[i]) || measure(&trk, &o, sizes[i])) {
 			printf("bench_reconcile: failed at %u sockets\n", sizes[i]);
 			rc = 1;
 			break;
