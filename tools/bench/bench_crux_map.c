@@ -156,8 +156,8 @@ static void print_row(unsigned size, const char *what, double cm[][MAX_ROUNDS], 
 
 	for (k = 0; k < TREE__MAX; k++)
 		med[k] = bench_median(cm[k], (int)rounds);
-	printf("%8u %8ld %5s %9.2f %9.2f %12.2f %10.2f %8.0fx %8.0fx\n", size, bench_host_sockets(), what,
-	       med[TREE_CLIENTS], med[TREE_LISTENER], med[TREE_DGRAM_SERVER], ss_med,
+	printf("%8u %8ld %5s %9.2f %9.2f %12.2f %10.2f %8.0fx %8.0fx\n", size, bench_host_sockets(),
+	       what, med[TREE_CLIENTS], med[TREE_LISTENER], med[TREE_DGRAM_SERVER], ss_med,
 	       ss_med / med[TREE_CLIENTS], ss_med / med[TREE_DGRAM_SERVER]);
 	fflush(stdout);
 }

@@ -217,9 +217,9 @@ static int measure(const struct opts *o, struct tracker *trk, struct treeiter *t
 		sockdiag_table__free(t);
 	}
 	printf("%7u %8ld | %8.1f %7ld | %8.1f %7ld | %8.1f %9.1f %10.1f %7.0fx\n", size,
-	       bench_host_sockets(), bench_median(dm, o->rounds), kb_map, bench_median(dn, o->rounds),
-	       kb_nomap, bench_median(cl, o->rounds), bench_median(ib, o->rounds),
-	       bench_median(sd, o->rounds),
+	       bench_host_sockets(), bench_median(dm, o->rounds), kb_map,
+	       bench_median(dn, o->rounds), kb_nomap, bench_median(cl, o->rounds),
+	       bench_median(ib, o->rounds), bench_median(sd, o->rounds),
 	       bench_median(sd, o->rounds) / bench_median(cl, o->rounds));
 	return 0;
 }
