@@ -37,13 +37,14 @@ static const char doc[] =
 	"socket whose other end is held outside the tree, unless --ext-unix-sk accepts it), "
 	"written in CRIU's image format, then killed (default) or resumed.\n\n"
 	"EXAMPLES:\n"
-	"  crux dump -t 1234 -D /tmp/img                 dump and kill pid 1234 and its children\n"
-	"  crux dump -t 1234 -D /tmp/img -R              dump, leave it running\n"
-	"  crux dump -t 1234 -D /tmp/img --ext-unix-sk   accept datagram sockets connected to\n"
-	"                                                a named outside server (e.g. /dev/log)\n"
+	"  crux dump -t 1234 -D /tmp/img      dump pid 1234 and its children, kill them\n"
+	"  crux dump -t 1234 -D /tmp/img -R   the same, leave them running\n"
+	"  crux dump -t 1234 -D /tmp/img --ext-unix-sk\n"
+	"                                     accept datagram sockets connected to a\n"
+	"                                     named outside server (e.g. /dev/log)\n"
 	"  crux dump -t 1234 -D /tmp/img --ext-unix-sk=4242\n"
-	"                                                also accept the stream socket of inode\n"
-	"                                                4242 (restore reconnects it)";
+	"                                     also accept the stream socket of inode\n"
+	"                                     4242 (restore opens a new connection)";
 
 static const struct argp_option options[] = {
 	{ "tree", 't', "PID", 0, "root of the tree to dump", 0 },
