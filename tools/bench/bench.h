@@ -3,12 +3,14 @@
 #ifndef CRUX_BENCH_H
 #define CRUX_BENCH_H
 
+#include <argp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "sockdiag.h"
+#include "util.h"
 #include "../../tests/lib/topo.h"
 #include "../../tests/lib/tracker.h"
 
@@ -91,6 +93,43 @@ static inline int bench_grow_host(struct topo_proc *procs, int *nprocs, unsigned
 		pairs -= n;
 	}
 	return have < 0 ? -1 : 0;
+}
+
+/*
+ * The options of the benchmarks that grow the host to 2k/20k/200k sockets:
+ * -r/--rounds (runs per size) and -m/--max (stop after the size that reaches it).
+ */
+#define BENCH_MAX_ROUNDS 31
+
+struct bench_size_opts {
+	__u32 rounds;
+	__u32 max_socks;
+};
+
+#define BENCH_SIZE_OPTIONS(default_rounds)                                           \
+	{ "rounds", 'r', "N", 0, "Runs per size (default " #default_rounds ")", 0 }, \
+	{                                                                            \
+		"max", 'm', "SOCKETS", 0,                                            \
+			"Stop after the size that reaches this (default 200000)", 0  \
+	}
+
+static inline error_t bench_size_parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct bench_size_opts *o = state->input;
+
+	switch (key) {
+	case 'r':
+		if (parse_u32(arg, 1, BENCH_MAX_ROUNDS, &o->rounds))
+			argp_error(state, "--rounds takes 1..%d, got '%s'", BENCH_MAX_ROUNDS, arg);
+		break;
+	case 'm':
+		if (parse_u32(arg, 1000, 280000, &o->max_socks))
+			argp_error(state, "--max takes 1000..280000 sockets, got '%s'", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
 }
 
 #endif /* CRUX_BENCH_H */

@@ -24,13 +24,6 @@
 #include "../../tests/lib/topo.h"
 #include "../../tests/lib/tracker.h"
 
-#define MAX_ROUNDS 31
-
-struct opts {
-	__u32 rounds;
-	__u32 max_socks;
-};
-
 static const unsigned sizes[] = { 2000, 20000, 200000 };
 
 /*
@@ -148,7 +141,7 @@ static int sanity(char *const argv[], __u64 log_ino)
 	return strstr(buf, want) && strstr(buf, "\"class\":\"external\"") ? 0 : -1;
 }
 
-static void print_row(unsigned size, const char *what, double cm[][MAX_ROUNDS], double *ss,
+static void print_row(unsigned size, const char *what, double cm[][BENCH_MAX_ROUNDS], double *ss,
 		      __u32 rounds)
 {
 	double med[TREE__MAX], ss_med = bench_median(ss, (int)rounds);
@@ -162,12 +155,12 @@ static void print_row(unsigned size, const char *what, double cm[][MAX_ROUNDS], 
 	fflush(stdout);
 }
 
-static int measure(const struct opts *o, const char *pin_dir, const struct topo_proc *trees,
-		   const __u64 *log_inos, unsigned size)
+static int measure(const struct bench_size_opts *o, const char *pin_dir,
+		   const struct topo_proc *trees, const __u64 *log_inos, unsigned size)
 {
 	char pid_s[TREE__MAX][16];
-	double cm[TREE__MAX][MAX_ROUNDS], ss[MAX_ROUNDS];
-	double cm_cpu[TREE__MAX][MAX_ROUNDS], ss_cpu[MAX_ROUNDS];
+	double cm[TREE__MAX][BENCH_MAX_ROUNDS], ss[BENCH_MAX_ROUNDS];
+	double cm_cpu[TREE__MAX][BENCH_MAX_ROUNDS], ss_cpu[BENCH_MAX_ROUNDS];
 	char *cm_argv[TREE__MAX][7];
 	char *ss_argv[] = { "ss", "-xap", NULL };
 	__u32 r;
@@ -204,34 +197,14 @@ static int measure(const struct opts *o, const char *pin_dir, const struct topo_
 	return 0;
 }
 
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
-{
-	struct opts *o = state->input;
-
-	switch (key) {
-	case 'r':
-		if (parse_u32(arg, 1, MAX_ROUNDS, &o->rounds))
-			argp_error(state, "--rounds takes 1..%d, got '%s'", MAX_ROUNDS, arg);
-		break;
-	case 'm':
-		if (parse_u32(arg, 1000, 280000, &o->max_socks))
-			argp_error(state, "--max takes 1000..280000 sockets, got '%s'", arg);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
 static const struct argp_option options[] = {
-	{ "rounds", 'r', "N", 0, "Runs per size (default 11)", 0 },
-	{ "max", 'm', "SOCKETS", 0, "Stop after the size that reaches this (default 200000)", 0 },
+	BENCH_SIZE_OPTIONS(11),
 	{ 0 },
 };
 
 static const struct argp argp = {
 	.options = options,
-	.parser = parse_opt,
+	.parser = bench_size_parse_opt,
 	.doc = "crux-map external PID vs ss -xap at 2k/20k/200k host unix sockets.\v"
 	       "EXAMPLES:\n"
 	       "  bench_crux_map              2k, 20k, 200k sockets, 11 runs each\n"
@@ -247,7 +220,7 @@ static void on_stop(int sig)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .rounds = 11, .max_socks = 200000 };
+	struct bench_size_opts o = { .rounds = 11, .max_socks = 200000 };
 	struct topo_proc procs[BENCH_MAX_PROCS] = { 0 }, outside = { 0 }, trees[TREE__MAX] = { 0 };
 	struct tree_arg args[TREE__MAX];
 	__u64 v[1], log_inos[TREE__MAX];

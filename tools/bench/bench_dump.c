@@ -33,13 +33,7 @@
 #include "../../tests/lib/topo.h"
 #include "../../tests/lib/tracker.h"
 
-#define MAX_ROUNDS 31
 #define HOLDER_PAIRS 50
-
-struct opts {
-	__u32 rounds;
-	__u32 max_socks;
-};
 
 static const unsigned sizes[] = { 2000, 200000 };
 
@@ -188,11 +182,12 @@ out:
 	return err;
 }
 
-static int measure(const struct opts *o, struct tracker *trk, struct treeiter *ti, pid_t holder,
-		   unsigned size)
+static int measure(const struct bench_size_opts *o, struct tracker *trk, struct treeiter *ti,
+		   pid_t holder, unsigned size)
 {
-	double dm[MAX_ROUNDS] = { 0 }, dn[MAX_ROUNDS] = { 0 }, cl[MAX_ROUNDS] = { 0 };
-	double sd[MAX_ROUNDS] = { 0 }, ib[MAX_ROUNDS] = { 0 }, t0;
+	double dm[BENCH_MAX_ROUNDS] = { 0 }, dn[BENCH_MAX_ROUNDS] = { 0 },
+	       cl[BENCH_MAX_ROUNDS] = { 0 };
+	double sd[BENCH_MAX_ROUNDS] = { 0 }, ib[BENCH_MAX_ROUNDS] = { 0 }, t0;
 	long kb_map = 0, kb_nomap = 0, kb;
 	struct sockdiag_table *t;
 	__u32 r;
@@ -245,34 +240,14 @@ static void criu_note(void)
 		printf("criu column skipped: no criu on PATH\n");
 }
 
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
-{
-	struct opts *o = state->input;
-
-	switch (key) {
-	case 'r':
-		if (parse_u32(arg, 1, MAX_ROUNDS, &o->rounds))
-			argp_error(state, "--rounds takes 1..%d, got '%s'", MAX_ROUNDS, arg);
-		break;
-	case 'm':
-		if (parse_u32(arg, 1000, 280000, &o->max_socks))
-			argp_error(state, "--max takes 1000..280000 sockets, got '%s'", arg);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
 static const struct argp_option options[] = {
-	{ "rounds", 'r', "N", 0, "Runs per size (default 5)", 0 },
-	{ "max", 'm', "SOCKETS", 0, "Stop after the size that reaches this (default 200000)", 0 },
+	BENCH_SIZE_OPTIONS(5),
 	{ 0 },
 };
 
 static const struct argp argp = {
 	.options = options,
-	.parser = parse_opt,
+	.parser = bench_size_parse_opt,
 	.doc = "crux dump of a 100-socket process at 2k and 200k host sockets; classification "
 	       "vs a full sock_diag dump.\v"
 	       "EXAMPLES:\n"
@@ -282,7 +257,7 @@ static const struct argp argp = {
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .rounds = 5, .max_socks = 200000 };
+	struct bench_size_opts o = { .rounds = 5, .max_socks = 200000 };
 	struct topo_proc procs[BENCH_MAX_PROCS];
 	struct tracker trk;
 	struct treeiter *ti = NULL;

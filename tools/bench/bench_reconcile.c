@@ -17,19 +17,12 @@
 #include "../../tests/lib/topo.h"
 #include "../../tests/lib/tracker.h"
 
-#define MAX_ROUNDS 31
-
-struct opts {
-	__u32 rounds;
-	__u32 max_socks;
-};
-
 static const unsigned sizes[] = { 2000, 20000, 200000 };
 
-static int measure(struct tracker *trk, const struct opts *o, unsigned size)
+static int measure(struct tracker *trk, const struct bench_size_opts *o, unsigned size)
 {
-	double rec[MAX_ROUNDS] = { 0 }, diag_ms[MAX_ROUNDS] = { 0 }, wall[MAX_ROUNDS] = { 0 }, t0,
-	       w0;
+	double rec[BENCH_MAX_ROUNDS] = { 0 }, diag_ms[BENCH_MAX_ROUNDS] = { 0 },
+	       wall[BENCH_MAX_ROUNDS] = { 0 }, t0, w0;
 	struct sockdiag_table *t;
 	__u64 swept, stats[CRUX_ST__MAX];
 	__u32 r;
@@ -57,34 +50,14 @@ static int measure(struct tracker *trk, const struct opts *o, unsigned size)
 	return 0;
 }
 
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
-{
-	struct opts *o = state->input;
-
-	switch (key) {
-	case 'r':
-		if (parse_u32(arg, 1, MAX_ROUNDS, &o->rounds))
-			argp_error(state, "--rounds takes 1..%d, got '%s'", MAX_ROUNDS, arg);
-		break;
-	case 'm':
-		if (parse_u32(arg, 1000, 280000, &o->max_socks))
-			argp_error(state, "--max takes 1000..280000 sockets, got '%s'", arg);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
 static const struct argp_option options[] = {
-	{ "rounds", 'r', "N", 0, "Runs per size (default 5)", 0 },
-	{ "max", 'm', "SOCKETS", 0, "Stop after the size that reaches this (default 200000)", 0 },
+	BENCH_SIZE_OPTIONS(5),
 	{ 0 },
 };
 
 static const struct argp argp = {
 	.options = options,
-	.parser = parse_opt,
+	.parser = bench_size_parse_opt,
 	.doc = "One strict reconcile pass at 2k/20k/200k host unix sockets, vs a sock_diag dump.\v"
 	       "EXAMPLES:\n"
 	       "  bench_reconcile              2k, 20k, 200k sockets, 5 runs each\n"
@@ -94,7 +67,7 @@ static const struct argp argp = {
 int main(int argc, char **argv)
 {
 	static struct topo_proc procs[BENCH_MAX_PROCS];
-	struct opts o = { .rounds = 5, .max_socks = 200000 };
+	struct bench_size_opts o = { .rounds = 5, .max_socks = 200000 };
 	struct tracker trk;
 	int nprocs = 0, rc = 0;
 	long base;
