@@ -29,13 +29,17 @@ struct pstree {
 	size_t n;
 	size_t cap;
 	int passes; /* scan passes it took to become stable */
+	int attempts; /* freezes it took: one is undone when a task is caught exiting */
 };
 
 /*
- * Freeze root and its descendants. On failure every task frozen so far is resumed and
- * *ret_why (static text, may be NULL) says what went wrong, with *ret_pid the task:
- *   -ESRCH  root does not exist or exited;  -EOPNOTSUPP  a multi-threaded task or zombie;
- *   -EBUSY  a task is already traced;       -EAGAIN  the tree did not settle.
+ * Freeze root and its descendants. A task caught exiting (or a zombie) undoes the freeze,
+ * which is tried again after a pause that lets its parent reap it. On failure every task
+ * frozen so far is resumed and *ret_why (static text, may be NULL) says what went wrong,
+ * with *ret_pid the task:
+ *   -ESRCH  root does not exist or exited;  -EOPNOTSUPP  a multi-threaded task;
+ *   -EAGAIN a zombie or exiting task, still there after every attempt;
+ *   -EBUSY  a task is already traced, or the tree keeps growing faster than it is frozen.
  */
 int pstree_freeze(pid_t root, struct pstree *ret, const char **ret_why, pid_t *ret_pid);
 /* Detach every frozen task (it continues where it was). Returns the first error. */

@@ -357,7 +357,8 @@ static int freeze(struct dump_ctx *ctx)
 
 	err = pstree_freeze(ctx->opts->pid, &ctx->tree, &why, &bad);
 	if (!err) {
-		pr_debug("froze %zu task(s) in %d pass(es)", ctx->tree.n, ctx->tree.passes);
+		pr_debug("froze %zu task(s) in %d pass(es), %d attempt(s)", ctx->tree.n,
+			 ctx->tree.passes, ctx->tree.attempts);
 		return 0;
 	}
 	if (err == -ESRCH && bad == ctx->opts->pid)

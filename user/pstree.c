@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define LOG_PREFIX "pstree: "
 #include "log.h"
@@ -15,6 +16,15 @@
 
 /* A tree still growing after this many passes is forking faster than we can freeze it. */
 #define PSTREE_MAX_PASSES 16
+/*
+ * A task caught between exit() and its parent's wait() cannot be frozen (ptrace refuses an
+ * exiting task, and a zombie has nothing left to dump). In a tree that forks short-lived
+ * children this is a matter of timing, so the whole freeze is undone and tried again, with
+ * a growing pause that lets the parent reap: 1 + 2 + ... + 128 ms at most.
+ */
+#define PSTREE_MAX_ATTEMPTS 8
+/* PF_EXITING in the flags field of /proc/PID/stat (include/linux/sched.h). */
+#define PF_EXITING 0x00000004
 
 struct pstree_task *pstree_find(struct pstree *t, pid_t pid)
 {
@@ -65,8 +75,9 @@ static int check_task(pid_t pid, struct proc_stat *st, const char **why)
 	if (err)
 		return -ESRCH;
 	if (st->state == 'Z' || st->state == 'X') {
-		*why = "is a zombie (exited, not yet reaped); zombies are not supported yet";
-		return -EOPNOTSUPP;
+		*why = "is a zombie (exited, not yet reaped by its parent); zombies are not "
+		       "supported yet";
+		return -EAGAIN;
 	}
 	if (st->num_threads > 1) {
 		*why = "has more than one thread; multi-threaded processes are not supported yet";
@@ -95,11 +106,18 @@ static int freeze_one(struct pstree_task *tk, const char **why)
 		return -errno;
 	err = ptrace_freeze(tk->pid);
 	if (err == -EPERM) {
+		/* ptrace refuses a task that has begun to exit: tell that from a real EPERM */
+		if (proc_parse_stat(tk->pid, &st))
+			return -ESRCH;
+		if (st.state == 'Z' || st.state == 'X' || (st.flags & PF_EXITING)) {
+			*why = "was exiting while the tree was being frozen";
+			return -EAGAIN;
+		}
 		*why = "cannot be traced (EPERM)";
 		return err;
 	}
 	if (err)
-		return err == -ESRCH ? -ESRCH : err;
+		return err;
 	tk->frozen = true;
 	/* re-check now that it cannot change: a thread may have been born meanwhile */
 	err = check_task(tk->pid, &st, why);
@@ -167,43 +185,60 @@ static int freeze_pending(struct pstree *t, const char **why, pid_t *bad)
 	return 0;
 }
 
+/* One attempt: freeze pass after pass until no task has a child outside the tree. */
+static int freeze_tree(pid_t root, struct pstree *t, const char **why, pid_t *bad)
+{
+	int err, added, pass;
+
+	*bad = root;
+	err = pstree_add(t, root, 0);
+	if (err)
+		return err;
+	for (pass = 1; pass <= PSTREE_MAX_PASSES; pass++) {
+		err = freeze_pending(t, why, bad);
+		if (err)
+			return err;
+		added = scan_children(t);
+		if (added == -ELOOP)
+			*why = "is an ancestor of crux itself: crux cannot dump a tree it runs in";
+		if (added < 0)
+			return added;
+		if (!added) {
+			t->passes = pass;
+			t->tasks[0].ppid = 0;
+			return 0;
+		}
+	}
+	*why = "keeps creating children faster than they can be frozen";
+	return -EBUSY;
+}
+
 int pstree_freeze(pid_t root, struct pstree *ret, const char **ret_why, pid_t *ret_pid)
 {
 	struct pstree t = { 0 };
 	const char *why = NULL;
 	pid_t bad = root;
-	int err, added, pass;
+	int err, attempt;
 
-	err = pstree_add(&t, root, 0);
-	if (err)
-		goto out_fail;
-	for (pass = 1; pass <= PSTREE_MAX_PASSES; pass++) {
-		err = freeze_pending(&t, &why, &bad);
-		if (err)
-			goto out_fail;
-		added = scan_children(&t);
-		if (added == -ELOOP)
-			why = "is an ancestor of crux itself: crux cannot dump a tree it runs in";
-		if (added < 0) {
-			err = added;
-			goto out_fail;
-		}
-		if (!added) {
-			t.passes = pass;
-			t.tasks[0].ppid = 0;
+	for (attempt = 1; attempt <= PSTREE_MAX_ATTEMPTS; attempt++) {
+		why = NULL;
+		err = freeze_tree(root, &t, &why, &bad);
+		if (!err) {
+			t.attempts = attempt;
 			*ret = t;
 			return 0;
 		}
+		pstree_resume(&t);
+		pstree_free(&t);
+		if (err != -EAGAIN)
+			break;
+		pr_debug("attempt %d: task %d %s; trying again", attempt, bad, why);
+		usleep(1000U << (attempt - 1));
 	}
-	why = "keeps creating children faster than they can be frozen";
-	err = -EAGAIN;
-out_fail:
 	if (ret_why)
 		*ret_why = why;
 	if (ret_pid)
 		*ret_pid = bad;
-	pstree_resume(&t);
-	pstree_free(&t);
 	return err;
 }
 

@@ -31,4 +31,15 @@ ok "$([ $? = 1 ]; echo $?)" "a process with two threads: refused"
 has "$out" "task $tpid has more than one thread" "the message names the task and the reason"
 running $tpid "$tdir"
 ok $? "the target runs on"
+
+# a zombie that stays: the freeze is retried (a reaping parent gets its chance), then refused
+start zombie || exit 1
+z=$(awk '{print $1}' /proc/$tpid/task/$tpid/children)
+out=$("$CRUX" dump -t $tpid -D "$tdir/img" 2>&1)
+ok "$([ $? = 1 ]; echo $?)" "a tree holding a zombie: refused"
+has "$out" "task $z is a zombie" "the message names the zombie"
+ok "$([ ! -e "$tdir/img" ]; echo $?)" "no image directory is left"
+running $tpid "$tdir"
+ok $? "the target runs on"
+ok "$([ "$(state "$z")" = Z ]; echo $?)" "the zombie is left for its parent to reap"
 done_testing

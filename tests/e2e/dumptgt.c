@@ -16,6 +16,7 @@
  *   stream-client a stream socket connected to the outside listener at ARG
  *   dgram-server  a dgram server bound at DIR/srv (outside clients connect to it)
  *   forker        forks a short-lived child every millisecond
+ *   zombie        a child that has exited and is never reaped
  *   scm           a socketpair with an fd in flight (SCM_RIGHTS) in its queue
  *   eventfd       an eventfd (a kind crux does not dump yet)
  *   threads       a second thread
@@ -283,6 +284,15 @@ int main(int argc, char **argv)
 		topo_dgram_server();
 	else if (!strcmp(argv[1], "forker"))
 		topo_forker();
+	else if (!strcmp(argv[1], "zombie")) {
+		pid_t c = fork();
+
+		if (c < 0)
+			die("fork");
+		if (c == 0)
+			_exit(0);
+		/* never waited for: with SIGCHLD at its default, the child stays a zombie */
+	}
 	else if (!strcmp(argv[1], "threads")) {
 		pthread_t th;
 
