@@ -292,8 +292,7 @@ int main(int argc, char **argv)
 		if (c == 0)
 			_exit(0);
 		/* never waited for: with SIGCHLD at its default, the child stays a zombie */
-	}
-	else if (!strcmp(argv[1], "threads")) {
+	} else if (!strcmp(argv[1], "threads")) {
 		pthread_t th;
 
 		if (pthread_create(&th, NULL, idle_thread, NULL))
