@@ -764,7 +764,6 @@ int cmd_track(int argc, char **argv)
 	const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
 	int err;
 
-	argv[0] = "crux track"; /* argp's usage lines name the program by argv[0] */
 	err = argp_parse(&argp, argc, argv, 0, NULL, &o);
 	if (err)
 		return EXIT_USAGE;
