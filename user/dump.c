@@ -272,15 +272,24 @@ static int write_pstree(struct dump_ctx *ctx)
 
 	err = img__open(ctx->dirfd, IMG_PSTREE, 0, IMG_WRITE, &img);
 	for (i = 0; !err && i < ctx->tree.n; i++) {
+		const struct pstree_task *tk = &ctx->tree.tasks[i];
 		PstreeEntry e = PSTREE_ENTRY__INIT;
-		uint32_t tid = (uint32_t)ctx->tree.tasks[i].pid;
+		_cleanup_free_ uint32_t *tids = calloc(tk->n_threads + 1, sizeof(*tids));
+		size_t j;
 
-		e.pid = tid;
-		e.ppid = (uint32_t)ctx->tree.tasks[i].ppid;
-		e.pgid = (uint32_t)ctx->tree.tasks[i].pgid;
-		e.sid = (uint32_t)ctx->tree.tasks[i].sid;
-		e.n_threads = 1;
-		e.threads = &tid;
+		if (!tids) {
+			err = -ENOMEM;
+			break;
+		}
+		tids[0] = (uint32_t)tk->pid; /* the leader first, as CRIU lists them */
+		for (j = 0; j < tk->n_threads; j++)
+			tids[j + 1] = (uint32_t)tk->threads[j];
+		e.pid = (uint32_t)tk->pid;
+		e.ppid = (uint32_t)tk->ppid;
+		e.pgid = (uint32_t)tk->pgid;
+		e.sid = (uint32_t)tk->sid;
+		e.n_threads = tk->n_threads + 1;
+		e.threads = tids;
 		err = img_write_one(img, &e.base);
 	}
 	if (!err)

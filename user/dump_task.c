@@ -61,7 +61,10 @@ struct ksigaction {
 	uint64_t mask;
 };
 
-/* What only the task can tell, gathered by syscalls injected into it. */
+/*
+ * What only the task can tell, gathered by syscalls injected into it. tid_address, sas and
+ * pdeath_sig are per thread (asked in every thread); the rest is per process (leader only).
+ */
 struct task_inner {
 	uint64_t brk;
 	uint64_t tid_address;
@@ -124,13 +127,14 @@ static int read_scratch(pid_t pid, uint64_t addr, struct scratch *s)
 }
 
 /* The queries that write into memory, run against a scratch page of the task. */
-static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task_inner *in)
+static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task_inner *in,
+				 bool leader)
 {
 	struct scratch s;
 	long r;
 	int sig, err, i;
 
-	for (sig = 1; sig <= NSIG_MAX; sig++) {
+	for (sig = 1; leader && sig <= NSIG_MAX; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		err = inj(j, SYS_rt_sigaction, sig, 0, scr, 8, &r);
@@ -148,12 +152,17 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 	if (!err)
 		err = inj(j, SYS_prctl, PR_GET_PDEATHSIG,
 			  scr + offsetof(struct scratch, pdeath_sig), 0, 0, &r);
-	if (!err)
+	if (!err && leader)
 		err = inj(j, SYS_prctl, PR_GET_CHILD_SUBREAPER,
 			  scr + offsetof(struct scratch, subreaper), 0, 0, &r);
 	if (err)
 		return err;
-	for (i = 0; i < 3; i++) {
+	if (!leader) {
+		err = read_scratch(j->tid, scr, &s);
+		if (err)
+			return err;
+	}
+	for (i = 0; leader && i < 3; i++) {
 		err = inj(j, SYS_getitimer, i, scr + offsetof(struct scratch, it), 0, 0, &r);
 		if (err)
 			return err;
@@ -169,7 +178,7 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 	return 0;
 }
 
-static int task_read_inner(pid_t pid, struct task_inner *in)
+static int task_read_inner(pid_t pid, struct task_inner *in, bool leader)
 {
 	struct ptrace_inj j;
 	uint64_t insn;
@@ -184,13 +193,15 @@ static int task_read_inner(pid_t pid, struct task_inner *in)
 	if (err)
 		return pr_err_ret(err, "pid %d: cannot prepare syscall injection: %s", pid,
 				  strerror(-err));
-	err = inj(&j, SYS_brk, 0, 0, 0, 0, &r);
+	err = leader ? inj(&j, SYS_brk, 0, 0, 0, 0, &r) : 0;
 	if (err)
 		goto out;
-	in->brk = (uint64_t)r;
+	in->brk = leader ? (uint64_t)r : 0;
 	inj(&j, SYS_prctl, PR_GET_SECUREBITS, 0, 0, 0, &in->secbits);
-	inj(&j, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, &in->dumpable);
-	inj(&j, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, &in->thp_disabled);
+	if (leader) {
+		inj(&j, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, &in->dumpable);
+		inj(&j, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, &in->thp_disabled);
+	}
 	/* A shared anonymous page never merges with a neighbour: unmapping it restores the
 	 * task's layout exactly. */
 	err = inj(&j, SYS_mmap, 0, SCRATCH_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
@@ -199,7 +210,7 @@ static int task_read_inner(pid_t pid, struct task_inner *in)
 		err = (int)scr;
 	if (err)
 		goto out;
-	err = inner_scratch_queries(&j, (uint64_t)scr, in);
+	err = inner_scratch_queries(&j, (uint64_t)scr, in, leader);
 	err2 = inj(&j, SYS_munmap, (uint64_t)scr, SCRATCH_SIZE, 0, 0, &r);
 	if (!err)
 		err = err2 ? err2 : (int)r;
@@ -246,7 +257,8 @@ static int task_refuse_unsupported(struct task_state *ts)
 	return 0;
 }
 
-static int task_collect(struct task_state *ts)
+/* One thread's state (ts->pid is its tid); the leader also reads the process-wide parts. */
+static int task_collect(struct task_state *ts, bool leader)
 {
 	long robust_len = 0;
 	int err, i;
@@ -276,7 +288,8 @@ static int task_collect(struct task_state *ts)
 			return dump_errno_ret("pid %d: cannot read TLS slot %d", ts->pid,
 					      TLS_FIRST + i);
 	}
-	ts->n_shared = ptrace_peek_siginfo(ts->pid, true, ts->sig_shared, SIGINFO_MAX);
+	/* the shared queue is the process's: read once, in the leader */
+	ts->n_shared = leader ? ptrace_peek_siginfo(ts->pid, true, ts->sig_shared, SIGINFO_MAX) : 0;
 	ts->n_private = ptrace_peek_siginfo(ts->pid, false, ts->sig_private, SIGINFO_MAX);
 	if (ts->n_shared < 0 || ts->n_private < 0)
 		return pr_err_ret(-EIO, "pid %d: cannot read its pending signals", ts->pid);
@@ -286,7 +299,7 @@ static int task_collect(struct task_state *ts)
 	if (syscall(SYS_get_robust_list, ts->pid, &ts->robust_head, &robust_len))
 		return dump_errno_ret("pid %d: cannot read its robust futex list", ts->pid);
 	ts->robust_len = (size_t)robust_len;
-	return task_read_inner(ts->pid, &ts->in);
+	return task_read_inner(ts->pid, &ts->in, leader);
 }
 
 /* ---- core-<pid>.img ---- */
@@ -439,7 +452,12 @@ static int write_one(struct dump_ctx *ctx, enum img_type t, unsigned long key, c
 	return 0;
 }
 
-static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEntry *ids)
+/*
+ * core-<tid>.img of one thread. Only the leader's holds the per-process parts (tc, ids), as
+ * CRIU writes them; every thread has its registers and thread_core.
+ */
+static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEntry *ids,
+		      bool leader)
 {
 	CoreEntry core = CORE_ENTRY__INIT;
 	ThreadInfoX86 ti = THREAD_INFO_X86__INIT;
@@ -501,7 +519,7 @@ static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEn
 		fill_itimer(&it[i], &ts->in.itimer[i]);
 	tm.real = &it[0], tm.virt = &it[1], tm.prof = &it[2];
 	tc.timers = &tm;
-	err = fill_rlimits(ts->pid, rle, rlp, &rl);
+	err = leader ? fill_rlimits(ts->pid, rle, rlp, &rl) : 0;
 	if (err)
 		return pr_err_ret(err, "pid %d: cannot read its rlimits", ts->pid);
 	tc.rlimits = &rl;
@@ -544,26 +562,38 @@ static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEn
 
 	core.mtype = CORE_ENTRY__MARCH__X86_64;
 	core.thread_info = &ti;
-	core.tc = &tc;
-	core.ids = ids;
+	core.tc = leader ? &tc : NULL;
+	core.ids = leader ? ids : NULL;
 	core.thread_core = &th;
 	return write_one(ctx, IMG_CORE, (unsigned long)ts->pid, &core);
 }
 
-static int write_crux_task(struct dump_ctx *ctx, struct task_state *ts)
+/* The raw xsave buffer of every thread: the leader's first, then the others (ths). */
+static int write_crux_task(struct dump_ctx *ctx, struct task_state *ts, struct task_state *ths,
+			   size_t n_ths)
 {
 	CruxTaskEntry e = CRUX_TASK_ENTRY__INIT;
-	CruxThreadEntry th = CRUX_THREAD_ENTRY__INIT, *thp = &th;
+	_cleanup_free_ CruxThreadEntry *th = calloc(n_ths + 1, sizeof(*th));
+	_cleanup_free_ CruxThreadEntry **thp = calloc(n_ths + 1, sizeof(*thp));
+	size_t i;
 
-	th.has_tid = true;
-	th.tid = (uint32_t)ts->pid;
-	th.has_xsave = true;
-	th.xsave.data = ts->xs.buf;
-	th.xsave.len = ts->xs.len;
+	if (!th || !thp)
+		return -ENOMEM;
+	for (i = 0; i <= n_ths; i++) {
+		const struct task_state *x = i ? &ths[i - 1] : ts;
+
+		th[i] = (CruxThreadEntry)CRUX_THREAD_ENTRY__INIT;
+		th[i].has_tid = true;
+		th[i].tid = (uint32_t)x->pid;
+		th[i].has_xsave = true;
+		th[i].xsave.data = (uint8_t *)x->xs.buf;
+		th[i].xsave.len = x->xs.len;
+		thp[i] = &th[i];
+	}
 	e.has_pid = true;
 	e.pid = (uint32_t)ts->pid;
-	e.n_threads = 1;
-	e.threads = &thp;
+	e.n_threads = n_ths + 1;
+	e.threads = thp;
 	return write_one(ctx, IMG_CRUX_TASK, (unsigned long)ts->pid, &e);
 }
 
@@ -790,24 +820,45 @@ out:
 	return err;
 }
 
+/* core-<tid>.img of every thread but the leader, all frozen with it (pstree.c). */
+static int dump_threads(struct dump_ctx *ctx, struct pstree_task *t, struct task_state *ths)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < t->n_threads; i++) {
+		ths[i].pid = t->threads[i];
+		err = task_collect(&ths[i], false);
+		if (!err)
+			err = write_core(ctx, &ths[i], NULL, false);
+		if (err)
+			return pr_err_ret(err, "pid %d: cannot dump its thread %d", t->pid,
+					  t->threads[i]);
+	}
+	return 0;
+}
+
 int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
 {
 	_cleanup_free_ struct task_state *ts = calloc(1, sizeof(*ts));
+	_cleanup_free_ struct task_state *ths = calloc(t->n_threads + 1, sizeof(*ths));
 	TaskKobjIdsEntry ids = TASK_KOBJ_IDS_ENTRY__INIT;
 	int err;
 
-	if (!ts)
+	if (!ts || !ths)
 		return -ENOMEM;
 	ts->pid = t->pid;
-	err = task_collect(ts);
+	err = task_collect(ts, true);
 	if (err)
 		return err;
 	ids.vm_id = ids.files_id = ids.fs_id = ids.sighand_id = (uint32_t)t->pid;
 	err = write_one(ctx, IMG_IDS, (unsigned long)t->pid, &ids);
 	if (!err)
-		err = write_core(ctx, ts, &ids);
+		err = write_core(ctx, ts, &ids, true);
 	if (!err)
-		err = write_crux_task(ctx, ts);
+		err = dump_threads(ctx, t, ths);
+	if (!err)
+		err = write_crux_task(ctx, ts, ths, t->n_threads);
 	if (!err)
 		err = write_fs(ctx, ts);
 	if (!err)

@@ -23,6 +23,8 @@
  * a growing pause that lets the parent reap: 1 + 2 + ... + 128 ms at most.
  */
 #define PSTREE_MAX_ATTEMPTS 8
+/* A task still starting threads after this many scans of /proc/PID/task is refused. */
+#define PSTREE_MAX_THREAD_PASSES 16
 /* PF_EXITING in the flags field of /proc/PID/stat (include/linux/sched.h). */
 #define PF_EXITING 0x00000004
 
@@ -61,6 +63,7 @@ static void pstree_drop(struct pstree *t, size_t i)
 {
 	if (t->tasks[i].pidfd >= 0)
 		close(t->tasks[i].pidfd);
+	free(t->tasks[i].threads);
 	memmove(&t->tasks[i], &t->tasks[i + 1], (t->n - i - 1) * sizeof(t->tasks[0]));
 	t->n--;
 }
@@ -79,10 +82,6 @@ static int check_task(pid_t pid, struct proc_stat *st, const char **why)
 		       "supported yet";
 		return -EAGAIN;
 	}
-	if (st->num_threads > 1) {
-		*why = "has more than one thread; multi-threaded processes are not supported yet";
-		return -EOPNOTSUPP;
-	}
 	err = proc_parse_status(pid, &ps);
 	if (err)
 		return -ESRCH;
@@ -91,6 +90,70 @@ static int check_task(pid_t pid, struct proc_stat *st, const char **why)
 		return -EBUSY;
 	}
 	return 0;
+}
+
+static bool has_thread(const struct pstree_task *tk, pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < tk->n_threads; i++)
+		if (tk->threads[i] == tid)
+			return true;
+	return tid == tk->pid;
+}
+
+/* Freeze the threads of tids not frozen yet; returns how many were added. */
+static int freeze_new_threads(struct pstree_task *tk, const pid_t *tids, size_t n,
+			      const char **why)
+{
+	pid_t *nt;
+	size_t i;
+	int err, added = 0;
+
+	nt = realloc(tk->threads, (tk->n_threads + n) * sizeof(*nt));
+	if (!nt)
+		return -ENOMEM;
+	tk->threads = nt;
+	for (i = 0; i < n; i++) {
+		if (has_thread(tk, tids[i]))
+			continue;
+		err = ptrace_freeze(tids[i]);
+		if (err == -ESRCH)
+			continue; /* exited meanwhile: nothing to dump */
+		if (err == -EPERM) {
+			*why = "has a thread that was exiting while the tree was being frozen";
+			return -EAGAIN;
+		}
+		if (err)
+			return err;
+		tk->threads[tk->n_threads++] = tids[i];
+		added++;
+	}
+	return added;
+}
+
+/*
+ * Every thread of a frozen task: a thread still running may start others, so scan
+ * /proc/PID/task again until a pass finds nothing new (CRIU's collect_threads does the same).
+ */
+static int freeze_threads(struct pstree_task *tk, const char **why)
+{
+	int pass, added;
+
+	for (pass = 0; pass < PSTREE_MAX_THREAD_PASSES; pass++) {
+		_cleanup_free_ pid_t *tids = NULL;
+		size_t n;
+		int err;
+
+		err = proc_list_threads(tk->pid, &tids, &n);
+		if (err)
+			return -ESRCH;
+		added = freeze_new_threads(tk, tids, n, why);
+		if (added <= 0)
+			return added;
+	}
+	*why = "keeps starting threads faster than they can be frozen";
+	return -EBUSY;
 }
 
 static int freeze_one(struct pstree_task *tk, const char **why)
@@ -119,7 +182,10 @@ static int freeze_one(struct pstree_task *tk, const char **why)
 	if (err)
 		return err;
 	tk->frozen = true;
-	/* re-check now that it cannot change: a thread may have been born meanwhile */
+	err = freeze_threads(tk, why);
+	if (err)
+		return err;
+	/* re-check now that it cannot change */
 	err = check_task(tk->pid, &st, why);
 	if (err)
 		return err;
@@ -245,11 +311,17 @@ int pstree_freeze(pid_t root, struct pstree *ret, const char **ret_why, pid_t *r
 int pstree_resume(struct pstree *t)
 {
 	int err = 0, e;
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < t->n; i++) {
 		if (!t->tasks[i].frozen)
 			continue;
+		for (j = 0; j < t->tasks[i].n_threads; j++) {
+			e = ptrace_detach(t->tasks[i].threads[j], 0);
+			if (e && !err)
+				err = e;
+		}
+		t->tasks[i].n_threads = 0;
 		e = ptrace_detach(t->tasks[i].pid, 0);
 		if (e && !err)
 			err = e;
@@ -261,7 +333,7 @@ int pstree_resume(struct pstree *t)
 int pstree_kill(struct pstree *t)
 {
 	int err = 0;
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < t->n; i++) {
 		if (t->tasks[i].pidfd >= 0 &&
@@ -270,6 +342,9 @@ int pstree_kill(struct pstree *t)
 	}
 	/* A killed tracee still needs its tracer gone before the parent can reap it. */
 	for (i = 0; i < t->n; i++) {
+		for (j = 0; j < t->tasks[i].n_threads; j++)
+			ptrace_detach(t->tasks[i].threads[j], 0);
+		t->tasks[i].n_threads = 0;
 		if (t->tasks[i].frozen)
 			ptrace_detach(t->tasks[i].pid, 0);
 		t->tasks[i].frozen = false;
@@ -283,9 +358,11 @@ void pstree_free(struct pstree *t)
 
 	if (!t)
 		return;
-	for (i = 0; i < t->n; i++)
+	for (i = 0; i < t->n; i++) {
 		if (t->tasks[i].pidfd >= 0)
 			close(t->tasks[i].pidfd);
+		free(t->tasks[i].threads);
+	}
 	free(t->tasks);
 	memset(t, 0, sizeof(*t));
 }
