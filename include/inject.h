@@ -65,6 +65,14 @@ long inj_syscall(struct inj *inj, long nr, uint64_t a1, uint64_t a2, uint64_t a3
 #define inj_sys4(i, nr, a, b, c, d)                                                                \
 	inj_syscall(i, nr, (uint64_t)(a), (uint64_t)(b), (uint64_t)(c), (uint64_t)(d), 0, 0)
 
+/*
+ * Create a thread of the task with the given tid: clone3(flags, set_tid) injected in it
+ * with PTRACE_O_TRACECLONE, so the new thread is traced from birth and stops before it runs
+ * a single instruction. *ret is then ready for injection into the new thread (which shares
+ * the trampoline). 0 or -errno (the kernel's: -EEXIST when the tid is taken).
+ */
+int inj_clone_thread(struct inj *inj, pid_t tid, uint64_t flags, struct inj *ret);
+
 /* Write into the task's memory through /proc/PID/mem (also read-only and r-x pages). */
 int inj_write(struct inj *inj, uint64_t addr, const void *buf, size_t len);
 int inj_read(struct inj *inj, uint64_t addr, void *buf, size_t len);
@@ -79,6 +87,13 @@ uint64_t inj_scratch_put(struct inj *inj, size_t off, const void *buf, size_t le
  */
 int inj_finish(struct inj *inj, const struct user_regs_struct *regs, const void *xstate,
 	       size_t xlen);
+
+/*
+ * For a thread made by inj_clone_thread(), once its task went through inj_finish(): install
+ * xstate, regs and inj->sigmask, detach.
+ */
+int inj_finish_thread(struct inj *inj, const struct user_regs_struct *regs, const void *xstate,
+		      size_t xlen);
 
 /* Detach (the task stays where it is) and close; for failure paths. Accepts a zeroed inj. */
 void inj_release(struct inj *inj);

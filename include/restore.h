@@ -55,6 +55,13 @@ struct rst_pagerun {
 	uint64_t off; /* byte offset in pages-<id>.img */
 };
 
+/* A thread other than the leader: core-<tid>.img, made by clone3 injected in the leader. */
+struct rst_thread {
+	pid_t tid;
+	struct CoreEntry *core;
+	struct inj inj; /* inj.pid != 0 while the controller holds it */
+};
+
 struct rst_task {
 	pid_t pid, ppid, pgid, sid;
 	int parent; /* index in set->tasks, -1 for the root */
@@ -69,6 +76,8 @@ struct rst_task {
 	int pages_fd; /* pages-<id>.img, read-only */
 	bool created;
 	struct inj inj;
+	struct rst_thread *threads; /* pstree_entry.threads without the leader */
+	size_t n_threads;
 };
 
 /* A raw payload of sk-queues.img (id = receiving socket's file id) or pipes-data.img. */
@@ -142,6 +151,14 @@ void rst_tree_kill(struct rst_set *set);
 /* restore_mem.c: the kernel's vDSO layout vs the image's; memory and mm of one task. */
 int rst_vdso_check(const struct rst_set *set, const struct rst_task *t, char *why, size_t size);
 int rst_task_memory(struct rst_set *set, struct rst_task *t);
+
+/*
+ * restore_task.c, threads: rst_task_state() creates the other threads of a task, each with
+ * its own state; after rst_task_finish() they get their registers and are detached.
+ */
+int rst_threads_finish(struct rst_set *set, struct rst_task *t);
+/* The raw xsave buffer of thread tid (crux-task-<pid>.img); NULL if the image has none. */
+const void *rst_thread_xsave(const struct rst_task *t, pid_t tid, size_t *ret_len);
 
 /* restore_task.c: the rest of a task's state, then its registers and detach. */
 int rst_task_state(struct rst_set *set, struct rst_task *t);

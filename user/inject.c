@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <linux/elf.h>
+#include <linux/sched.h>
 
 #define LOG_PREFIX "inject: "
 #include "inject.h"
@@ -27,6 +28,9 @@
 /* Lowest address tried for the hole: above the usual non-PIE and brk area. */
 #define HOLE_FIRST 0x100000000ULL
 #define HOLE_LAST 0x7f0000000000ULL
+/* Scratch page layout of inj_clone_thread(): above what the restore steps use. */
+#define SCR_CLONE_ARGS 3072
+#define SCR_CLONE_TID 3584
 
 static int read_own_maps(struct inj_range **ret, size_t *ret_n)
 {
@@ -118,10 +122,28 @@ void inj_tramp_unmap(uint64_t addr)
 	munmap((void *)addr, 2 * INJ_PAGE);
 }
 
-int inj_seize(struct inj *inj, pid_t pid, uint64_t tramp)
+/* Take over a task that is traced by us and stopped: registers, mask, memory fd. */
+static int inj_adopt(struct inj *inj, pid_t pid, uint64_t tramp)
 {
 	struct inj n = { .pid = pid, .tramp = tramp, .scratch = tramp + INJ_PAGE, .mem_fd = -1 };
 	char path[64];
+	int err;
+
+	/* Blocks every signal while we work: no stray signal stop between two syscalls. */
+	err = ptrace_inj_init(&n.pi, pid, tramp, PTRACE_INJ_INT3);
+	if (err)
+		return err;
+	n.sigmask = n.pi.sigmask;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	n.mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (n.mem_fd < 0)
+		return -errno;
+	*inj = n;
+	return 0;
+}
+
+int inj_seize(struct inj *inj, pid_t pid, uint64_t tramp)
+{
 	int err;
 
 	err = ptrace_seize(pid, PTRACE_O_EXITKILL);
@@ -132,23 +154,92 @@ int inj_seize(struct inj *inj, pid_t pid, uint64_t tramp)
 		err = ptrace_wait_stop(pid, NULL);
 	if (err == -ESRCH)
 		return err; /* gone: nothing to detach */
-	/* Blocks every signal while we work: no stray signal stop between two syscalls. */
 	if (!err)
-		err = ptrace_inj_init(&n.pi, pid, tramp, PTRACE_INJ_INT3);
+		err = inj_adopt(inj, pid, tramp);
 	if (err)
-		goto out_detach;
-	n.sigmask = n.pi.sigmask;
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	n.mem_fd = open(path, O_RDWR | O_CLOEXEC);
-	if (n.mem_fd < 0) {
-		err = -errno;
-		goto out_detach;
-	}
-	*inj = n;
-	return 0;
+		ptrace_detach(pid, 0);
+	return err;
+}
 
-out_detach:
-	ptrace_detach(pid, 0);
+/* Run the leader into its int3 and wait for that stop; 0 or -errno (-EPROTO: other stop). */
+static int run_to_int3(struct inj *inj, int *ret_status)
+{
+	int err;
+
+	if (ptrace(PTRACE_CONT, inj->pid, NULL, NULL))
+		return -errno;
+	err = ptrace_wait_stop(inj->pid, ret_status);
+	if (err)
+		return err;
+	return WIFSTOPPED(*ret_status) && WSTOPSIG(*ret_status) == SIGTRAP ? 0 : -EPROTO;
+}
+
+/* The new thread's first stop: PTRACE_EVENT_STOP, as it was attached by PTRACE_O_TRACECLONE. */
+static int wait_new_thread(pid_t tid)
+{
+	int status, err;
+
+	err = ptrace_wait_stop(tid, &status);
+	if (err)
+		return err;
+	if (status >> 16 != PTRACE_EVENT_STOP && WSTOPSIG(status) != SIGSTOP) {
+		pr_debug("thread %d: first stop 0x%x, not PTRACE_EVENT_STOP", tid, status);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int inj_clone_thread(struct inj *inj, pid_t tid, uint64_t flags, struct inj *ret)
+{
+	struct clone_args ca = { .flags = flags, .set_tid_size = 1 };
+	struct user_regs_struct r = inj->pi.base;
+	unsigned long msg = 0;
+	int status, err;
+	uint64_t a;
+
+	if (inj->err)
+		return inj->err;
+	ca.set_tid = inj->scratch + SCR_CLONE_TID;
+	a = inj_scratch_put(inj, SCR_CLONE_ARGS, &ca, sizeof(ca));
+	if (!a || !inj_scratch_put(inj, SCR_CLONE_TID, &tid, sizeof(tid)))
+		return -EFAULT;
+	if (ptrace(PTRACE_SETOPTIONS, inj->pid, NULL,
+		   (void *)(long)(PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE)))
+		return -errno;
+	r.rip = inj->tramp;
+	r.orig_rax = (uint64_t)-1;
+	r.rax = SYS_clone3;
+	r.rdi = a;
+	r.rsi = sizeof(ca);
+	err = ptrace_setregs(inj->pid, &r);
+	if (!err)
+		err = run_to_int3(inj, &status);
+	if (err)
+		goto out_lost;
+	inj->pi.nr_calls++;
+	if (status >> 16 != PTRACE_EVENT_CLONE) {
+		/* no event: clone3 failed and the leader went on to the int3 */
+		err = ptrace_getregs(inj->pid, &r);
+		if (err)
+			goto out_lost;
+		return (long)r.rax < 0 ? (int)(long)r.rax : -EPROTO;
+	}
+	if (ptrace(PTRACE_GETEVENTMSG, inj->pid, NULL, &msg)) {
+		err = -errno;
+		goto out_lost;
+	}
+	err = run_to_int3(inj, &status); /* the leader leaves clone3 and stops at the int3 */
+	if (err)
+		goto out_lost;
+	err = wait_new_thread((pid_t)msg);
+	if (!err && (pid_t)msg != tid)
+		err = -EEXIST; /* cannot happen with set_tid: the kernel gives that tid or fails */
+	if (!err)
+		err = inj_adopt(ret, (pid_t)msg, inj->tramp);
+	return err;
+
+out_lost:
+	inj->err = err;
 	return err;
 }
 
@@ -212,28 +303,14 @@ uint64_t inj_scratch_put(struct inj *inj, size_t off, const void *buf, size_t le
 	return inj->scratch + off;
 }
 
-int inj_finish(struct inj *inj, const struct user_regs_struct *regs, const void *xstate,
-	       size_t xlen)
+/* Install xstate, regs and the mask in the stopped task and detach it (signal 0). */
+static int install_and_detach(struct inj *inj, const struct user_regs_struct *regs,
+			      const void *xstate, size_t xlen)
 {
-	struct user_regs_struct r = inj->pi.base, final = *regs;
-	int status, err;
+	struct user_regs_struct final = *regs;
+	int err = 0;
 
-	if (inj->err)
-		return inj->err;
-	r.rip = inj->tramp;
-	r.orig_rax = (uint64_t)-1;
-	r.rax = SYS_munmap;
-	r.rdi = inj->tramp;
-	r.rsi = INJ_HOLE_SIZE;
-	err = ptrace_setregs(inj->pid, &r);
-	if (!err && ptrace(PTRACE_CONT, inj->pid, NULL, NULL))
-		err = -errno;
-	if (!err)
-		err = ptrace_wait_stop(inj->pid, &status);
-	/* The syscall returned onto the page it just unmapped. */
-	if (!err && (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGSEGV))
-		err = -EPROTO;
-	if (!err && xlen) {
+	if (xlen) {
 		struct iovec iov = { .iov_base = (void *)xstate, .iov_len = xlen };
 
 		if (ptrace(PTRACE_SETREGSET, inj->pid, (void *)NT_X86_XSTATE, &iov))
@@ -254,14 +331,50 @@ int inj_finish(struct inj *inj, const struct user_regs_struct *regs, const void 
 		inj->err = err;
 		return err;
 	}
-	inj->pi.nr_calls++;
-	err = ptrace_detach(inj->pid, 0); /* signal 0: the SIGSEGV is dropped */
+	err = ptrace_detach(inj->pid, 0); /* signal 0: a pending SIGSEGV or SIGTRAP is dropped */
 	if (err)
 		return err;
 	close(inj->mem_fd);
 	inj->mem_fd = -1;
 	inj->pid = 0;
 	return 0;
+}
+
+int inj_finish(struct inj *inj, const struct user_regs_struct *regs, const void *xstate,
+	       size_t xlen)
+{
+	struct user_regs_struct r = inj->pi.base;
+	int status, err;
+
+	if (inj->err)
+		return inj->err;
+	r.rip = inj->tramp;
+	r.orig_rax = (uint64_t)-1;
+	r.rax = SYS_munmap;
+	r.rdi = inj->tramp;
+	r.rsi = INJ_HOLE_SIZE;
+	err = ptrace_setregs(inj->pid, &r);
+	if (!err && ptrace(PTRACE_CONT, inj->pid, NULL, NULL))
+		err = -errno;
+	if (!err)
+		err = ptrace_wait_stop(inj->pid, &status);
+	/* The syscall returned onto the page it just unmapped. */
+	if (!err && (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGSEGV))
+		err = -EPROTO;
+	if (err) {
+		inj->err = err;
+		return err;
+	}
+	inj->pi.nr_calls++;
+	return install_and_detach(inj, regs, xstate, xlen);
+}
+
+int inj_finish_thread(struct inj *inj, const struct user_regs_struct *regs, const void *xstate,
+		      size_t xlen)
+{
+	if (inj->err)
+		return inj->err;
+	return install_and_detach(inj, regs, xstate, xlen);
 }
 
 void inj_release(struct inj *inj)

@@ -154,6 +154,8 @@ static int rebuild_tasks(struct rst_set *set)
 	/* Only when every task is rebuilt does any of them run again. */
 	for (i = set->n_tasks; i-- > 0;) {
 		err = rst_task_finish(set, &set->tasks[i]);
+		if (!err)
+			err = rst_threads_finish(set, &set->tasks[i]);
 		if (err)
 			return err;
 	}

@@ -389,6 +389,28 @@ static int load_pages(struct rst_set *set, struct rst_task *t)
 	return 0;
 }
 
+/* core-<tid>.img of every thread but the leader: registers and thread_core. */
+static int load_threads(struct rst_set *set, struct rst_task *t)
+{
+	size_t j;
+	int err;
+
+	for (j = 0; j < t->n_threads; j++) {
+		struct rst_thread *th = &t->threads[j];
+
+		err = read_one(set, IMG_CORE, th->tid, &core_entry__descriptor, false,
+			       (void **)&th->core);
+		if (err)
+			return err;
+		if (!th->core->thread_info || !th->core->thread_info->gpregs) {
+			pr_err("image %s: core-%d.img (thread of pid %d) has no registers",
+			       imgdir_path(set->dir), th->tid, t->pid);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
 static int load_task(struct rst_set *set, struct rst_task *t)
 {
 	TaskKobjIdsEntry *ids = NULL;
@@ -405,6 +427,8 @@ static int load_task(struct rst_set *set, struct rst_task *t)
 	if (!err)
 		err = read_one(set, IMG_FS, t->pid, &fs_entry__descriptor, false, (void **)&t->fs);
 	if (!err)
+		err = load_threads(set, t);
+	if (!err)
 		err = read_one(set, IMG_CRUX_TASK, t->pid, &crux_task_entry__descriptor, true,
 			       (void **)&t->crux);
 	if (!err)
@@ -416,6 +440,26 @@ static int load_task(struct rst_set *set, struct rst_task *t)
 	if (!err)
 		err = load_pages(set, t);
 	return err;
+}
+
+/* pstree_entry.threads: the leader first (as CRIU writes it), then the other threads. */
+static int take_threads(struct rst_set *set, struct rst_task *t, const PstreeEntry *p)
+{
+	size_t j;
+
+	if (p->n_threads && p->threads[0] != p->pid) {
+		pr_err("image %s: pstree.img: the first thread of pid %d is %u, not the leader",
+		       imgdir_path(set->dir), t->pid, p->threads[0]);
+		return -EBADMSG;
+	}
+	if (p->n_threads < 2)
+		return 0;
+	t->threads = calloc(p->n_threads - 1, sizeof(*t->threads));
+	if (!t->threads)
+		return -ENOMEM;
+	for (j = 1; j < p->n_threads; j++)
+		t->threads[t->n_threads++].tid = (pid_t)p->threads[j];
+	return 0;
 }
 
 static int load_tree(struct rst_set *set)
@@ -438,12 +482,8 @@ static int load_tree(struct rst_set *set)
 		t->sid = p->sid;
 		t->parent = -1;
 		t->pages_fd = -1;
-		if (p->n_threads > 1 && !err) {
-			pr_err("image %s: pid %d has %zu threads; restoring threads is not "
-			       "supported yet",
-			       imgdir_path(set->dir), t->pid, p->n_threads);
-			err = -EOPNOTSUPP;
-		}
+		if (!err)
+			err = take_threads(set, t, p);
 		for (j = 0; j < i; j++)
 			if (set->tasks[j].pid == t->ppid)
 				t->parent = j;
@@ -531,7 +571,7 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 
 void rst_set_free(struct rst_set *set)
 {
-	size_t i;
+	size_t i, j;
 
 	if (!set)
 		return;
@@ -542,6 +582,9 @@ void rst_set_free(struct rst_set *set)
 		pb_free(t->mm);
 		pb_free(t->fs);
 		pb_free(t->crux);
+		for (j = 0; j < t->n_threads; j++)
+			pb_free(t->threads[j].core);
+		free(t->threads);
 		free(t->fds);
 		free(t->runs);
 		if (t->pages_fd >= 0)

@@ -37,22 +37,23 @@ struct ksigaction {
 	uint64_t mask;
 };
 
-static int check(struct rst_task *t, long r, const char *what)
+/* inj->pid is the task or thread the syscall ran in. */
+static int check(const struct inj *inj, long r, const char *what)
 {
 	if (r >= 0)
 		return 0;
-	return pr_err_ret((int)r, "pid %d: %s failed: %s", t->pid, what, strerror((int)-r));
+	return pr_err_ret((int)r, "pid %d: %s failed: %s", inj->pid, what, strerror((int)-r));
 }
 
 /* Put arg in the scratch page and run nr(scratch, a2, a3, a4) in the task. */
-static long call_with(struct rst_task *t, long nr, const void *arg, size_t len, uint64_t a2,
+static long call_with(struct inj *inj, long nr, const void *arg, size_t len, uint64_t a2,
 		      uint64_t a3, uint64_t a4)
 {
-	uint64_t p = inj_scratch_put(&t->inj, SCR_ARG, arg, len);
+	uint64_t p = inj_scratch_put(inj, SCR_ARG, arg, len);
 
 	if (!p)
 		return -EFAULT;
-	return inj_sys4(&t->inj, nr, p, a2, a3, a4);
+	return inj_sys4(inj, nr, p, a2, a3, a4);
 }
 
 /* The task is a fork of crux: its dispositions are crux's own. */
@@ -91,7 +92,7 @@ static int set_sigactions(struct rst_task *t, const TaskCoreEntry *tc)
 		k = (struct ksigaction){ sa->sigaction, sa->flags, sa->restorer, sa->mask };
 		if (!inj_scratch_put(&t->inj, SCR_ARG, &k, sizeof(k)))
 			return -EFAULT;
-		err = check(t, inj_sys4(&t->inj, SYS_rt_sigaction, sig, t->inj.scratch + SCR_ARG, 0,
+		err = check(&t->inj, inj_sys4(&t->inj, SYS_rt_sigaction, sig, t->inj.scratch + SCR_ARG, 0,
 					8),
 			    "rt_sigaction");
 		if (err)
@@ -100,7 +101,8 @@ static int set_sigactions(struct rst_task *t, const TaskCoreEntry *tc)
 	return 0;
 }
 
-static int queue_signals(struct rst_task *t, const SignalQueueEntry *q, bool shared)
+/* Pending signals of the process (shared) or of the thread inj runs in; tgid: its process. */
+static int queue_signals(struct inj *inj, pid_t tgid, const SignalQueueEntry *q, bool shared)
 {
 	size_t i;
 	int err;
@@ -111,18 +113,18 @@ static int queue_signals(struct rst_task *t, const SignalQueueEntry *q, bool sha
 		uint64_t p;
 
 		if (si->len != SIGINFO_SIZE)
-			return pr_err_ret(-EBADMSG, "pid %d: a pending signal of %zu bytes", t->pid,
+			return pr_err_ret(-EBADMSG, "pid %d: a pending signal of %zu bytes", inj->pid,
 					  si->len);
 		memcpy(&info, si->data, sizeof(info));
-		p = inj_scratch_put(&t->inj, SCR_ARG, &info, sizeof(info));
+		p = inj_scratch_put(inj, SCR_ARG, &info, sizeof(info));
 		if (!p)
 			return -EFAULT;
 		if (shared)
-			err = check(t, inj_sys3(&t->inj, SYS_rt_sigqueueinfo, t->pid, info.si_signo, p),
+			err = check(inj, inj_sys3(inj, SYS_rt_sigqueueinfo, tgid, info.si_signo, p),
 				    "rt_sigqueueinfo");
 		else
-			err = check(t, inj_sys4(&t->inj, SYS_rt_tgsigqueueinfo, t->pid, t->pid,
-						info.si_signo, p),
+			err = check(inj, inj_sys4(inj, SYS_rt_tgsigqueueinfo, tgid, inj->pid,
+						  info.si_signo, p),
 				    "rt_tgsigqueueinfo");
 		if (err)
 			return err;
@@ -138,7 +140,7 @@ static int set_fs(struct rst_set *set, struct rst_task *t)
 	if (!cwd)
 		return pr_err_ret(-EBADMSG, "pid %d: its cwd (file id %u) is not in files.img", t->pid,
 				  t->fs->cwd_id);
-	err = check(t, call_with(t, SYS_chdir, cwd, strlen(cwd) + 1, 0, 0, 0), "chdir");
+	err = check(&t->inj, call_with(&t->inj, SYS_chdir, cwd, strlen(cwd) + 1, 0, 0, 0), "chdir");
 	if (err) {
 		pr_err("pid %d: cannot return to its cwd %s", t->pid, cwd);
 		return err;
@@ -146,7 +148,7 @@ static int set_fs(struct rst_set *set, struct rst_task *t)
 	/* after the chdir (its path is the host's) and every open by path: mappings are in */
 	root = rst_reg_name(set, t->fs->root_id);
 	if (root && strcmp(root, "/")) {
-		err = check(t, call_with(t, SYS_chroot, root, strlen(root) + 1, 0, 0, 0), "chroot");
+		err = check(&t->inj, call_with(&t->inj, SYS_chroot, root, strlen(root) + 1, 0, 0, 0), "chroot");
 		if (err) {
 			pr_err("pid %d: cannot return to its root directory %s", t->pid, root);
 			return err;
@@ -178,7 +180,7 @@ static uint64_t cap_set(const uint32_t *words, size_t n)
 }
 
 /* capset(v3): header at SCR_ARG, two data words of {effective, permitted, inheritable}. */
-static int set_caps(struct rst_task *t, const CredsEntry *c)
+static int set_caps(struct inj *inj, const CredsEntry *c)
 {
 	uint64_t eff = cap_set(c->cap_eff, c->n_cap_eff), prm = cap_set(c->cap_prm, c->n_cap_prm);
 	uint64_t inh = cap_set(c->cap_inh, c->n_cap_inh);
@@ -190,11 +192,11 @@ static int set_caps(struct rst_task *t, const CredsEntry *c)
 		 0,
 		 { { (uint32_t)eff, (uint32_t)prm, (uint32_t)inh },
 		   { (uint32_t)(eff >> 32), (uint32_t)(prm >> 32), (uint32_t)(inh >> 32) } } };
-	uint64_t p = inj_scratch_put(&t->inj, SCR_ARG, &cs, sizeof(cs));
+	uint64_t p = inj_scratch_put(inj, SCR_ARG, &cs, sizeof(cs));
 
 	if (!p)
 		return -EFAULT;
-	return check(t, inj_sys2(&t->inj, SYS_capset, p, p + 8), "capset");
+	return check(inj, inj_sys2(inj, SYS_capset, p, p + 8), "capset");
 }
 
 /*
@@ -202,41 +204,41 @@ static int set_caps(struct rst_task *t, const CredsEntry *c)
  * needed. Groups and gids first, bounding set and securebits while still privileged,
  * then uids (keeping the permitted set across the switch) and the dumped capability sets.
  */
-static int set_creds(struct rst_task *t, const CredsEntry *c)
+static int set_creds(struct inj *inj, const CredsEntry *c)
 {
 	uint64_t bnd = cap_set(c->cap_bnd, c->n_cap_bnd);
 	int cap, err;
 
 	if (c->n_groups > INJ_SCRATCH_SIZE / sizeof(uint32_t))
-		return pr_err_ret(-E2BIG, "pid %d: %zu supplementary groups", t->pid, c->n_groups);
-	if (!inj_scratch_put(&t->inj, SCR_ARG, c->groups, c->n_groups * sizeof(uint32_t)) &&
+		return pr_err_ret(-E2BIG, "pid %d: %zu supplementary groups", inj->pid, c->n_groups);
+	if (!inj_scratch_put(inj, SCR_ARG, c->groups, c->n_groups * sizeof(uint32_t)) &&
 	    c->n_groups)
 		return -EFAULT;
-	err = check(t, inj_sys2(&t->inj, SYS_setgroups, c->n_groups, t->inj.scratch + SCR_ARG),
+	err = check(inj, inj_sys2(inj, SYS_setgroups, c->n_groups, inj->scratch + SCR_ARG),
 		    "setgroups");
 	if (!err)
-		err = check(t, inj_sys3(&t->inj, SYS_setresgid, c->gid, c->egid, c->sgid),
+		err = check(inj, inj_sys3(inj, SYS_setresgid, c->gid, c->egid, c->sgid),
 			    "setresgid");
 	if (!err)
-		inj_sys1(&t->inj, SYS_setfsgid, c->fsgid);
+		inj_sys1(inj, SYS_setfsgid, c->fsgid);
 	for (cap = 0; !err && c->n_cap_bnd && cap < 64; cap++)
 		if (!(bnd & (1ULL << cap)) &&
-		    inj_sys2(&t->inj, SYS_prctl, PR_CAPBSET_READ, cap) == 1)
-			err = check(t, inj_sys2(&t->inj, SYS_prctl, PR_CAPBSET_DROP, cap),
+		    inj_sys2(inj, SYS_prctl, PR_CAPBSET_READ, cap) == 1)
+			err = check(inj, inj_sys2(inj, SYS_prctl, PR_CAPBSET_DROP, cap),
 				    "prctl(PR_CAPBSET_DROP)");
 	if (!err && c->secbits)
-		err = check(t, inj_sys2(&t->inj, SYS_prctl, PR_SET_SECUREBITS, c->secbits),
+		err = check(inj, inj_sys2(inj, SYS_prctl, PR_SET_SECUREBITS, c->secbits),
 			    "prctl(PR_SET_SECUREBITS)");
 	if (!err && (c->uid || c->euid || c->suid || c->fsuid)) {
-		inj_sys2(&t->inj, SYS_prctl, PR_SET_KEEPCAPS, 1);
-		err = check(t, inj_sys3(&t->inj, SYS_setresuid, c->uid, c->euid, c->suid),
+		inj_sys2(inj, SYS_prctl, PR_SET_KEEPCAPS, 1);
+		err = check(inj, inj_sys3(inj, SYS_setresuid, c->uid, c->euid, c->suid),
 			    "setresuid");
 		if (!err)
-			inj_sys1(&t->inj, SYS_setfsuid, c->fsuid);
-		inj_sys2(&t->inj, SYS_prctl, PR_SET_KEEPCAPS, 0);
+			inj_sys1(inj, SYS_setfsuid, c->fsuid);
+		inj_sys2(inj, SYS_prctl, PR_SET_KEEPCAPS, 0);
 	}
 	if (!err && c->n_cap_eff)
-		err = set_caps(t, c);
+		err = set_caps(inj, c);
 	return err;
 }
 
@@ -254,95 +256,157 @@ static int set_itimer(struct rst_task *t, int which, const ItimerEntry *e)
 	p = inj_scratch_put(&t->inj, SCR_ARG, &v, sizeof(v));
 	if (!p)
 		return -EFAULT;
-	return check(t, inj_sys3(&t->inj, SYS_setitimer, which, p, 0), "setitimer");
+	return check(&t->inj, inj_sys3(&t->inj, SYS_setitimer, which, p, 0), "setitimer");
 }
 
-/*
- * What the kernel keeps per task and a fresh clone does not inherit: the robust futex list
- * (glibc registers it once per thread, and the kernel walks it at exit), itimers, and the
- * scheduling settings.
- */
-static int set_timers_and_sched(struct rst_task *t, const TaskCoreEntry *tc,
-				const ThreadCoreEntry *th)
+static int set_itimers(struct rst_task *t, const TaskCoreEntry *tc)
 {
 	int err = 0;
 
-	if (th && th->futex_rla)
-		err = check(t, inj_sys2(&t->inj, SYS_set_robust_list, th->futex_rla,
-					th->futex_rla_len),
-			    "set_robust_list");
-	if (!err && tc->timers)
+	if (tc->timers)
 		err = set_itimer(t, ITIMER_REAL, tc->timers->real);
 	if (!err && tc->timers)
 		err = set_itimer(t, ITIMER_VIRTUAL, tc->timers->virt);
 	if (!err && tc->timers)
 		err = set_itimer(t, ITIMER_PROF, tc->timers->prof);
-	if (err || !th)
+	return err;
+}
+
+/*
+ * What the kernel keeps per thread and a fresh clone does not inherit: the robust futex list
+ * (glibc registers it once per thread, and the kernel walks it at exit) and the scheduling
+ * settings.
+ */
+static int set_robust_and_sched(struct inj *inj, const ThreadCoreEntry *th)
+{
+	int err = 0;
+
+	if (th->futex_rla)
+		err = check(inj, inj_sys2(inj, SYS_set_robust_list, th->futex_rla,
+					  th->futex_rla_len),
+			    "set_robust_list");
+	if (err)
 		return err;
 	if (th->has_sched_policy && th->sched_policy != SCHED_OTHER) {
 		struct sched_param sp = { .sched_priority = (int)th->sched_prio };
 
-		if (sched_setscheduler(t->pid, (int)th->sched_policy, &sp))
+		if (sched_setscheduler(inj->pid, (int)th->sched_policy, &sp))
 			return pr_err_ret(-errno, "pid %d: cannot restore its scheduling policy %u: %s",
-					  t->pid, th->sched_policy, strerror(errno));
+					  inj->pid, th->sched_policy, strerror(errno));
 	}
-	if (th->has_sched_nice && setpriority(PRIO_PROCESS, (id_t)t->pid, th->sched_nice))
-		return pr_err_ret(-errno, "pid %d: cannot restore its nice value %d: %s", t->pid,
+	if (th->has_sched_nice && setpriority(PRIO_PROCESS, (id_t)inj->pid, th->sched_nice))
+		return pr_err_ret(-errno, "pid %d: cannot restore its nice value %d: %s", inj->pid,
 				  th->sched_nice, strerror(errno));
 	return 0;
 }
 
-int rst_task_state(struct rst_set *set, struct rst_task *t)
+static int set_name(struct inj *inj, const char *name)
 {
-	const TaskCoreEntry *tc = t->core->tc;
-	const ThreadCoreEntry *th = t->core->thread_core;
 	char comm[16] = { 0 };
-	int err;
 
-	strncpy(comm, tc->comm, sizeof(comm) - 1);
-	if (!inj_scratch_put(&t->inj, SCR_ARG, comm, sizeof(comm)))
+	strncpy(comm, name, sizeof(comm) - 1);
+	if (!inj_scratch_put(inj, SCR_ARG, comm, sizeof(comm)))
 		return -EFAULT;
-	err = check(t, inj_sys2(&t->inj, SYS_prctl, PR_SET_NAME, t->inj.scratch + SCR_ARG),
-		    "prctl(PR_SET_NAME)");
-	if (!err)
-		err = set_fs(set, t);
-	if (!err)
-		err = set_sigactions(t, tc);
-	if (!err && t->core->thread_info->clear_tid_addr)
-		err = check(t, inj_sys1(&t->inj, SYS_set_tid_address,
-					t->core->thread_info->clear_tid_addr),
+	return check(inj, inj_sys2(inj, SYS_prctl, PR_SET_NAME, inj->scratch + SCR_ARG),
+		     "prctl(PR_SET_NAME)");
+}
+
+/*
+ * The state the kernel keeps per thread, in the thread inj runs in (tgid: its process):
+ * clear-tid address, alternate stack, parent-death signal, private pending signals, rseq,
+ * robust list, scheduling, credentials last (after them the thread may no longer be allowed
+ * the steps before), and the signal mask installed when it is let go.
+ */
+static int thread_state(struct inj *inj, pid_t tgid, const CoreEntry *core, uint64_t tc_mask)
+{
+	const ThreadCoreEntry *th = core->thread_core;
+	int err = 0;
+
+	if (core->thread_info->clear_tid_addr)
+		err = check(inj, inj_sys1(inj, SYS_set_tid_address, core->thread_info->clear_tid_addr),
 			    "set_tid_address");
 	if (!err && th && th->sas && th->sas->ss_size) {
 		stack_t ss = { .ss_sp = (void *)(uintptr_t)th->sas->ss_sp,
 			       .ss_flags = (int)th->sas->ss_flags,
 			       .ss_size = th->sas->ss_size };
 
-		err = check(t, call_with(t, SYS_sigaltstack, &ss, sizeof(ss), 0, 0, 0),
+		err = check(inj, call_with(inj, SYS_sigaltstack, &ss, sizeof(ss), 0, 0, 0),
 			    "sigaltstack");
 	}
 	if (!err)
-		err = check(t, inj_sys2(&t->inj, SYS_prctl, PR_SET_PDEATHSIG,
-					th && th->has_pdeath_sig ? th->pdeath_sig : 0),
+		err = check(inj, inj_sys2(inj, SYS_prctl, PR_SET_PDEATHSIG,
+					  th && th->has_pdeath_sig ? th->pdeath_sig : 0),
 			    "prctl(PR_SET_PDEATHSIG)");
+	if (!err && th)
+		err = queue_signals(inj, tgid, th->signals_p, false);
+	if (!err && th && th->rseq_entry && th->rseq_entry->rseq_abi_pointer)
+		err = check(inj, inj_sys4(inj, SYS_rseq, th->rseq_entry->rseq_abi_pointer,
+					  th->rseq_entry->rseq_abi_size, 0, th->rseq_entry->signature),
+			    "rseq register");
+	if (!err && th)
+		err = set_robust_and_sched(inj, th);
+	if (!err && th && th->creds)
+		err = set_creds(inj, th->creds);
+	inj->sigmask = th && th->has_blk_sigset ? th->blk_sigset : tc_mask;
+	return err;
+}
+
+/*
+ * The other threads, each made by clone3 in the leader with its dumped tid: the new thread
+ * shares everything a pthread shares (its TLS base and clear-tid address come from its own
+ * image), is traced from birth, and gets its own state at once. Before the leader's
+ * credentials: clone3 with set_tid needs CAP_CHECKPOINT_RESTORE.
+ */
+static int create_threads(struct rst_task *t)
+{
+	const uint64_t flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+			       CLONE_SYSVSEM;
+	size_t i;
+	int err;
+
+	for (i = 0; i < t->n_threads; i++) {
+		struct rst_thread *th = &t->threads[i];
+		const char *name = th->core->thread_core ? th->core->thread_core->comm : NULL;
+
+		err = inj_clone_thread(&t->inj, th->tid, flags, &th->inj);
+		if (err == -EEXIST)
+			return pr_err_ret(err, "pid %d: cannot create its thread %d: the tid is "
+					  "taken", t->pid, th->tid);
+		if (err)
+			return pr_err_ret(err, "pid %d: cannot create its thread %d: %s", t->pid,
+					  th->tid, strerror(-err));
+		err = name ? set_name(&th->inj, name) : 0;
+		if (!err)
+			err = thread_state(&th->inj, t->pid, th->core, t->core->tc->blk_sigset);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int rst_task_state(struct rst_set *set, struct rst_task *t)
+{
+	const TaskCoreEntry *tc = t->core->tc;
+	int err;
+
+	err = set_name(&t->inj, tc->comm);
+	if (!err)
+		err = set_fs(set, t);
+	if (!err)
+		err = set_sigactions(t, tc);
 	if (!err && set->sync_fd >= 0)
 		inj_sys1(&t->inj, SYS_close, set->sync_fd);
 	if (!err)
-		err = queue_signals(t, tc->signals_s, true);
-	if (!err && th)
-		err = queue_signals(t, th->signals_p, false);
-	if (!err && th && th->rseq_entry && th->rseq_entry->rseq_abi_pointer)
-		err = check(t, inj_sys4(&t->inj, SYS_rseq, th->rseq_entry->rseq_abi_pointer,
-					th->rseq_entry->rseq_abi_size, 0,
-					th->rseq_entry->signature),
-			    "rseq register");
+		err = queue_signals(&t->inj, t->pid, tc->signals_s, true);
 	if (!err)
-		err = set_timers_and_sched(t, tc, th);
+		err = set_itimers(t, tc);
 	/* prlimit() on another uid's task needs CAP_SYS_RESOURCE: before the creds. */
 	if (!err)
 		set_rlimits(t, tc->rlimits);
-	if (!err && th && th->creds)
-		err = set_creds(t, th->creds);
-	t->inj.sigmask = th && th->has_blk_sigset ? th->blk_sigset : tc->blk_sigset;
+	if (!err)
+		err = create_threads(t);
+	if (!err)
+		err = thread_state(&t->inj, t->pid, t->core, tc->blk_sigset);
 	return err;
 }
 
@@ -358,6 +422,23 @@ static void regs_from_image(const UserX86RegsEntry *g, struct user_regs_struct *
 	};
 }
 
+const void *rst_thread_xsave(const struct rst_task *t, pid_t tid, size_t *ret_len)
+{
+	size_t i;
+
+	for (i = 0; t->crux && i < t->crux->n_threads; i++) {
+		const CruxThreadEntry *x = t->crux->threads[i];
+
+		/* images of one thread may leave the tid out: it is the leader's */
+		if ((x->has_tid ? (pid_t)x->tid : t->pid) == tid && x->has_xsave) {
+			*ret_len = x->xsave.len;
+			return x->xsave.data;
+		}
+	}
+	*ret_len = 0;
+	return NULL;
+}
+
 int rst_task_finish(struct rst_set *set, struct rst_task *t)
 {
 	struct user_regs_struct regs;
@@ -366,10 +447,7 @@ int rst_task_finish(struct rst_set *set, struct rst_task *t)
 	int err;
 
 	regs_from_image(t->core->thread_info->gpregs, &regs);
-	if (t->crux && t->crux->n_threads && t->crux->threads[0]->has_xsave) {
-		xs = t->crux->threads[0]->xsave.data;
-		xlen = t->crux->threads[0]->xsave.len;
-	}
+	xs = rst_thread_xsave(t, t->pid, &xlen);
 	err = inj_finish(&t->inj, &regs, xs, xlen);
 	if (err) {
 		pr_err("pid %d: cannot install its registers: %s", t->pid, strerror(-err));
@@ -379,5 +457,29 @@ int rst_task_finish(struct rst_set *set, struct rst_task *t)
 	if (t->core->tc->task_state == 3 && kill(t->pid, SIGSTOP)) /* stopped when dumped */
 		pr_warn("pid %d: cannot stop it again as it was at dump: %s", t->pid,
 			strerror(errno));
+	return 0;
+}
+
+/*
+ * After the leader: the trampoline is gone, and each thread, stopped where it was made,
+ * only gets its registers, FPU state and mask before it is let go.
+ */
+int rst_threads_finish(struct rst_set *set, struct rst_task *t)
+{
+	struct user_regs_struct regs;
+	const void *xs;
+	size_t i, xlen;
+	int err;
+
+	for (i = 0; i < t->n_threads; i++) {
+		struct rst_thread *th = &t->threads[i];
+
+		regs_from_image(th->core->thread_info->gpregs, &regs);
+		xs = rst_thread_xsave(t, th->tid, &xlen);
+		err = inj_finish_thread(&th->inj, &regs, xs, xlen);
+		if (err)
+			return pr_err_ret(err, "pid %d: cannot install the registers of its thread %d: %s",
+					  t->pid, th->tid, strerror(-err));
+	}
 	return 0;
 }

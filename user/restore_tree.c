@@ -270,14 +270,17 @@ out:
 
 void rst_tree_kill(struct rst_set *set)
 {
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < set->n_tasks; i++) {
 		struct rst_task *t = &set->tasks[i];
 
-		inj_release(&t->inj);
 		if (t->created)
 			kill(t->pid, SIGKILL);
+		/* killed first: a thread let go at the trampoline would fault, and dump core */
+		for (j = 0; j < t->n_threads; j++)
+			inj_release(&t->threads[j].inj);
+		inj_release(&t->inj);
 	}
 	/* Reap them all, orphans included (we are their subreaper). */
 	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)

@@ -63,29 +63,35 @@ static char pid_state(pid_t pid)
  * A pid killed just before the restore may still be a zombie until its parent reaps it
  * (engine.md P6): give such pids a moment, then name whoever holds them.
  */
-static void check_pids(struct rst_set *set)
+static void check_pid(struct rst_set *set, pid_t pid, const char *what)
 {
 	char who[96];
-	size_t i;
+	char st = pid_state(pid);
 	int tries;
 
-	for (i = 0; i < set->n_tasks; i++) {
-		pid_t pid = set->tasks[i].pid;
-		char st = pid_state(pid);
+	for (tries = 0; (st == 'Z' || st == 'X') && tries < ZOMBIE_WAIT_TRIES; tries++) {
+		usleep(ZOMBIE_WAIT_US);
+		st = pid_state(pid);
+	}
+	if (!st)
+		return;
+	rst_pid_holder(pid, who, sizeof(who));
+	problem(set,
+		"%s %d is taken by %s%s; stop it (and wait until /proc/%d is gone) "
+		"before restoring",
+		what, pid, who,
+		st == 'Z' ? ", which has exited but was not reaped by its parent yet" : "", pid);
+}
 
-		for (tries = 0; (st == 'Z' || st == 'X') && tries < ZOMBIE_WAIT_TRIES; tries++) {
-			usleep(ZOMBIE_WAIT_US);
-			st = pid_state(pid);
-		}
-		if (!st)
-			continue;
-		rst_pid_holder(pid, who, sizeof(who));
-		problem(set,
-			"pid %d is taken by %s%s; stop it (and wait until /proc/%d is gone) "
-			"before restoring",
-			pid, who,
-			st == 'Z' ? ", which has exited but was not reaped by its parent yet" : "",
-			pid);
+/* Every pid and thread id of the image must be free (a thread's tid too). */
+static void check_pids(struct rst_set *set)
+{
+	size_t i, j;
+
+	for (i = 0; i < set->n_tasks; i++) {
+		check_pid(set, set->tasks[i].pid, "pid");
+		for (j = 0; j < set->tasks[i].n_threads; j++)
+			check_pid(set, set->tasks[i].threads[j].tid, "thread id");
 	}
 }
 
