@@ -1,0 +1,84 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# A four-thread process (tests/e2e/thrtgt.c: one thread in pthread_cond_wait, one spinning,
+# one blocked in read() on a pipe, main counting in nanosleep): dump --leave-running leaves
+# every thread running and the images list every tid (crit reads them); dump + restore
+# brings back the same tids, each thread with its own state, and every thread makes
+# progress; the restored process is dumped and restored once more. The target checks its
+# own threads on SIGUSR1 and exits 0.
+. "$(dirname "$0")/restore_lib.sh"
+need_root
+TGT=$CRUX_OUT/tests/e2e/thrtgt
+echo "1..17"
+
+# threads_of PID: its thread ids, ascending, on one line
+threads_of() { ls "/proc/$1/task" 2>/dev/null | sort -n | tr '\n' ' '; }
+want_tids() { tr ' ' '\n' <"$1/tids" | sort -n | tr '\n' ' '; }
+
+# none_traced PID: no thread of PID is stopped or traced
+none_traced() {
+	local s
+	for s in /proc/"$1"/task/*/status; do
+		grep -qE '^State:\s+[tT]' "$s" && return 1
+		grep -qE '^TracerPid:\s+0$' "$s" || return 1
+	done
+	return 0
+}
+
+d=$WORK/running
+start threads "$d"
+ok $? "target ready"
+tids=$(want_tids "$d")
+[ "$(threads_of "$TPID")" = "$tids" ] && [ "$(wc -w <<<"$tids")" = 4 ]
+ok $? "it runs four threads: $tids"
+"$CRUX" dump -t "$TPID" -D "$d/img" -R >"$d/dump.out" 2>&1
+ok $? "dump --leave-running of a multi-threaded process" || diag "$d/dump.out"
+cp "$d/counter" "$d/expect"
+[ "$(threads_of "$TPID")" = "$tids" ] && none_traced "$TPID"
+ok $? "every thread is still there, none stopped or traced"
+if command -v crit >/dev/null; then
+	got=$(crit decode -i "$d/img/pstree.img" 2>&1 |
+		python3 -c 'import json,sys; print(" ".join(map(str, sorted(json.load(sys.stdin)["entries"][0]["threads"]))))')
+	[ "$got " = "$tids" ]
+	ok $? "crit: pstree.img lists every tid ($got)"
+	bad=0
+	for t in $tids; do crit decode -i "$d/img/core-$t.img" >/dev/null 2>&1 || bad=1; done
+	ok $bad "crit decodes the core image of every thread"
+	crit x "$d/img" ps >"$d/ps.out" 2>&1 && grep -q thrtgt "$d/ps.out"
+	ok $? "crit x ps reads the tree" || diag "$d/ps.out"
+else
+	for i in 1 2 3; do echo "ok $((T_N + i)) # SKIP crit unavailable (Debian package criu)"; done
+	T_N=$((T_N + 3))
+fi
+"$CRUX" show "$d/img" >"$d/show.out" 2>&1 && grep -q "1 task, 4 threads" "$d/show.out" &&
+	grep -qE "thread +[0-9]+ \(thr-spin\)" "$d/show.out"
+ok $? "crux show: four threads, with their names" || diag "$d/show.out"
+kill -USR1 "$TPID"
+wait "$TPID"
+ok $? "the left-running process verified every thread (progress, tids, state)" ||
+	diag "$d/log"
+
+d=$WORK/cycle
+start threads "$d" && dump "$d"
+ok $? "target dumped and killed"
+tids=$(want_tids "$d")
+reap "$d"
+restore "$d"
+ok $? "restored: it counts again"
+[ "$(threads_of "$TPID")" = "$tids" ]
+ok $? "the same thread ids: $(threads_of "$TPID")"
+none_traced "$TPID"
+ok $? "no thread is left stopped or traced"
+grep -q "thr-read" /proc/"$TPID"/task/*/comm
+ok $? "thread names are back"
+mv "$d/img" "$d/img0"
+RPID0=$RPID
+dump "$d"
+ok $? "the restored process dumped again"
+wait $RPID0 2>/dev/null
+reap "$d"
+restore "$d"
+ok $? "restored a second time"
+verify "$d"
+ok $? "it verified every thread: progress, tids, __thread values, masks, rseq, robust lists"
+exit $((T_FAILED > 0))
