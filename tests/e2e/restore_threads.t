@@ -9,7 +9,7 @@
 . "$(dirname "$0")/restore_lib.sh"
 need_root
 TGT=$CRUX_OUT/tests/e2e/thrtgt
-echo "1..17"
+echo "1..18"
 
 # threads_of PID: its thread ids, ascending, on one line
 threads_of() { ls "/proc/$1/task" 2>/dev/null | sort -n | tr '\n' ' '; }
@@ -53,6 +53,10 @@ fi
 "$CRUX" show "$d/img" >"$d/show.out" 2>&1 && grep -q "1 task, 4 threads" "$d/show.out" &&
 	grep -qE "thread +[0-9]+ \(thr-spin\)" "$d/show.out"
 ok $? "crux show: four threads, with their names" || diag "$d/show.out"
+spin=$(awk '{print $3}' "$d/tids") # main, cond, spin, read
+"$CRUX" restore -D "$d/img" >"$d/refused.out" 2>&1
+[ $? = 1 ] && grep -q "thread id $spin is taken by thr-spin (pid $spin)" "$d/refused.out"
+ok $? "restore while it runs: refused, naming the taken thread id" || diag "$d/refused.out"
 kill -USR1 "$TPID"
 wait "$TPID"
 ok $? "the left-running process verified every thread (progress, tids, state)" ||
