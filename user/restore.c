@@ -117,7 +117,8 @@ static void raise_nofile(struct rst_set *set)
 
 /*
  * Tests only: CRUX_TEST_RESTORE_FAIL=PID makes the rebuild of that task fail after its
- * memory is back, to show that a late failure still kills everything (not a user option).
+ * memory and state are back (its threads made), to show that a late failure still kills
+ * everything (not a user option).
  */
 static int test_fault(const struct rst_task *t)
 {
@@ -145,9 +146,9 @@ static int rebuild_tasks(struct rst_set *set)
 		}
 		err = rst_task_memory(set, t);
 		if (!err)
-			err = test_fault(t);
-		if (!err)
 			err = rst_task_state(set, t);
+		if (!err)
+			err = test_fault(t);
 		if (err)
 			return err;
 	}

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/restore_lib.sh"
 need_root
 TGT=$CRUX_OUT/tests/e2e/thrtgt
-echo "1..18"
+echo "1..19"
 
 # threads_of PID: its thread ids, ascending, on one line
 threads_of() { ls "/proc/$1/task" 2>/dev/null | sort -n | tr '\n' ' '; }
@@ -67,6 +67,12 @@ start threads "$d" && dump "$d"
 ok $? "target dumped and killed"
 tids=$(want_tids "$d")
 reap "$d"
+CRUX_TEST_RESTORE_FAIL=$TPID "$CRUX" restore -D "$d/img" >"$d/late.out" 2>&1
+rc=$?
+left=$(for t in $tids; do [ -e "/proc/$t" ] && echo "$t"; done)
+[ $rc = 1 ] && [ -z "$left" ] && grep -q "every task it created was killed" "$d/late.out"
+ok $? "a failure once its threads are made: refused, no thread left ($left)" ||
+	diag "$d/late.out"
 restore "$d"
 ok $? "restored: it counts again"
 [ "$(threads_of "$TPID")" = "$tids" ]
