@@ -77,6 +77,11 @@ static int check_task(pid_t pid, struct proc_stat *st, const char **why)
 	err = proc_parse_stat(pid, st);
 	if (err)
 		return -ESRCH;
+	if (st->state == 'Z' && st->num_threads > 1) {
+		*why = "has ended its main thread while other threads run (pthread_exit in main); "
+		       "not supported yet";
+		return -EOPNOTSUPP;
+	}
 	if (st->state == 'Z' || st->state == 'X') {
 		*why = "is a zombie (exited, not yet reaped by its parent); zombies are not "
 		       "supported yet";
