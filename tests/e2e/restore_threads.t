@@ -5,11 +5,11 @@
 # every thread running and the images list every tid (crit reads them); dump + restore
 # brings back the same tids, each thread with its own state, and every thread makes
 # progress; the restored process is dumped and restored once more. The target checks its
-# own threads on SIGUSR1 and exits 0.
+# own threads on SIGUSR1 and exits 0. A process whose main thread ended is refused.
 . "$(dirname "$0")/restore_lib.sh"
 need_root
 TGT=$CRUX_OUT/tests/e2e/thrtgt
-echo "1..19"
+echo "1..21"
 
 # threads_of PID: its thread ids, ascending, on one line
 threads_of() { ls "/proc/$1/task" 2>/dev/null | sort -n | tr '\n' ' '; }
@@ -61,6 +61,20 @@ kill -USR1 "$TPID"
 wait "$TPID"
 ok $? "the left-running process verified every thread (progress, tids, state)" ||
 	diag "$d/log"
+
+# main thread gone, another still running: refused by name, left running
+d=$WORK/pexit
+start pexit "$d"
+"$CRUX" dump -t "$TPID" -D "$d/img" >"$d/dump.out" 2>&1
+[ $? = 1 ] && [ ! -e "$d/img" ] &&
+	grep -q "task $TPID has ended its main thread while other threads run" "$d/dump.out"
+ok $? "main thread ended, another runs: refused, naming it, no image" || diag "$d/dump.out"
+c1=$(cat "$d/counter")
+sleep 0.05
+[ "$(cat "$d/counter")" != "$c1" ]
+ok $? "that process runs on"
+kill -9 "$TPID"
+wait "$TPID" 2>/dev/null
 
 d=$WORK/cycle
 start threads "$d" && dump "$d"

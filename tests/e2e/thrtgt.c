@@ -3,6 +3,8 @@
  * Multi-threaded target of the e2e tests (not a test itself: no test_ prefix).
  *
  *   thrtgt threads DIR
+ *   thrtgt pexit DIR      main ends with pthread_exit(); a second thread counts (and is never
+ *                         verified: crux refuses to dump such a process)
  *
  * Four threads: main counts (DIR/counter every 2 ms, as rsttgt does); "thr-cond" waits in
  * pthread_cond_wait; "thr-spin" spins on a counter (with its own signal mask and alternate
@@ -269,6 +271,38 @@ static void verify_all(unsigned long counter)
 	      atomic_load(&done), NR_THREADS);
 }
 
+/* pexit: the counter of a process whose main thread has ended. */
+static void *count_main(void *arg)
+{
+	unsigned long n = 0;
+	char p[300], buf[32];
+	int cfd;
+
+	path_of(p, sizeof(p), "counter");
+	cfd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (cfd < 0)
+		die("counter");
+	path_of(p, sizeof(p), "ready");
+	close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	for (;;) {
+		int len = snprintf(buf, sizeof(buf), "%lu\n", ++n);
+
+		if (pwrite(cfd, buf, (size_t)len, 0) != len)
+			die("counter");
+		usleep(2000);
+	}
+	return arg;
+}
+
+static void run_pexit(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, count_main, NULL))
+		die("pthread_create");
+	pthread_exit(NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
@@ -278,13 +312,15 @@ int main(int argc, char **argv)
 	char p[300];
 	int cfd, i;
 
-	if (argc < 3 || strcmp(argv[1], "threads")) {
-		dprintf(2, "usage: thrtgt threads DIR\n");
+	if (argc < 3 || (strcmp(argv[1], "threads") && strcmp(argv[1], "pexit"))) {
+		dprintf(2, "usage: thrtgt threads|pexit DIR\n");
 		return 64;
 	}
 	if (!realpath(argv[2], dir))
 		die("realpath");
 	close_range(3, ~0U, 0);
+	if (!strcmp(argv[1], "pexit"))
+		run_pexit();
 	sigaction(SIGUSR1, &sa, NULL);
 	path_of(p, sizeof(p), "counter");
 	cfd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
