@@ -108,8 +108,7 @@ static bool has_thread(const struct pstree_task *tk, pid_t tid)
 }
 
 /* Freeze the threads of tids not frozen yet; returns how many were added. */
-static int freeze_new_threads(struct pstree_task *tk, const pid_t *tids, size_t n,
-			      const char **why)
+static int freeze_new_threads(struct pstree_task *tk, const pid_t *tids, size_t n, const char **why)
 {
 	pid_t *nt;
 	size_t i;

@@ -92,8 +92,9 @@ static int set_sigactions(struct rst_task *t, const TaskCoreEntry *tc)
 		k = (struct ksigaction){ sa->sigaction, sa->flags, sa->restorer, sa->mask };
 		if (!inj_scratch_put(&t->inj, SCR_ARG, &k, sizeof(k)))
 			return -EFAULT;
-		err = check(&t->inj, inj_sys4(&t->inj, SYS_rt_sigaction, sig, t->inj.scratch + SCR_ARG, 0,
-					8),
+		err = check(&t->inj,
+			    inj_sys4(&t->inj, SYS_rt_sigaction, sig, t->inj.scratch + SCR_ARG, 0,
+				     8),
 			    "rt_sigaction");
 		if (err)
 			return err;
@@ -113,8 +114,8 @@ static int queue_signals(struct inj *inj, pid_t tgid, const SignalQueueEntry *q,
 		uint64_t p;
 
 		if (si->len != SIGINFO_SIZE)
-			return pr_err_ret(-EBADMSG, "pid %d: a pending signal of %zu bytes", inj->pid,
-					  si->len);
+			return pr_err_ret(-EBADMSG, "pid %d: a pending signal of %zu bytes",
+					  inj->pid, si->len);
 		memcpy(&info, si->data, sizeof(info));
 		p = inj_scratch_put(inj, SCR_ARG, &info, sizeof(info));
 		if (!p)
@@ -123,8 +124,9 @@ static int queue_signals(struct inj *inj, pid_t tgid, const SignalQueueEntry *q,
 			err = check(inj, inj_sys3(inj, SYS_rt_sigqueueinfo, tgid, info.si_signo, p),
 				    "rt_sigqueueinfo");
 		else
-			err = check(inj, inj_sys4(inj, SYS_rt_tgsigqueueinfo, tgid, inj->pid,
-						  info.si_signo, p),
+			err = check(inj,
+				    inj_sys4(inj, SYS_rt_tgsigqueueinfo, tgid, inj->pid,
+					     info.si_signo, p),
 				    "rt_tgsigqueueinfo");
 		if (err)
 			return err;
@@ -148,7 +150,9 @@ static int set_fs(struct rst_set *set, struct rst_task *t)
 	/* after the chdir (its path is the host's) and every open by path: mappings are in */
 	root = rst_reg_name(set, t->fs->root_id);
 	if (root && strcmp(root, "/")) {
-		err = check(&t->inj, call_with(&t->inj, SYS_chroot, root, strlen(root) + 1, 0, 0, 0), "chroot");
+		err = check(&t->inj,
+			    call_with(&t->inj, SYS_chroot, root, strlen(root) + 1, 0, 0, 0),
+			    "chroot");
 		if (err) {
 			pr_err("pid %d: cannot return to its root directory %s", t->pid, root);
 			return err;
@@ -210,7 +214,8 @@ static int set_creds(struct inj *inj, const CredsEntry *c)
 	int cap, err;
 
 	if (c->n_groups > INJ_SCRATCH_SIZE / sizeof(uint32_t))
-		return pr_err_ret(-E2BIG, "pid %d: %zu supplementary groups", inj->pid, c->n_groups);
+		return pr_err_ret(-E2BIG, "pid %d: %zu supplementary groups", inj->pid,
+				  c->n_groups);
 	if (!inj_scratch_put(inj, SCR_ARG, c->groups, c->n_groups * sizeof(uint32_t)) &&
 	    c->n_groups)
 		return -EFAULT;
@@ -222,8 +227,7 @@ static int set_creds(struct inj *inj, const CredsEntry *c)
 	if (!err)
 		inj_sys1(inj, SYS_setfsgid, c->fsgid);
 	for (cap = 0; !err && c->n_cap_bnd && cap < 64; cap++)
-		if (!(bnd & (1ULL << cap)) &&
-		    inj_sys2(inj, SYS_prctl, PR_CAPBSET_READ, cap) == 1)
+		if (!(bnd & (1ULL << cap)) && inj_sys2(inj, SYS_prctl, PR_CAPBSET_READ, cap) == 1)
 			err = check(inj, inj_sys2(inj, SYS_prctl, PR_CAPBSET_DROP, cap),
 				    "prctl(PR_CAPBSET_DROP)");
 	if (!err && c->secbits)
@@ -282,8 +286,8 @@ static int set_robust_and_sched(struct inj *inj, const ThreadCoreEntry *th)
 	int err = 0;
 
 	if (th->futex_rla)
-		err = check(inj, inj_sys2(inj, SYS_set_robust_list, th->futex_rla,
-					  th->futex_rla_len),
+		err = check(inj,
+			    inj_sys2(inj, SYS_set_robust_list, th->futex_rla, th->futex_rla_len),
 			    "set_robust_list");
 	if (err)
 		return err;
@@ -291,7 +295,8 @@ static int set_robust_and_sched(struct inj *inj, const ThreadCoreEntry *th)
 		struct sched_param sp = { .sched_priority = (int)th->sched_prio };
 
 		if (sched_setscheduler(inj->pid, (int)th->sched_policy, &sp))
-			return pr_err_ret(-errno, "pid %d: cannot restore its scheduling policy %u: %s",
+			return pr_err_ret(-errno,
+					  "pid %d: cannot restore its scheduling policy %u: %s",
 					  inj->pid, th->sched_policy, strerror(errno));
 	}
 	if (th->has_sched_nice && setpriority(PRIO_PROCESS, (id_t)inj->pid, th->sched_nice))
@@ -323,7 +328,8 @@ static int thread_state(struct inj *inj, pid_t tgid, const CoreEntry *core, uint
 	int err = 0;
 
 	if (core->thread_info->clear_tid_addr)
-		err = check(inj, inj_sys1(inj, SYS_set_tid_address, core->thread_info->clear_tid_addr),
+		err = check(inj,
+			    inj_sys1(inj, SYS_set_tid_address, core->thread_info->clear_tid_addr),
 			    "set_tid_address");
 	if (!err && th && th->sas && th->sas->ss_size) {
 		stack_t ss = { .ss_sp = (void *)(uintptr_t)th->sas->ss_sp,
@@ -334,14 +340,16 @@ static int thread_state(struct inj *inj, pid_t tgid, const CoreEntry *core, uint
 			    "sigaltstack");
 	}
 	if (!err)
-		err = check(inj, inj_sys2(inj, SYS_prctl, PR_SET_PDEATHSIG,
-					  th && th->has_pdeath_sig ? th->pdeath_sig : 0),
+		err = check(inj,
+			    inj_sys2(inj, SYS_prctl, PR_SET_PDEATHSIG,
+				     th && th->has_pdeath_sig ? th->pdeath_sig : 0),
 			    "prctl(PR_SET_PDEATHSIG)");
 	if (!err && th)
 		err = queue_signals(inj, tgid, th->signals_p, false);
 	if (!err && th && th->rseq_entry && th->rseq_entry->rseq_abi_pointer)
-		err = check(inj, inj_sys4(inj, SYS_rseq, th->rseq_entry->rseq_abi_pointer,
-					  th->rseq_entry->rseq_abi_size, 0, th->rseq_entry->signature),
+		err = check(inj,
+			    inj_sys4(inj, SYS_rseq, th->rseq_entry->rseq_abi_pointer,
+				     th->rseq_entry->rseq_abi_size, 0, th->rseq_entry->signature),
 			    "rseq register");
 	if (!err && th)
 		err = set_robust_and_sched(inj, th);
@@ -370,8 +378,10 @@ static int create_threads(struct rst_task *t)
 
 		err = inj_clone_thread(&t->inj, th->tid, flags, &th->inj);
 		if (err == -EEXIST)
-			return pr_err_ret(err, "pid %d: cannot create its thread %d: the tid is "
-					  "taken", t->pid, th->tid);
+			return pr_err_ret(err,
+					  "pid %d: cannot create its thread %d: the tid is "
+					  "taken",
+					  t->pid, th->tid);
 		if (err)
 			return pr_err_ret(err, "pid %d: cannot create its thread %d: %s", t->pid,
 					  th->tid, strerror(-err));
@@ -478,8 +488,9 @@ int rst_threads_finish(struct rst_set *set, struct rst_task *t)
 		xs = rst_thread_xsave(t, th->tid, &xlen);
 		err = inj_finish_thread(&th->inj, &regs, xs, xlen);
 		if (err)
-			return pr_err_ret(err, "pid %d: cannot install the registers of its thread %d: %s",
-					  t->pid, th->tid, strerror(-err));
+			return pr_err_ret(
+				err, "pid %d: cannot install the registers of its thread %d: %s",
+				t->pid, th->tid, strerror(-err));
 	}
 	return 0;
 }

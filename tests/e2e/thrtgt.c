@@ -66,15 +66,15 @@ static bool wake;
 static int pipefd[2];
 static char altstack[ALTSTACK_SIZE];
 
-#define check(cond, ...)                                                                      \
-	do {                                                                                  \
-		if (!(cond)) {                                                                \
+#define check(cond, ...)                                                                       \
+	do {                                                                                   \
+		if (!(cond)) {                                                                 \
 			dprintf(2, "thrtgt[%ld]: FAIL %s:%d: ", syscall(SYS_gettid), __func__, \
-				__LINE__);                                                    \
-			dprintf(2, __VA_ARGS__);                                              \
-			dprintf(2, " (errno %d)\n", errno);                                   \
-			atomic_fetch_add(&failures, 1);                                       \
-		}                                                                             \
+				__LINE__);                                                     \
+			dprintf(2, __VA_ARGS__);                                               \
+			dprintf(2, " (errno %d)\n", errno);                                    \
+			atomic_fetch_add(&failures, 1);                                        \
+		}                                                                              \
 	} while (0)
 
 static void die(const char *what)
@@ -179,8 +179,8 @@ static void *spin_main(void *arg)
 		atomic_fetch_add(&spins, 1);
 	verify_self(T_SPIN, 1000 + T_SPIN);
 	check(!sigaltstack(NULL, &now) && now.ss_sp == altstack && now.ss_size == sizeof(altstack),
-	      "alternate signal stack %p/%zu, was %p/%zu", now.ss_sp, now.ss_size,
-	      (void *)altstack, sizeof(altstack));
+	      "alternate signal stack %p/%zu, was %p/%zu", now.ss_sp, now.ss_size, (void *)altstack,
+	      sizeof(altstack));
 	atomic_fetch_add(&done, 1);
 	return arg;
 }
