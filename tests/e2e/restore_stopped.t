@@ -35,17 +35,19 @@ moves() { # counter-file: its value changes (within 5 s)
 	return 1
 }
 
+# A detached task goes back to its stop (or runs on) a moment after crux returns: wait for
+# the state before reading it.
 stays() { # pid counter-file: stopped (T) and its counter does not change
 	local a
-	[ "$(state "$1")" = T ] || return 1
+	wait_state "$1" T || return 1
 	a=$(cat "$2")
 	sleep 0.3
 	[ "$(state "$1")" = T ] && [ "$(cat "$2")" = "$a" ]
 }
 
-runs() { # pid counter-file: not stopped or traced, and counting
+runs() { # pid counter-file: counting, and not stopped or traced
+	moves "$2" || return 1
 	case $(state "$1") in "" | t | T | Z) return 1 ;; esac
-	moves "$2"
 }
 
 core_state() { # dir pid: task_state in the core image, as crit decodes it
@@ -141,7 +143,7 @@ stopped_cycle() {
 	ok $? "$what: the killing dump recorded it as stopped too"
 	restore_until "$d" "$(counter_of $(((idx + 1) % 3)))"
 	ok $? "$what: restored; a running task counts again"
-	wait_state "$pid" T && stays "$pid" "$cnt"
+	stays "$pid" "$cnt"
 	ok $? "$what: restored $pid is stopped (T) and does not count"
 	others_run "$idx"
 	ok $? "$what: the two other restored tasks run"
