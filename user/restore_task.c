@@ -351,6 +351,11 @@ static void regs_from_image(const UserX86RegsEntry *g, struct user_regs_struct *
 	};
 }
 
+bool rst_task_stopped(const struct rst_task *t)
+{
+	return t->core->tc->task_state == TASK_STATE_STOPPED;
+}
+
 int rst_task_finish(struct rst_set *set, struct rst_task *t)
 {
 	struct user_regs_struct regs;
@@ -374,7 +379,7 @@ int rst_task_finish(struct rst_set *set, struct rst_task *t)
 	 * run a few instructions first (its interrupted syscall, re-run, usually); every task
 	 * is rebuilt by now, so nothing of the restore is left for it to race with.
 	 */
-	if (t->core->tc->task_state == TASK_STATE_STOPPED && kill(t->pid, SIGSTOP))
+	if (rst_task_stopped(t) && kill(t->pid, SIGSTOP))
 		pr_warn("pid %d: cannot stop it again as it was at dump: %s", t->pid,
 			strerror(errno));
 	return 0;

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/restore_lib.sh"
 need_root
 TGT=$CRUX_OUT/tests/e2e/stoptgt
-echo "1..40"
+echo "1..45"
 
 state() { # pid: the one-letter state of /proc/PID/stat ("" if gone)
 	local s
@@ -172,4 +172,34 @@ others_run 0
 ok $? "both restored children run"
 verify "$d"
 ok $? "the root verified its children and exited 0"
+
+# restore -d: crux exits at once, and the kernel hangs up (SIGHUP, SIGCONT) an orphaned
+# process group that holds a stopped task: crux warns when its exit orphans one, and only
+# then. (stoptgt's root dies with crux anyway: it has a parent-death signal.)
+detached() { # dir: restore -d into DIR/restore-d.out; then kill what it restored
+	local rc p
+	"$CRUX" restore -D "$1/img" -d >"$1/restore-d.out" 2>&1
+	rc=$?
+	for p in $(grep -E '^[0-9]+$' "$1/restore-d.out"); do kill -9 "$p" 2>/dev/null; done
+	for p in $(grep -E '^[0-9]+$' "$1/restore-d.out"); do wait_gone "$p"; done
+	return $rc
+}
+detached "$WORK/child"
+ok $? "restore -d of the image with a stopped child"
+! grep -q "restored stopped" "$WORK/child/restore-d.out"
+ok $? "no warning: the tree stays in the test's process group, crux's exit orphans nothing"
+d=$WORK/job
+set -m # the target in a process group of its own, as a shell job
+start tree "$d"
+rc=$?
+set +m
+ok $rc "job: target tree ready in its own process group"
+c1=$(cat "$d/pid-1")
+kill -STOP "$c1" && wait_state "$c1" T && dump "$d"
+ok $? "job: a child stopped, the tree dumped"
+reap "$d"
+detached "$d" &&
+	grep -q "pid $c1 was restored stopped, and crux's exit leaves its process group $TPID orphaned" \
+		"$d/restore-d.out"
+ok $? "job: restore -d warns that the stopped child's group is left orphaned"
 exit $((T_FAILED > 0))
