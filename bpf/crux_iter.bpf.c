@@ -11,7 +11,9 @@
  *
  * iter_task_file_tree is the dumper's exact view of one process (attached with a pid
  * filter): one struct crux_fd_rec per unix socket fd, as seq output (a few records per
- * task, read in full by one reader: nothing to lose).
+ * task, read in full by one reader: nothing to lose). iter_task_file_refs, attached the
+ * same way, gives one struct crux_file_ref per fd: how many references its open file has,
+ * so the dumper can tell a pipe or socket also held outside the tree.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -113,5 +115,42 @@ int iter_task_file_tree(struct bpf_iter__task_file *ctx)
 	if (peer)
 		r->peer_name_len = unix_name(peer, r->peer_name);
 	bpf_seq_write(ctx->meta->seq, r, sizeof(*r));
+	return 0;
+}
+
+#define S_IFMT 00170000
+#define S_IFIFO 0010000
+#define FMODE_READ 0x1
+#define FMODE_WRITE 0x2
+
+SEC("iter/task_file")
+int iter_task_file_refs(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct task_struct *task = ctx->task;
+	struct crux_file_ref r = {};
+	struct inode *inode;
+
+	if (!file || !task)
+		return 0;
+	r.file = (__u64)file;
+	r.tgid = task->tgid;
+	r.fd = ctx->fd;
+	r.refs = file_refs(file);
+	r.mode = file->f_mode & (FMODE_READ | FMODE_WRITE);
+	inode = file->f_inode;
+	if (inode) {
+		r.ino = inode->i_ino;
+		if ((inode->i_mode & S_IFMT) == S_IFIFO) {
+			struct pipe_inode_info *pipe = file->private_data;
+
+			r.kind = CRUX_FILE_PIPE;
+			r.pipe_readers = BPF_CORE_READ(pipe, readers);
+			r.pipe_writers = BPF_CORE_READ(pipe, writers);
+		} else if (bpf_sock_from_file(file)) {
+			r.kind = CRUX_FILE_SOCKET;
+		}
+	}
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }

@@ -137,12 +137,39 @@ struct crux_fd_rec {
 	char peer_name[CRUX_SUN_PATH_MAX]; /* the peer's bound name (dgram reconnect target) */
 };
 
+/* What a struct crux_file_ref describes. */
+enum crux_file_kind {
+	CRUX_FILE_OTHER = 0,
+	CRUX_FILE_PIPE, /* a pipe or FIFO end: pipe_readers/pipe_writers are set */
+	CRUX_FILE_SOCKET,
+};
+
+/*
+ * File reference record (user/treeiter.c, bpf/crux_iter.bpf.c iter_task_file_refs): one per
+ * fd of the filtered process. refs counts every reference to the open file description
+ * (fds in any table, in-flight SCM_RIGHTS, and the iterator's own while it visits): the
+ * dumper compares it with the fds it knows of to find a description also held outside.
+ */
+struct crux_file_ref {
+	__u64 file; /* the struct file: identity of the open file description */
+	__u64 ino;
+	__u64 refs;
+	__u32 tgid;
+	__s32 fd;
+	__u32 pipe_readers; /* files open for reading on the pipe (all holders) */
+	__u32 pipe_writers;
+	__u16 kind; /* enum crux_file_kind */
+	__u16 mode; /* f_mode & (FMODE_READ | FMODE_WRITE) */
+	__u32 __pad;
+};
+
 #ifndef __VMLINUX_H__
 _Static_assert(sizeof(struct crux_sock) == 192, "crux_sock layout");
 _Static_assert(sizeof(struct crux_conn) == 272, "crux_conn layout");
 _Static_assert(sizeof(struct crux_abi_info) == 8, "crux_abi_info layout");
 _Static_assert(sizeof(struct crux_event) == 168, "crux_event layout");
 _Static_assert(sizeof(struct crux_fd_rec) == 280, "crux_fd_rec layout");
+_Static_assert(sizeof(struct crux_file_ref) == 48, "crux_file_ref layout");
 #endif
 
 #endif /* CRUX_ABI_H */

@@ -55,6 +55,8 @@ struct dump_fd {
 	int stolen; /* pidfd_getfd copy (primary fds of sockets and pipes), or -1 */
 };
 
+struct treeiter;
+
 struct dump_ctx {
 	const struct dump_opts *opts;
 	struct pstree tree;
@@ -77,6 +79,8 @@ struct dump_ctx {
 
 	struct dump_unix *unix_state;
 	struct dump_pipes *pipes_state;
+	struct treeiter *treeiter; /* loaded on first use: dump_treeiter() */
+	int treeiter_err;
 
 	/* summary */
 	uint64_t nr_pages;
@@ -124,6 +128,14 @@ const char *dump_fd_desc(struct dump_ctx *ctx, const struct dump_fd *f, char *bu
 const char *dump_comm(struct dump_ctx *ctx, pid_t pid);
 /* Who outside the tree holds an inode (socket:[N] / pipe:[N]) by a /proc scan: pid or 0. */
 pid_t dump_find_outside_holder(struct dump_ctx *ctx, const char *link, char comm[16]);
+
+/*
+ * The pid-filtered tree iterators (include/treeiter.h), loaded once per dump; NULL when
+ * they cannot be loaded (the failure is warned about once).
+ */
+struct treeiter *dump_treeiter(struct dump_ctx *ctx);
+/* Refuse pipe ends and sockets the tree holds that are also held outside it. */
+int dump_check_shared(struct dump_ctx *ctx);
 
 /* fd table: collect every fd of every task, dedup file descriptions, dispatch kinds */
 int dump_fds_collect(struct dump_ctx *ctx);

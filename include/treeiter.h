@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The dumper's exact view of a process's unix sockets: a pid-filtered iter/task_file pass
- * (bpf/crux_iter.bpf.c iter_task_file_tree) returns one struct crux_fd_rec per unix-socket
- * fd, read from the kernel at call time, whatever the host's socket count.
+ * The dumper's exact view of a process's fds: pid-filtered iter/task_file passes
+ * (bpf/crux_iter.bpf.c) return one struct crux_fd_rec per unix-socket fd, or one struct
+ * crux_file_ref per fd, read from the kernel at call time, whatever the host's size.
  * A library-style module: debug logging at most; callers report failures.
  */
 #ifndef CRUX_TREEITER_H
@@ -25,6 +25,11 @@ void treeiter__free(struct treeiter *t);
  * *ret is malloc'ed (NULL when *ret_n is 0). -ESRCH if tgid does not exist.
  */
 int treeiter__unix_fds(struct treeiter *t, pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n);
+/*
+ * One record per fd of process tgid with the reference count of its open file (see
+ * struct crux_file_ref), in fd order. *ret is malloc'ed (NULL when *ret_n is 0).
+ */
+int treeiter__file_refs(struct treeiter *t, pid_t tgid, struct crux_file_ref **ret, size_t *ret_n);
 /* One-shot convenience: treeiter__new + treeiter__unix_fds + treeiter__free. */
 int treeiter_unix_fds(pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n);
 

@@ -20,6 +20,7 @@
 #include "img.h"
 #include "log.h"
 #include "pstree.h"
+#include "treeiter.h"
 #include "util.h"
 #include "fdinfo.pb-c.h"
 #include "inventory.pb-c.h"
@@ -321,6 +322,8 @@ static int dump_images(struct dump_ctx *ctx)
 	err = dump_fds_collect(ctx);
 	if (!err)
 		err = dump_fds_check(ctx);
+	if (!err)
+		err = dump_check_shared(ctx);
 	for (i = 0; !err && i < ctx->tree.n; i++)
 		err = dump_task(ctx, &ctx->tree.tasks[i]);
 	if (!err)
@@ -337,6 +340,18 @@ static int dump_images(struct dump_ctx *ctx)
 	return err;
 }
 
+struct treeiter *dump_treeiter(struct dump_ctx *ctx)
+{
+	if (ctx->treeiter || ctx->treeiter_err)
+		return ctx->treeiter;
+	ctx->treeiter_err = treeiter__new(&ctx->treeiter);
+	if (ctx->treeiter_err)
+		pr_warn("tree iterator unavailable (%s): sock_diag's view of the tree is used, "
+			"and pipes and sockets also held outside the tree are not detected",
+			strerror(-ctx->treeiter_err));
+	return ctx->treeiter;
+}
+
 static void ctx_free(struct dump_ctx *ctx)
 {
 	size_t i;
@@ -347,6 +362,7 @@ static void ctx_free(struct dump_ctx *ctx)
 		free(ctx->paths[i].path);
 	free(ctx->paths);
 	pstree_free(&ctx->tree);
+	treeiter__free(ctx->treeiter);
 }
 
 static int freeze(struct dump_ctx *ctx)

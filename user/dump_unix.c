@@ -656,16 +656,12 @@ static void open_map(struct dump_ctx *ctx, struct dump_unix *u)
 /* The tree iterator's exact records, attached to each tree socket by inode. */
 static void attach_tree_records(struct dump_ctx *ctx, struct dump_unix *u)
 {
-	struct treeiter *ti = NULL;
+	struct treeiter *ti = dump_treeiter(ctx);
 	size_t i, j, n;
 	int err;
 
-	err = treeiter__new(&ti);
-	if (err) {
-		pr_warn("tree iterator unavailable (%s): using sock_diag's view of the tree",
-			strerror(-err));
+	if (!ti)
 		return;
-	}
 	for (i = 0; i < ctx->tree.n; i++) {
 		_cleanup_free_ struct crux_fd_rec *recs = NULL;
 
@@ -684,7 +680,6 @@ static void attach_tree_records(struct dump_ctx *ctx, struct dump_unix *u)
 			}
 		}
 	}
-	treeiter__free(ti);
 }
 
 /* Two exact kernel views, and the map: any disagreement is a bug worth reporting. */

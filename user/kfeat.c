@@ -234,7 +234,6 @@ int cmd_check(int argc, char **argv)
 	bool quiet = false;
 	size_t i;
 
-	argv[0] = "crux check"; /* argp's usage lines name the program by argv[0] */
 	if (argp_parse(&argp, argc, argv, 0, NULL, &quiet))
 		return EXIT_USAGE;
 	k = kfeat_get();

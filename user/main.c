@@ -46,6 +46,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	static char prog[32];
 	size_t i;
 
 	log_init("crux");
@@ -68,6 +69,9 @@ int main(int argc, char **argv)
 			pr_err("'%s' is not built into this crux", argv[1]);
 			return 1;
 		}
+		/* argp names the program after argv[0]: "Usage: crux dump", not "dump" */
+		snprintf(prog, sizeof(prog), "crux %s", commands[i].name);
+		argv[1] = prog;
 		return commands[i].fn(argc - 1, argv + 1);
 	}
 	pr_err("unknown command '%s' (try 'crux --help')", argv[1]);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The rest of a task's state once its memory is back (engine.md §4.4 steps 6-8): comm,
- * cwd, umask, signal dispositions, alternate stack, clear-tid address, pending signals,
+ * cwd, root, umask, signal dispositions, alternate stack, clear-tid address, pending signals,
  * rlimits, rseq re-registered in the restored TLS; then its registers, mask, and detach.
  */
 #include <errno.h>
@@ -134,7 +134,7 @@ static int queue_signals(struct rst_task *t, const SignalQueueEntry *q, bool sha
 
 static int set_fs(struct rst_set *set, struct rst_task *t)
 {
-	const char *cwd = rst_reg_name(set, t->fs->cwd_id);
+	const char *cwd = rst_reg_name(set, t->fs->cwd_id), *root;
 	int err;
 
 	if (!cwd)
@@ -144,6 +144,15 @@ static int set_fs(struct rst_set *set, struct rst_task *t)
 	if (err) {
 		pr_err("pid %d: cannot return to its cwd %s", t->pid, cwd);
 		return err;
+	}
+	/* after the chdir (its path is the host's) and every open by path: mappings are in */
+	root = rst_reg_name(set, t->fs->root_id);
+	if (root && strcmp(root, "/")) {
+		err = check(t, call_with(t, SYS_chroot, root, strlen(root) + 1, 0, 0, 0), "chroot");
+		if (err) {
+			pr_err("pid %d: cannot return to its root directory %s", t->pid, root);
+			return err;
+		}
 	}
 	if (t->fs->has_umask)
 		inj_sys1(&t->inj, SYS_umask, t->fs->umask);

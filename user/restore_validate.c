@@ -138,6 +138,7 @@ static void check_memory(struct rst_set *set, const struct rst_task *t)
 			t->pid, why);
 	check_path(set, rst_reg_name(set, t->mm->exe_file_id), "executable", t->pid);
 	check_path(set, rst_reg_name(set, t->fs->cwd_id), "working directory", t->pid);
+	check_path(set, rst_reg_name(set, t->fs->root_id), "root directory", t->pid);
 	for (i = 0; i < t->mm->n_vmas; i++) {
 		const VmaEntry *v = t->mm->vmas[i];
 

@@ -369,8 +369,9 @@ static int tracker_load(const char *pin_dir, struct tracker *t)
 	if (!t->iter)
 		return pr_err_ret(-errno, "cannot open the iterator BPF object: %s",
 				  strerror(errno));
-	/* the dumper's tree iterator is attached per dump, never here */
+	/* the dumper's tree iterators are attached per dump, never here */
 	bpf_program__set_autoload(t->iter->progs.iter_task_file_tree, false);
+	bpf_program__set_autoload(t->iter->progs.iter_task_file_refs, false);
 	err = crux_iter_bpf__load(t->iter);
 	if (err)
 		return pr_err_ret(err, "cannot load the iterator BPF programs: %s (try -v)",
@@ -763,7 +764,6 @@ int cmd_track(int argc, char **argv)
 	const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
 	int err;
 
-	argv[0] = "crux track"; /* argp's usage lines name the program by argv[0] */
 	err = argp_parse(&argp, argc, argv, 0, NULL, &o);
 	if (err)
 		return EXIT_USAGE;

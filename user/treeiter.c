@@ -43,6 +43,7 @@ int iterobj_load_private(bool seed, bool tree, struct crux_iter_bpf **ret)
 	bpf_program__set_autoload(skel->progs.iter_task_file_seed, seed);
 	bpf_program__set_autoload(skel->progs.iter_unix_seed, seed);
 	bpf_program__set_autoload(skel->progs.iter_task_file_tree, tree);
+	bpf_program__set_autoload(skel->progs.iter_task_file_refs, tree);
 	err = crux_iter_bpf__load(skel);
 	if (err)
 		goto out_destroy;
@@ -78,39 +79,41 @@ void treeiter__free(struct treeiter *t)
 }
 
 /* Read the whole iterator output: records never straddle read() calls (seq_file). */
-static int read_records(int fd, struct crux_fd_rec **ret, size_t *ret_n)
+static int read_records(int fd, size_t size, void **ret, size_t *ret_n)
 {
-	_cleanup_free_ struct crux_fd_rec *recs = NULL;
+	_cleanup_free_ char *recs = NULL;
 	size_t n = 0, cap = 0;
 	ssize_t got;
 
 	for (;;) {
 		if (n == cap) {
-			struct crux_fd_rec *p;
+			char *p;
 
 			cap = cap ? cap * 2 : 64;
-			p = realloc(recs, cap * sizeof(*recs));
+			p = realloc(recs, cap * size);
 			if (!p)
 				return -ENOMEM;
 			recs = p;
 		}
-		got = read(fd, &recs[n], (cap - n) * sizeof(*recs));
+		got = read(fd, recs + n * size, (cap - n) * size);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
 			return -errno;
 		if (got == 0)
 			break;
-		if (got % sizeof(*recs))
+		if ((size_t)got % size)
 			return -EIO;
-		n += got / sizeof(*recs);
+		n += (size_t)got / size;
 	}
 	*ret_n = n;
 	*ret = n ? TAKE_PTR(recs) : NULL;
 	return 0;
 }
 
-int treeiter__unix_fds(struct treeiter *t, pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n)
+/* Run prog over the fds of tgid alone and read its fixed-size records. */
+static int run_filtered(struct bpf_program *prog, pid_t tgid, size_t size, void **ret,
+			size_t *ret_n)
 {
 	union bpf_iter_link_info li = { .task.pid = tgid };
 	struct bpf_iter_attach_opts o;
@@ -128,7 +131,7 @@ int treeiter__unix_fds(struct treeiter *t, pid_t tgid, struct crux_fd_rec **ret,
 	/* the kernel attaches a pid filter for a missing pid and returns nothing: say so */
 	if (kill(tgid, 0) && errno == ESRCH)
 		return -ESRCH;
-	link = bpf_program__attach_iter(t->skel->progs.iter_task_file_tree, &o);
+	link = bpf_program__attach_iter(prog, &o);
 	if (!link)
 		return -errno;
 	fd = bpf_iter_create(bpf_link__fd(link));
@@ -137,11 +140,26 @@ int treeiter__unix_fds(struct treeiter *t, pid_t tgid, struct crux_fd_rec **ret,
 		bpf_link__destroy(link);
 		return err;
 	}
-	err = read_records(fd, ret, ret_n);
+	err = read_records(fd, size, ret, ret_n);
 	bpf_link__destroy(link);
+	return err;
+}
+
+int treeiter__unix_fds(struct treeiter *t, pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n)
+{
+	int err;
+
+	err = run_filtered(t->skel->progs.iter_task_file_tree, tgid, sizeof(**ret), (void **)ret,
+			   ret_n);
 	if (!err)
 		pr_debug("pid %d: %zu unix socket fds", tgid, *ret_n);
 	return err;
+}
+
+int treeiter__file_refs(struct treeiter *t, pid_t tgid, struct crux_file_ref **ret, size_t *ret_n)
+{
+	return run_filtered(t->skel->progs.iter_task_file_refs, tgid, sizeof(**ret), (void **)ret,
+			    ret_n);
 }
 
 int treeiter_unix_fds(pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n)

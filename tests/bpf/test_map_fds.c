@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -295,6 +296,35 @@ static bool wait_comm(pid_t pid, const char *want)
 	return false;
 }
 
+/*
+ * Until pid sleeps in (clock_)nanosleep: its execve() has returned to user space. The
+ * close-on-exec files are closed during exec, but a socket is released by the deferred
+ * fput() that runs on that return: the new comm alone is too early to compare with
+ * sock_diag.
+ */
+static bool wait_sleeping(pid_t pid)
+{
+	char path[64], buf[64];
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	for (i = 0; i < 2000; i++) {
+		FILE *f = fopen(path, "re");
+		struct timespec ts = { 0, 5000000 };
+		long nr = -1;
+
+		if (f) {
+			if (fgets(buf, sizeof(buf), f))
+				nr = strtol(buf, NULL, 10);
+			fclose(f);
+		}
+		if (nr == SYS_nanosleep || nr == SYS_clock_nanosleep)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
 static void scenario_exec(void)
 {
 	struct topo_proc p = { 0 };
@@ -307,7 +337,7 @@ static void scenario_exec(void)
 		topo_set_add(&all, inos[i]);
 	tracker_expect(&trk, -1, inos, 6, "exec holder before exec", true);
 	topo_send_cmd(&p, 'x');
-	ok(wait_comm(p.pid, "sleep"), "holder exec'd sleep");
+	ok(wait_comm(p.pid, "sleep") && wait_sleeping(p.pid), "holder exec'd sleep, now asleep");
 	tracker_expect(&trk, -1, inos, 6, "exec released the close-on-exec sockets", true);
 	topo_proc_kill(&p);
 	tracker_expect(&trk, -1, inos, 6, "exit of the exec'd process released the rest", true);

@@ -17,6 +17,11 @@
  *   dgram-server  a dgram server bound at DIR/srv (outside clients connect to it)
  *   forker        forks a short-lived child every millisecond
  *   zombie        a child that has exited and is never reaped
+ *   shared        ARG = pipe | socket | reopen | inflight: a parent forks the target (the
+ *                 tree to dump, its pid in DIR/child) holding both ends of a pipe and of a
+ *                 socketpair, and stays outside it holding one of them too: the pipe's write
+ *                 end, one socket, the write end reopened through /proc, or the write end
+ *                 in flight in a socket queue of its own. SIGUSR1 makes it let go.
  *   scm           a socketpair with an fd in flight (SCM_RIGHTS) in its queue
  *   eventfd       an eventfd (a kind crux does not dump yet)
  *   threads       a second thread
@@ -250,6 +255,85 @@ static void topo_forker(void)
 	}
 }
 
+static void let_go(int sig)
+{
+	(void)sig;
+	close_range(3, ~0U, 0);
+}
+
+/* The parent half of `shared`: returns in the child, which goes on as the target. */
+static void topo_shared(const char *what)
+{
+	int sp[2], p[2], q[2], fd;
+	char path[300];
+	pid_t c;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sp) || pipe(p) ||
+	    socketpair(AF_UNIX, SOCK_DGRAM, 0, q))
+		die("shared");
+	c = fork();
+	if (c < 0)
+		die("fork");
+	if (c == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(q[0]);
+		close(q[1]);
+		return;
+	}
+	signal(SIGUSR1, let_go);
+	if (!strcmp(what, "pipe")) {
+		close(p[0]);
+		close(sp[0]);
+		close(sp[1]);
+	} else if (!strcmp(what, "socket")) {
+		close(p[0]);
+		close(p[1]);
+		close(sp[1]);
+	} else if (!strcmp(what, "reopen")) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", c, p[1]);
+		fd = open(path, O_WRONLY);
+		if (fd < 0)
+			die("reopen");
+		close(p[0]);
+		close(p[1]);
+		close(sp[0]);
+		close(sp[1]);
+	} else if (!strcmp(what, "inflight")) {
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		struct cmsghdr *cm;
+
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &p[1], sizeof(int));
+		if (sendmsg(q[0], &mh, 0) != 1)
+			die("sendmsg");
+		close(p[0]);
+		close(p[1]);
+		close(sp[0]);
+		close(sp[1]);
+	} else {
+		dprintf(2, "dumptgt: shared: unknown kind %s\n", what);
+		exit(64);
+	}
+	snprintf(path, sizeof(path), "%s/child", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || dprintf(fd, "%d\n", c) < 0)
+		die("child");
+	close(fd);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long counter = 0;
@@ -284,6 +368,8 @@ int main(int argc, char **argv)
 		topo_dgram_server();
 	else if (!strcmp(argv[1], "forker"))
 		topo_forker();
+	else if (!strcmp(argv[1], "shared") && argc > 3)
+		topo_shared(argv[3]);
 	else if (!strcmp(argv[1], "zombie")) {
 		pid_t c = fork();
 

@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Each restore target topology is dumped, killed, restored, signalled, and checks by itself
 # that its state survived (memory, files, fds, sockets with their queues and peers, pipes,
-# the process tree with pids, parents, session and group).
+# the process tree with pids, parents, session and group, a chroot()ed root directory).
 . "$(dirname "$0")/restore_lib.sh"
 need_root
-echo "1..16"
-for topo in basic sockets tree; do
+echo "1..20"
+for topo in basic sockets tree chroot; do
 	d=$WORK/$topo
 	start $topo "$d"
 	ok $? "$topo: target ready"

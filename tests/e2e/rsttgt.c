@@ -23,6 +23,8 @@
  *                 is appended to DIR/log.txt
  *   stream-client a stream socket (fd 4) connected to the listener at ARG; on SIGUSR1 it
  *                 sends "after-restore" on it
+ *   chroot        chroot()ed into DIR (its files are then /counter, /ready, /expect);
+ *                 checks that / is still DIR and its cwd DIR/sub
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -611,6 +613,33 @@ static unsigned long read_expect(void)
 	return strtoul(buf, NULL, 10);
 }
 
+static struct stat chroot_dir, chroot_cwd;
+
+/* Root into DIR, cwd in DIR/sub: both must come back from a restore. */
+static void setup_chroot(void)
+{
+	char p[300];
+
+	path_of(p, sizeof(p), "sub");
+	if (mkdir(p, 0700) && errno != EEXIST)
+		die("mkdir sub");
+	if (stat(dir, &chroot_dir) || stat(p, &chroot_cwd))
+		die("stat");
+	if (chdir(p) || chroot(dir))
+		die("chroot");
+	dir[0] = '\0'; /* path_of() now gives /counter, /ready, ... inside the new root */
+}
+
+static void verify_chroot(void)
+{
+	struct stat root, cwd;
+
+	check(!stat("/", &root) && root.st_ino == chroot_dir.st_ino &&
+		      root.st_dev == chroot_dir.st_dev,
+	      "/ is not the directory it was chroot()ed into");
+	check(!stat(".", &cwd) && cwd.st_ino == chroot_cwd.st_ino, "cwd is not DIR/sub");
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
@@ -642,6 +671,8 @@ int main(int argc, char **argv)
 		setup_sockets();
 	else if (!strcmp(topo, "tree"))
 		setup_tree();
+	else if (!strcmp(topo, "chroot"))
+		setup_chroot();
 	else if (!strcmp(topo, "logd-client") && argc > 3) {
 		logd_fd = connected(SOCK_DGRAM, argv[3]);
 		put(logd_fd, "hello");
@@ -670,6 +701,8 @@ int main(int argc, char **argv)
 		verify_sockets();
 	else if (!strcmp(topo, "tree"))
 		verify_tree();
+	else if (!strcmp(topo, "chroot"))
+		verify_chroot();
 	else
 		verify_logd();
 	if (failures)

@@ -72,7 +72,7 @@ dump_show() {
 
 start kinds || exit 1
 dump_show kinds
-has "$out" "unix\[[0-9]+ \(0\)\] @crux-dumptgt-abstract dgram" "kinds: an abstract name prints with @"
+has "$out" "unix\[[0-9]+ \(0\)\] @crux-dumptgt-abstract(-[0-9]+)? dgram" "kinds: an abstract name prints with @"
 has "$out" "pipe\[[0-9]+\] read end, 5 bytes queued in 1 chunk" "kinds: the pipe's queued bytes"
 has "$out" "stream established, 6 bytes queued in 1 packet" "kinds: a stream queue"
 has "$out" "unix\[[0-9]+ \([0-9]+\)\] stream established shut write" "kinds: the half-closed end"
