@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,6 +94,38 @@ static int check_task(pid_t pid, struct proc_stat *st, const char **why)
 	return 0;
 }
 
+/*
+ * A task in job-control stop (kill -STOP, state T) reports the seize itself as a group-stop:
+ * PTRACE_EVENT_STOP with its stop signal where a running task reports SIGTRAP
+ * (kernel/signal.c do_jobctl_trap()). Asking the stopped tracee is race-free, unlike the
+ * /proc state read before the seize. ptrace_freeze()'s PTRACE_INTERRUPT then stays pending
+ * and would trap the first syscall injected into the task: take that trap now. A second
+ * interrupt is a no-op while one is pending, so exactly one trap follows the PTRACE_CONT
+ * and no code of the task runs. Detaching later puts the task back into its stop
+ * (__ptrace_unlink() re-arms it while SIGNAL_STOP_STOPPED is set), with or without a dump.
+ */
+static int settle_group_stop(struct pstree_task *tk)
+{
+	siginfo_t si;
+	int status, err;
+
+	if (ptrace(PTRACE_GETSIGINFO, tk->pid, NULL, &si))
+		return -errno;
+	if (si.si_code >> 8 != PTRACE_EVENT_STOP || si.si_signo == SIGTRAP)
+		return 0;
+	tk->stopped = true;
+	err = ptrace_interrupt(tk->pid);
+	if (!err)
+		err = ptrace_cont(tk->pid, 0);
+	if (!err)
+		err = ptrace_wait_stop(tk->pid, &status);
+	if (!err && status >> 16 != PTRACE_EVENT_STOP)
+		err = -EPROTO;
+	pr_debug("task %d is in job-control stop (signal %d)%s", tk->pid, si.si_signo,
+		 err ? ", and its pending trap could not be taken" : "");
+	return err;
+}
+
 static int freeze_one(struct pstree_task *tk, const char **why)
 {
 	struct proc_stat st;
@@ -119,6 +152,11 @@ static int freeze_one(struct pstree_task *tk, const char **why)
 	if (err)
 		return err;
 	tk->frozen = true;
+	err = settle_group_stop(tk);
+	if (err == -EPROTO)
+		*why = "was stopped in job control and did not settle under ptrace";
+	if (err)
+		return err;
 	/* re-check now that it cannot change: a thread may have been born meanwhile */
 	err = check_task(tk->pid, &st, why);
 	if (err)

@@ -24,6 +24,8 @@
 #include "fs.pb-c.h"
 
 #define SCR_ARG 0
+/* task_core_entry.task_state for a task in job-control stop at dump (CRIU's TASK_STOPPED) */
+#define TASK_STATE_STOPPED 3
 #define SIGINFO_SIZE 128
 #ifndef SA_RESTORER
 #define SA_RESTORER 0x04000000 /* x86 uapi; glibc hides it */
@@ -358,6 +360,11 @@ static void regs_from_image(const UserX86RegsEntry *g, struct user_regs_struct *
 	};
 }
 
+bool rst_task_stopped(const struct rst_task *t)
+{
+	return t->core->tc->task_state == TASK_STATE_STOPPED;
+}
+
 int rst_task_finish(struct rst_set *set, struct rst_task *t)
 {
 	struct user_regs_struct regs;
@@ -376,7 +383,12 @@ int rst_task_finish(struct rst_set *set, struct rst_task *t)
 		return err;
 	}
 	pr_debug("pid %d restored: %lu injected syscalls", t->pid, t->inj.pi.nr_calls);
-	if (t->core->tc->task_state == 3 && kill(t->pid, SIGSTOP)) /* stopped when dumped */
+	/*
+	 * Stopped when dumped: stop it again. inj_finish() has detached it already, so it may
+	 * run a few instructions first (its interrupted syscall, re-run, usually); every task
+	 * is rebuilt by now, so nothing of the restore is left for it to race with.
+	 */
+	if (rst_task_stopped(t) && kill(t->pid, SIGSTOP))
 		pr_warn("pid %d: cannot stop it again as it was at dump: %s", t->pid,
 			strerror(errno));
 	return 0;
