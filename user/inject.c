@@ -255,7 +255,8 @@ int inj_finish(struct inj *inj, const struct user_regs_struct *regs, const void 
 		return err;
 	}
 	inj->pi.nr_calls++;
-	err = ptrace_detach(inj->pid, 0); /* signal 0: the SIGSEGV is dropped */
+	/* the SIGSEGV is dropped, or replaced: SIGSTOP stops it before it runs anything */
+	err = ptrace_detach(inj->pid, inj->detach_sig);
 	if (err)
 		return err;
 	close(inj->mem_fd);

@@ -377,19 +377,14 @@ int rst_task_finish(struct rst_set *set, struct rst_task *t)
 		xs = t->crux->threads[0]->xsave.data;
 		xlen = t->crux->threads[0]->xsave.len;
 	}
+	/* stopped when dumped: stopped again as it is let go, before it runs an instruction */
+	if (rst_task_stopped(t))
+		t->inj.detach_sig = SIGSTOP;
 	err = inj_finish(&t->inj, &regs, xs, xlen);
 	if (err) {
 		pr_err("pid %d: cannot install its registers: %s", t->pid, strerror(-err));
 		return err;
 	}
 	pr_debug("pid %d restored: %lu injected syscalls", t->pid, t->inj.pi.nr_calls);
-	/*
-	 * Stopped when dumped: stop it again. inj_finish() has detached it already, so it may
-	 * run a few instructions first (its interrupted syscall, re-run, usually); every task
-	 * is rebuilt by now, so nothing of the restore is left for it to race with.
-	 */
-	if (rst_task_stopped(t) && kill(t->pid, SIGSTOP))
-		pr_warn("pid %d: cannot stop it again as it was at dump: %s", t->pid,
-			strerror(errno));
 	return 0;
 }

@@ -136,6 +136,7 @@ stopped_cycle() {
 	ok $? "$what: after the failed dump it is still stopped, the others run"
 
 	rm -rf "$d/img"
+	at_dump=$(cat "$cnt")
 	dump "$d"
 	ok $? "$what: dump of the tree (killed)"
 	reap "$d"
@@ -143,8 +144,8 @@ stopped_cycle() {
 	ok $? "$what: the killing dump recorded it as stopped too"
 	restore_until "$d" "$(counter_of $(((idx + 1) % 3)))"
 	ok $? "$what: restored; a running task counts again"
-	stays "$pid" "$cnt"
-	ok $? "$what: restored $pid is stopped (T) and does not count"
+	stays "$pid" "$cnt" && [ "$(cat "$cnt")" = "$at_dump" ]
+	ok $? "$what: restored $pid is stopped (T), its counter where it was at dump"
 	others_run "$idx"
 	ok $? "$what: the two other restored tasks run"
 	kill -CONT "$pid"
