@@ -30,6 +30,7 @@ struct inj {
 	uint64_t scratch; /* rw page right after it */
 	struct ptrace_inj pi; /* pi.base: the registers at seize; pi.nr_calls */
 	uint64_t sigmask; /* installed by inj_finish() (default: the mask at seize) */
+	int detach_sig; /* delivered as inj_finish() detaches (SIGSTOP: stays stopped); 0: none */
 	int mem_fd; /* /proc/PID/mem, read-write */
 	int err; /* first ptrace-level failure; every later call fails with it */
 };

@@ -67,6 +67,13 @@ struct proc_fdinfo {
 int proc_parse_maps(pid_t pid, struct proc_vma **ret, size_t *ret_n);
 void proc_vmas_free(struct proc_vma *v, size_t n);
 int proc_parse_stat(pid_t pid, struct proc_stat *ret);
+/*
+ * The first process, among those consider() accepts, with an fd whose /proc link reads
+ * link ("pipe:[123]", "socket:[45]"): a scan of every /proc/PID/fd. 0 if none; its comm
+ * goes to comm ("" if none).
+ */
+pid_t proc_find_fd_holder(const char *link, bool (*consider)(pid_t pid, void *arg), void *arg,
+			  char comm[PROC_COMM_LEN]);
 int proc_parse_status(pid_t pid, struct proc_status *ret);
 int proc_parse_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
 /* auxv as (type, value) words up to and including AT_NULL; *ret_n counts words. */

@@ -21,6 +21,7 @@ struct pstree_task {
 	pid_t sid;
 	int pidfd; /* pidfd_open: stable identity, pidfd_getfd source */
 	bool frozen;
+	bool stopped; /* in job-control stop (kill -STOP) when seized: stays stopped */
 	char comm[PROC_COMM_LEN];
 	pid_t *threads; /* the other threads (not pid), each frozen with the task */
 	size_t n_threads;
@@ -45,7 +46,10 @@ struct pstree {
  *   -EBUSY  a task is already traced, or the tree keeps growing faster than it is frozen.
  */
 int pstree_freeze(pid_t root, struct pstree *ret, const char **ret_why, pid_t *ret_pid);
-/* Detach every frozen task (it continues where it was). Returns the first error. */
+/*
+ * Detach every frozen task (it continues where it was: a task that was in job-control stop
+ * goes back to it). Returns the first error.
+ */
 int pstree_resume(struct pstree *t);
 /* SIGKILL every task, then detach. */
 int pstree_kill(struct pstree *t);

@@ -163,5 +163,7 @@ const void *rst_thread_xsave(const struct rst_task *t, pid_t tid, size_t *ret_le
 /* restore_task.c: the rest of a task's state, then its registers and detach. */
 int rst_task_state(struct rst_set *set, struct rst_task *t);
 int rst_task_finish(struct rst_set *set, struct rst_task *t);
+/* It was in job-control stop at dump: rst_task_finish() stops it again (SIGSTOP). */
+bool rst_task_stopped(const struct rst_task *t);
 
 #endif /* CRUX_RESTORE_H */

@@ -18,7 +18,9 @@
 #include "cmd.h"
 #include "log.h"
 #include "mapsrc.h"
+#include "shared.h"
 #include "sockprint.h"
+#include "treeiter.h"
 #include "util.h"
 
 enum cmd { CMD_LS, CMD_PEERS, CMD_EXTERNAL, CMD_WHO, CMD_WATCH, CMD_STATS, CMD_RECORD };
@@ -585,8 +587,45 @@ static void row_for_result(struct sockrow *row, const struct classify_result *r)
 	}
 }
 
-static void external_print(const struct opts *o, pid_t pid, const struct classify_report *rep)
+static void shared_print_json(const struct shared_end *v, size_t n)
 {
+	size_t i;
+
+	printf(",\"shared\":[");
+	for (i = 0; i < n; i++) {
+		printf("%s{\"pid\":%d,\"fd\":%d,\"ino\":%llu,\"kind\":\"%s\",\"end\":%s,"
+		       "\"holder_pid\":%d,\"holder_comm\":",
+		       i ? "," : "", v[i].pid, v[i].fd, (unsigned long long)v[i].ino,
+		       v[i].socket ? "socket" : "pipe",
+		       v[i].socket    ? "null" :
+		       v[i].pipe_read ? "\"read\"" :
+					"\"write\"",
+		       v[i].holder);
+		if (v[i].holder)
+			sockprint_json_str(stdout, v[i].holder_comm);
+		else
+			printf("null");
+		printf("}");
+	}
+	printf("]");
+}
+
+/* The comm of a tree process, for the messages. */
+static const char *tree_comm(const struct tree *t, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_procs; i++)
+		if (t->procs[i].pid == pid)
+			return t->procs[i].comm;
+	return "?";
+}
+
+static void external_print(const struct opts *o, pid_t pid, const struct classify_report *rep,
+			   const struct tree *t, const struct shared_end *shared, size_t n_shared,
+			   bool shared_checked)
+{
+	size_t n_refused = rep->n_refused + n_shared;
 	static const enum sp_col cols[] = { SP_PID,	 SP_FD,	       SP_INO,	   SP_TYPE,
 					    SP_CLASS,	 SP_EXT,       SP_PEER,	   SP_PEER_NAME,
 					    SP_PEER_PID, SP_PEER_COMM, SP_PEER_FD, SP_ACTION,
@@ -598,7 +637,7 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 
 	if (o->json)
 		printf("{\"pid\":%d,\"verdict\":\"%s\",\"refused\":%zu,\"sockets\":", pid,
-		       rep->n_refused ? "refused" : "ok", rep->n_refused);
+		       n_refused ? "refused" : "ok", n_refused);
 	pr = sockprint__new(stdout, o->json, !o->no_header, cols, o->json ? ARRAY_SIZE(cols) : 9);
 	if (!pr)
 		return;
@@ -610,6 +649,8 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 	}
 	sockprint__free(pr);
 	if (o->json) {
+		if (shared_checked)
+			shared_print_json(shared, n_shared);
 		printf("}\n");
 		return;
 	}
@@ -625,9 +666,14 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 						    "refused",
 		       msg);
 	}
-	if (rep->n_refused)
-		printf("verdict: crux dump -t %d would be refused: %zu socket%s above\n", pid,
-		       rep->n_refused, rep->n_refused == 1 ? "" : "s");
+	for (i = 0; i < n_shared; i++) {
+		shared_format(&shared[i], tree_comm(t, shared[i].pid), msg, sizeof(msg));
+		printf("refused: %s\n", msg);
+	}
+	if (n_refused)
+		printf("verdict: crux dump -t %d would be refused: %zu %s above\n", pid, n_refused,
+		       n_shared ? (n_refused == 1 ? "refusal" : "refusals") :
+				  (n_refused == 1 ? "socket" : "sockets"));
 	else
 		printf("verdict: crux dump -t %d would accept every socket (%zu inbound "
 		       "warning%s)\n",
@@ -638,6 +684,28 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 		       (unsigned long long)rep->unused_inos[i]);
 }
 
+/* Pipe ends and sockets of the tree also held outside it (a dump refuses them too). */
+static int tree_shared(const struct tree *t, struct shared_end **ret, size_t *ret_n)
+{
+	_cleanup_free_ pid_t *pids = calloc(t->n_procs + 1, sizeof(*pids));
+	struct treeiter *ti = NULL;
+	size_t i;
+	int err;
+
+	if (!pids)
+		return -ENOMEM;
+	for (i = 0; i < t->n_procs; i++)
+		pids[i] = t->procs[i].pid;
+	err = treeiter__new(&ti);
+	if (!err)
+		err = shared_find(ti, pids, t->n_procs, ret, ret_n);
+	treeiter__free(ti);
+	if (err)
+		pr_warn("cannot check for pipes and sockets also held outside the tree: %s",
+			strerror(-err));
+	return err;
+}
+
 static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 {
 	struct classify_policy pol = { .ext_unix_sk = o->ext_unix_sk,
@@ -645,10 +713,11 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 				       .n_inos = o->n_ext_inos };
 	_cleanup_free_ struct crux_sock *in = NULL;
 	struct classify_report *rep = NULL;
+	struct shared_end *shared = NULL;
+	bool full_pass = false, shared_checked = false;
 	struct classify_lookup lk;
-	bool full_pass = false;
+	size_t n_in = 0, n_shared = 0;
 	struct tree t;
-	size_t n_in = 0;
 	int err;
 
 	err = tree_read(src, pid, &t);
@@ -662,6 +731,9 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 		mapsrc_classify_lookup(src, &lk);
 		err = classify_tree(t.socks, t.n, in, n_in, &lk, &pol, &rep);
 	}
+	/* a recorded snapshot has no processes to count references in */
+	if (!err && mapsrc_kind(src) != MAPSRC_FILE)
+		shared_checked = !tree_shared(&t, &shared, &n_shared);
 	if (!err) {
 		if (t.n_unknown)
 			pr_debug("%zu socket fds of the tree are not unix sockets the map knows",
@@ -669,8 +741,9 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 		if (full_pass)
 			pr_debug("a datagram socket of the tree may have outside clients: read the "
 				 "whole map to find them");
-		external_print(o, pid, rep);
+		external_print(o, pid, rep, &t, shared, n_shared, shared_checked);
 	}
+	free(shared);
 	classify_report__free(rep);
 	tree_free(&t);
 	return err;

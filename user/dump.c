@@ -5,7 +5,6 @@
  * was and removes the half-written image directory.
  */
 #include <argp.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -206,60 +205,16 @@ int dump_path_id(struct dump_ctx *ctx, const char *path, uint32_t flags, uint32_
 	return 0;
 }
 
-/* Does an fd of pid (outside the tree) point at link ("pipe:[123]")? */
-static bool holds_link(pid_t pid, const char *link)
+static bool outside_tree(pid_t pid, void *arg)
 {
-	char path[64], buf[64];
-	struct dirent *de;
-	DIR *d;
-	bool found = false;
+	struct dump_ctx *ctx = arg;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	d = opendir(path);
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d))) {
-		char p2[330];
-		ssize_t n;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p2, sizeof(p2), "%s/%s", path, de->d_name);
-		n = readlink(p2, buf, sizeof(buf) - 1);
-		if (n <= 0)
-			continue;
-		buf[n] = 0;
-		found = !strcmp(buf, link);
-	}
-	closedir(d);
-	return found;
+	return !pstree_find(&ctx->tree, pid) && pid != getpid();
 }
 
 pid_t dump_find_outside_holder(struct dump_ctx *ctx, const char *link, char comm[16])
 {
-	struct dirent *de;
-	DIR *d = opendir("/proc");
-	pid_t found = 0;
-
-	if (!d)
-		return 0;
-	while (!found && (de = readdir(d))) {
-		pid_t pid;
-
-		if (parse_pid(de->d_name, &pid) || pstree_find(&ctx->tree, pid) || pid == getpid())
-			continue;
-		if (holds_link(pid, link))
-			found = pid;
-	}
-	closedir(d);
-	comm[0] = 0;
-	if (found) {
-		struct proc_stat st;
-
-		if (!proc_parse_stat(found, &st))
-			memcpy(comm, st.comm, 16);
-	}
-	return found;
+	return proc_find_fd_holder(link, outside_tree, ctx, comm);
 }
 
 /* ---- the driver ---- */

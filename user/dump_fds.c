@@ -3,7 +3,8 @@
  * The fd tables of the frozen tree: every fd of every task, open file descriptions shared
  * between fds found with kcmp(KCMP_FILE), each kind handed to its ops (dump_files.c,
  * dump_pipes.c, dump_unix.c); then fdinfo-<pid>.img per task. Kinds crux cannot restore
- * yet are refused here, all of them in one run.
+ * yet are refused here, all of them in one run, and so are pipe ends and sockets that a
+ * process outside the tree holds too (shared.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include "dump.h"
 #include "img.h"
 #include "log.h"
+#include "shared.h"
 #include "util.h"
 #include "fdinfo.pb-c.h"
 
@@ -208,6 +210,33 @@ int dump_fds_check(struct dump_ctx *ctx)
 			failed = err;
 	}
 	return failed;
+}
+
+int dump_check_shared(struct dump_ctx *ctx)
+{
+	struct treeiter *ti = dump_treeiter(ctx);
+	_cleanup_free_ struct shared_end *ends = NULL;
+	_cleanup_free_ pid_t *pids = NULL;
+	char msg[512];
+	size_t i, n = 0;
+	int err;
+
+	if (!ti)
+		return 0;
+	pids = calloc(ctx->tree.n, sizeof(*pids));
+	if (!pids)
+		return -ENOMEM;
+	for (i = 0; i < ctx->tree.n; i++)
+		pids[i] = ctx->tree.tasks[i].pid;
+	err = shared_find(ti, pids, ctx->tree.n, &ends, &n);
+	if (err)
+		return pr_err_ret(err, "cannot count the references to the tree's files: %s",
+				  strerror(-err));
+	for (i = 0; i < n; i++) {
+		shared_format(&ends[i], dump_comm(ctx, ends[i].pid), msg, sizeof(msg));
+		pr_err("%s", msg);
+	}
+	return n ? -EXDEV : 0;
 }
 
 static int write_fdinfo(struct dump_ctx *ctx, pid_t pid)

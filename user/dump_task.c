@@ -37,6 +37,9 @@
 #include "pagemap.pb-c.h"
 
 #define NSIG_MAX 64
+/* task_core_entry.task_state, CRIU's values */
+#define TASK_STATE_ALIVE 1
+#define TASK_STATE_STOPPED 3
 #define SCRATCH_SIZE 4096
 #define SIGINFO_MAX 64
 #define TLS_FIRST 12 /* GDT_ENTRY_TLS_MIN on x86-64 */
@@ -87,6 +90,7 @@ struct scratch {
 
 struct task_state {
 	pid_t pid;
+	bool stopped; /* job-control stop at freeze: restored stopped */
 	ptrace_regs_t regs;
 	struct ptrace_xstate xs;
 	struct ptrace_rseq rseq;
@@ -502,7 +506,7 @@ static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEn
 
 	proc_read_int(ts->pid, "personality", 16, &pers);
 	proc_read_int(ts->pid, "oom_score_adj", 10, &oom);
-	tc.task_state = 1; /* alive */
+	tc.task_state = ts->stopped ? TASK_STATE_STOPPED : TASK_STATE_ALIVE;
 	tc.exit_code = 0;
 	tc.personality = (uint32_t)pers;
 	tc.flags = ts->st.flags;
@@ -848,6 +852,7 @@ int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
 	if (!ts || !ths)
 		return -ENOMEM;
 	ts->pid = t->pid;
+	ts->stopped = t->stopped;
 	err = task_collect(ts, true);
 	if (err)
 		return err;

@@ -331,7 +331,8 @@ static int install_and_detach(struct inj *inj, const struct user_regs_struct *re
 		inj->err = err;
 		return err;
 	}
-	err = ptrace_detach(inj->pid, 0); /* signal 0: a pending SIGSEGV or SIGTRAP is dropped */
+	/* the SIGSEGV or SIGTRAP is dropped, or replaced: SIGSTOP stops it before it runs anything */
+	err = ptrace_detach(inj->pid, inj->detach_sig);
 	if (err)
 		return err;
 	close(inj->mem_fd);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "proc.h"
 #include "util.h"
@@ -464,4 +465,58 @@ int proc_read_limits(pid_t pid, struct rlimit *ret, int n)
 		i++;
 	}
 	return i == n ? 0 : -EIO;
+}
+
+static bool holds_link(pid_t pid, const char *link)
+{
+	char path[64], buf[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		n = readlinkat(dirfd(d), de->d_name, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		found = !strcmp(buf, link);
+	}
+	closedir(d);
+	return found;
+}
+
+pid_t proc_find_fd_holder(const char *link, bool (*consider)(pid_t pid, void *arg), void *arg,
+			  char comm[PROC_COMM_LEN])
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	pid_t found = 0;
+
+	comm[0] = 0;
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		pid_t pid;
+
+		if (parse_pid(de->d_name, &pid) || !consider(pid, arg))
+			continue;
+		if (holds_link(pid, link))
+			found = pid;
+	}
+	closedir(d);
+	if (found) {
+		struct proc_stat st;
+
+		if (!proc_parse_stat(found, &st))
+			memcpy(comm, st.comm, PROC_COMM_LEN);
+	}
+	return found;
 }

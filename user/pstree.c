@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -97,6 +98,39 @@ static int check_task(pid_t pid, struct proc_stat *st, const char **why)
 	return 0;
 }
 
+/*
+ * A task in job-control stop (kill -STOP, state T) reports the seize itself as a group-stop:
+ * PTRACE_EVENT_STOP with its stop signal where a running task reports SIGTRAP
+ * (kernel/signal.c do_jobctl_trap()). Asking the stopped tracee is race-free, unlike the
+ * /proc state read before the seize. ptrace_freeze()'s PTRACE_INTERRUPT then stays pending
+ * and would trap the first syscall injected into the task: take that trap now. A second
+ * interrupt is a no-op while one is pending, so exactly one trap follows the PTRACE_CONT
+ * and no code of the task runs. Detaching later puts the task back into its stop
+ * (__ptrace_unlink() re-arms it while SIGNAL_STOP_STOPPED is set), with or without a dump.
+ * Every thread of a stopped process is in the group stop: each one is settled.
+ */
+static int settle_group_stop(pid_t tid, bool *ret_stopped)
+{
+	siginfo_t si;
+	int status, err;
+
+	if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si))
+		return -errno;
+	if (si.si_code >> 8 != PTRACE_EVENT_STOP || si.si_signo == SIGTRAP)
+		return 0;
+	*ret_stopped = true;
+	err = ptrace_interrupt(tid);
+	if (!err)
+		err = ptrace_cont(tid, 0);
+	if (!err)
+		err = ptrace_wait_stop(tid, &status);
+	if (!err && status >> 16 != PTRACE_EVENT_STOP)
+		err = -EPROTO;
+	pr_debug("task %d is in job-control stop (signal %d)%s", tid, si.si_signo,
+		 err ? ", and its pending trap could not be taken" : "");
+	return err;
+}
+
 static bool has_thread(const struct pstree_task *tk, pid_t tid)
 {
 	size_t i;
@@ -110,6 +144,7 @@ static bool has_thread(const struct pstree_task *tk, pid_t tid)
 /* Freeze the threads of tids not frozen yet; returns how many were added. */
 static int freeze_new_threads(struct pstree_task *tk, const pid_t *tids, size_t n, const char **why)
 {
+	bool stopped = false;
 	pid_t *nt;
 	size_t i;
 	int err, added = 0;
@@ -132,6 +167,12 @@ static int freeze_new_threads(struct pstree_task *tk, const pid_t *tids, size_t 
 			return err;
 		tk->threads[tk->n_threads++] = tids[i];
 		added++;
+		err = settle_group_stop(tids[i], &stopped);
+		if (err == -EPROTO)
+			*why = "has a thread that was stopped in job control and did not settle "
+			       "under ptrace";
+		if (err)
+			return err;
 	}
 	return added;
 }
@@ -186,7 +227,11 @@ static int freeze_one(struct pstree_task *tk, const char **why)
 	if (err)
 		return err;
 	tk->frozen = true;
-	err = freeze_threads(tk, why);
+	err = settle_group_stop(tk->pid, &tk->stopped);
+	if (err == -EPROTO)
+		*why = "was stopped in job control and did not settle under ptrace";
+	if (!err)
+		err = freeze_threads(tk, why);
 	if (err)
 		return err;
 	/* re-check now that it cannot change */

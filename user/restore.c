@@ -232,6 +232,53 @@ static int wait_root(pid_t pid)
 	return 128 + WTERMSIG(st);
 }
 
+/*
+ * Would crux's exit leave process group pg orphaned (no member left with a parent in
+ * another group of the same session)? Its members are restored tasks, plus crux and its
+ * relatives when it is crux's own group: then the group keeps the link it has unless crux
+ * was it (its parent outside the group). Other processes crux cannot see may still link
+ * the group, so a true answer means "probably".
+ */
+static bool orphaned_by_our_exit(const struct rst_set *set, pid_t pg, pid_t sid)
+{
+	size_t i;
+
+	if (pg == getpgrp() && (getpgid(getppid()) == pg || getsid(getppid()) != sid))
+		return false;
+	for (i = 1; i < set->n_tasks; i++) {
+		pid_t parent = set->tasks[set->tasks[i].parent].pid;
+
+		if (getpgid(set->tasks[i].pid) == pg && getpgid(parent) != pg &&
+		    getsid(parent) == sid)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * With -d crux exits at once. The kernel sends an orphaned process group that holds a
+ * stopped task SIGHUP and SIGCONT (POSIX job control, kernel/exit.c kill_orphaned_pgrp()),
+ * as to a stopped job whose shell exits: say so for a task restored stopped.
+ */
+static void warn_stopped_detached(const struct rst_set *set)
+{
+	pid_t sid = getsid(0), pg;
+	size_t i;
+
+	for (i = 0; i < set->n_tasks; i++) {
+		const struct rst_task *t = &set->tasks[i];
+
+		if (!rst_task_stopped(t) || getsid(t->pid) != sid)
+			continue;
+		pg = getpgid(t->pid);
+		if (orphaned_by_our_exit(set, pg, sid))
+			pr_warn("pid %d was restored stopped, and crux's exit leaves its process "
+				"group %d orphaned: the kernel then sends the group SIGHUP and "
+				"SIGCONT; restore without -d to keep it stopped",
+				t->pid, pg);
+	}
+}
+
 int cmd_restore(int argc, char **argv)
 {
 	static const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
@@ -261,6 +308,7 @@ int cmd_restore(int argc, char **argv)
 	root = set->tasks[0].pid;
 	print_summary(set, t0);
 	if (a.o.detach) {
+		warn_stopped_detached(set);
 		for (i = 0; i < set->n_tasks; i++)
 			printf("%d\n", set->tasks[i].pid);
 		fflush(stdout);

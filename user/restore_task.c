@@ -24,6 +24,8 @@
 #include "fs.pb-c.h"
 
 #define SCR_ARG 0
+/* task_core_entry.task_state for a task in job-control stop at dump (CRIU's TASK_STOPPED) */
+#define TASK_STATE_STOPPED 3
 #define SIGINFO_SIZE 128
 #ifndef SA_RESTORER
 #define SA_RESTORER 0x04000000 /* x86 uapi; glibc hides it */
@@ -449,6 +451,11 @@ const void *rst_thread_xsave(const struct rst_task *t, pid_t tid, size_t *ret_le
 	return NULL;
 }
 
+bool rst_task_stopped(const struct rst_task *t)
+{
+	return t->core->tc->task_state == TASK_STATE_STOPPED;
+}
+
 int rst_task_finish(struct rst_set *set, struct rst_task *t)
 {
 	struct user_regs_struct regs;
@@ -458,15 +465,15 @@ int rst_task_finish(struct rst_set *set, struct rst_task *t)
 
 	regs_from_image(t->core->thread_info->gpregs, &regs);
 	xs = rst_thread_xsave(t, t->pid, &xlen);
+	/* stopped when dumped: stopped again as it is let go, before it runs an instruction */
+	if (rst_task_stopped(t))
+		t->inj.detach_sig = SIGSTOP;
 	err = inj_finish(&t->inj, &regs, xs, xlen);
 	if (err) {
 		pr_err("pid %d: cannot install its registers: %s", t->pid, strerror(-err));
 		return err;
 	}
 	pr_debug("pid %d restored: %lu injected syscalls", t->pid, t->inj.pi.nr_calls);
-	if (t->core->tc->task_state == 3 && kill(t->pid, SIGSTOP)) /* stopped when dumped */
-		pr_warn("pid %d: cannot stop it again as it was at dump: %s", t->pid,
-			strerror(errno));
 	return 0;
 }
 

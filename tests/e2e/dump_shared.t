@@ -3,8 +3,9 @@
 # A pipe end or socket the tree holds that a process outside it holds too (the same open
 # file, or the same pipe end reopened through /proc, or an fd in flight in an outside
 # queue) is refused with the outside holder named, and the tree runs on; once the outside
-# holder lets go, the same tree dumps.
+# holder lets go, the same tree dumps. crux-map external gives the same verdict beforehand.
 . "$(dirname "$0")/dump_lib.sh"
+CRUX_MAP=${CRUX_MAP:-$PWD/.output/crux-map}
 
 # child_of DIR: the target's pid, written by its parent once it holds what it keeps
 child_of() {
@@ -30,6 +31,14 @@ for kind in pipe socket reopen inflight; do
 	start shared $kind || exit 1
 	parent=$tpid
 	child=$(child_of "$tdir") || { ok 1 "$kind: the target started"; continue; }
+	map=$("$CRUX_MAP" external "$child" 2>&1)
+	has "$map" "^refused: shared (pipe|socket): pid $child " "$kind: crux-map external names it"
+	has "$map" "^verdict: crux dump -t $child would be refused" "$kind: crux-map's verdict: refused"
+	json=$("$CRUX_MAP" external -j "$child" 2>/dev/null | tr -d '\n')
+	want=pipe
+	[ $kind = socket ] && want=socket
+	has "$json" "\"shared\":\[\{\"pid\":$child,\"fd\":[0-9]+,\"ino\":[0-9]+,\"kind\":\"$want\"" \
+		"$kind: crux-map external -j lists it under shared"
 	out=$("$CRUX" dump -t "$child" -D "$tdir/img" -R 2>&1)
 	ok "$([ $? = 1 ]; echo $?)" "$kind: refused"
 	case $kind in
@@ -51,6 +60,8 @@ for kind in pipe socket reopen inflight; do
 	kill -USR1 "$parent"
 	fds_closed "$parent"
 	ok $? "$kind: the outside holder let go"
+	map=$("$CRUX_MAP" external -j "$child" 2>/dev/null | tr -d '\n')
+	has "$map" '"verdict":"ok".*"shared":\[\]' "$kind: then crux-map's verdict is ok"
 	out=$("$CRUX" dump -t "$child" -D "$tdir/img2" -R 2>&1)
 	rc=$?
 	ok $rc "$kind: then the same tree dumps"

@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Pipes and sockets held inside the tree *and* outside it. The peer checks see a pipe end or
- * socket whose other side is outside; they cannot see the same end held by both: a parent
- * that forked the tree and kept its copy of a pipe's write end, a socket passed out with
- * SCM_RIGHTS. A restore would recreate that end for the tree alone, and what the outside
- * holder writes would no longer reach it: refused, like any external connection.
+ * Shared pipe ends and sockets: see include/shared.h.
  *
- * The kernel counts every reference to an open file description. The tree iterator reads
- * that count for each fd of each task (bpf/crux_iter.bpf.c iter_task_file_refs); the fds of
- * the tree and crux's own copies (pidfd_getfd) account for some of it, and the rest is held
- * elsewhere. A pipe end reopened through /proc/PID/fd is a second description of the same
- * end: the pipe's reader and writer counts show it.
+ * The kernel counts every reference to an open file description. A pid-filtered iterator
+ * reads that count for each fd of each process (bpf/crux_iter.bpf.c iter_task_file_refs);
+ * the fds of the set and the caller's own account for some of it, and the rest is held
+ * elsewhere: an fd table outside the set, or an SCM_RIGHTS message in flight. A pipe end
+ * reopened through /proc/PID/fd is another description of the same end: the pipe's reader
+ * and writer counts show it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LOG_PREFIX "dump: "
-#include "dump.h"
+#define LOG_PREFIX "shared: "
 #include "log.h"
+#include "proc.h"
+#include "shared.h"
 #include "treeiter.h"
 #include "util.h"
 
@@ -34,9 +32,9 @@ struct refset {
 	size_t n, cap;
 };
 
-/* One end of the tree's use of a pipe or socket that is held outside it. */
-struct shared_end {
-	const struct crux_file_ref *r; /* a tree fd on it */
+/* A pipe end or socket of the set with references beyond it, before holders are named. */
+struct shared_ref {
+	const struct crux_file_ref *r; /* an fd of the set on it */
 	bool pipe_read; /* a pipe's read end (else its write end or a socket) */
 };
 
@@ -130,9 +128,9 @@ static unsigned int tree_pipe_files(const struct refset *tree, uint64_t ino, boo
 	return n;
 }
 
-static int add_end(struct shared_end **v, size_t *n, const struct crux_file_ref *r, bool rd)
+static int add_end(struct shared_ref **v, size_t *n, const struct crux_file_ref *r, bool rd)
 {
-	struct shared_end *nv;
+	struct shared_ref *nv;
 	size_t i;
 
 	for (i = 0; i < *n; i++)
@@ -150,7 +148,7 @@ static int add_end(struct shared_end **v, size_t *n, const struct crux_file_ref 
 
 /* The tree's pipe ends and sockets that have references beyond the tree and crux. */
 static int find_shared(const struct refset *tree, const struct refset *self, long bias,
-		       struct shared_end **ret, size_t *ret_n)
+		       struct shared_ref **ret, size_t *ret_n)
 {
 	size_t i, j;
 	int err = 0;
@@ -181,127 +179,139 @@ static int find_shared(const struct refset *tree, const struct refset *self, lon
 	return err;
 }
 
-static int measure(struct dump_ctx *ctx, struct treeiter *ti, struct refset *tree,
-		   struct refset *self, struct shared_end **ret, size_t *ret_n)
+static int measure(struct treeiter *ti, const pid_t *pids, size_t n, struct refset *tree,
+		   struct refset *self, struct shared_ref **ret, size_t *ret_n)
 {
 	long bias = 0;
 	size_t i;
 	int err;
 
-	for (i = 0; i < ctx->tree.n; i++) {
-		err = refset_add_task(ti, ctx->tree.tasks[i].pid, tree);
-		if (err)
-			return pr_err_ret(err,
-					  "pid %d: cannot count the references to its files: %s",
-					  ctx->tree.tasks[i].pid, strerror(-err));
+	for (i = 0; i < n; i++) {
+		err = refset_add_task(ti, pids[i], tree);
+		if (err) {
+			pr_debug("pid %d: cannot count the references to its files: %s", pids[i],
+				 strerror(-err));
+			return err;
+		}
 	}
 	qsort(tree->v, tree->n, sizeof(tree->v[0]), cmp_file);
 	err = measure_self(ti, self, &bias);
-	if (err)
-		return pr_err_ret(err, "cannot count the references to crux's own files: %s",
-				  strerror(-err));
+	if (err) {
+		pr_debug("cannot count the references to our own files: %s", strerror(-err));
+		return err;
+	}
 	return find_shared(tree, self, bias, ret, ret_n);
 }
 
-static struct dump_fd *find_fd(struct dump_ctx *ctx, pid_t pid, int fd)
+struct pid_set {
+	const pid_t *pids;
+	size_t n;
+};
+
+static bool outside_set(pid_t pid, void *arg)
 {
+	const struct pid_set *set = arg;
 	size_t i;
 
-	for (i = 0; i < ctx->n_fds; i++)
-		if (ctx->fds[i].pid == pid && ctx->fds[i].fd == fd)
-			return &ctx->fds[i];
-	return NULL;
+	if (pid == getpid())
+		return false;
+	for (i = 0; i < set->n; i++)
+		if (set->pids[i] == pid)
+			return false;
+	return true;
 }
 
-static void report(struct dump_ctx *ctx, const struct shared_end *e, pid_t holder, const char *comm)
-{
-	const struct crux_file_ref *r = e->r;
-	const struct dump_fd *f = find_fd(ctx, (pid_t)r->tgid, r->fd);
-	bool sock = r->kind == CRUX_FILE_SOCKET;
-	char d[96], what[80], link[48];
-
-	if (f)
-		dump_fd_desc(ctx, f, d, sizeof(d));
-	else
-		snprintf(d, sizeof(d), "pid %u fd %d", r->tgid, r->fd);
-	snprintf(link, sizeof(link), "%s:[%llu]", sock ? "socket" : "pipe",
-		 (unsigned long long)r->ino);
-	if (sock)
-		snprintf(what, sizeof(what), "unix socket %s", link);
-	else
-		snprintf(what, sizeof(what), "the %s end of %s", e->pipe_read ? "read" : "write",
-			 link);
-	if (!holder) {
-		pr_err("shared %s: %s holds %s, which is also referenced outside the dumped "
-		       "tree by no process crux can see (an fd in flight in a unix socket queue, "
-		       "sent with SCM_RIGHTS and not received yet?). A restore would recreate it "
-		       "for the tree alone: let it be received or dropped, then dump again",
-		       sock ? "socket" : "pipe", d, what);
-		return;
-	}
-	pr_err("shared %s: %s holds %s, which pid %d (%s) outside the dumped tree also holds. "
-	       "A restore would recreate it for the tree alone. A dump must be self-contained: "
-	       "dump a tree that includes pid %d, or close it in pid %d first",
-	       sock ? "socket" : "pipe", d, what, holder, comm, holder, holder);
-}
-
-/* The outside holders of every shared end; false if one of them cannot be found. */
-static bool all_holders_found(struct dump_ctx *ctx, const struct shared_end *v, size_t n,
-			      pid_t *holders, char (*comms)[16])
+/* Name an outside holder of each; false if one of them has none. */
+static bool name_holders(const struct shared_ref *refs, size_t n, struct pid_set *set,
+			 struct shared_end *ends)
 {
 	bool all = true;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
+		const struct crux_file_ref *r = refs[i].r;
+		struct shared_end *e = &ends[i];
 		char link[48];
 
-		snprintf(link, sizeof(link), "%s:[%llu]",
-			 v[i].r->kind == CRUX_FILE_SOCKET ? "socket" : "pipe",
-			 (unsigned long long)v[i].r->ino);
-		holders[i] = dump_find_outside_holder(ctx, link, comms[i]);
-		all = all && holders[i];
+		memset(e, 0, sizeof(*e));
+		e->pid = (pid_t)r->tgid;
+		e->fd = r->fd;
+		e->ino = r->ino;
+		e->socket = r->kind == CRUX_FILE_SOCKET;
+		e->pipe_read = refs[i].pipe_read;
+		snprintf(link, sizeof(link), "%s:[%llu]", e->socket ? "socket" : "pipe",
+			 (unsigned long long)e->ino);
+		e->holder = proc_find_fd_holder(link, outside_set, set, e->holder_comm);
+		all = all && e->holder;
 	}
 	return all;
 }
 
-int dump_check_shared(struct dump_ctx *ctx)
+int shared_find(struct treeiter *ti, const pid_t *pids, size_t n, struct shared_end **ret,
+		size_t *ret_n)
 {
+	struct pid_set set = { pids, n };
 	struct refset tree = { 0 }, self = { 0 };
+	_cleanup_free_ struct shared_ref *refs = NULL;
 	_cleanup_free_ struct shared_end *ends = NULL;
-	_cleanup_free_ pid_t *holders = NULL;
-	_cleanup_free_ char(*comms)[16] = NULL;
-	struct treeiter *ti = dump_treeiter(ctx);
 	uint64_t t0 = now_ns();
-	size_t i, n = 0;
+	size_t nr = 0;
 	int err = 0, attempt;
 
-	if (!ti)
-		return 0;
 	for (attempt = 0; attempt < 2; attempt++) {
-		tree.n = self.n = n = 0;
-		err = measure(ctx, ti, &tree, &self, &ends, &n);
-		if (err || !n)
+		tree.n = self.n = nr = 0;
+		err = measure(ti, pids, n, &tree, &self, &refs, &nr);
+		if (err || !nr)
 			break;
-		free(holders);
-		free(comms);
-		holders = calloc(n, sizeof(*holders));
-		comms = calloc(n, sizeof(*comms));
-		if (!holders || !comms) {
+		free(ends);
+		ends = calloc(nr, sizeof(*ends));
+		if (!ends) {
 			err = -ENOMEM;
 			break;
 		}
 		/* a reference nobody holds may be someone reading /proc/PID/fdinfo: look again */
-		if (all_holders_found(ctx, ends, n, holders, comms))
+		if (name_holders(refs, nr, &set, ends))
 			break;
 		usleep(SHARED_RECHECK_US);
 	}
-	for (i = 0; !err && i < n; i++)
-		report(ctx, &ends[i], holders[i], comms[i]);
-	if (!err && n)
-		err = -EXDEV;
-	pr_debug("%zu fds of the tree checked for outside holders in %.1f ms", tree.n,
-		 (double)(now_ns() - t0) / 1e6);
+	pr_debug("%zu fds of %zu processes checked for outside holders in %.1f ms: %zu shared",
+		 tree.n, n, (double)(now_ns() - t0) / 1e6, err ? 0 : nr);
 	free(tree.v);
 	free(self.v);
-	return err;
+	if (err)
+		return err;
+	*ret_n = nr;
+	*ret = nr ? TAKE_PTR(ends) : NULL;
+	return 0;
+}
+
+void shared_format(const struct shared_end *e, const char *comm, char *buf, size_t size)
+{
+	const char *kind = e->socket ? "socket" : "pipe";
+	char what[80];
+
+	if (e->socket)
+		snprintf(what, sizeof(what), "unix socket socket:[%llu]",
+			 (unsigned long long)e->ino);
+	else
+		snprintf(what, sizeof(what), "the %s end of pipe:[%llu]",
+			 e->pipe_read ? "read" : "write", (unsigned long long)e->ino);
+	if (!e->holder)
+		snprintf(
+			buf, size,
+			"shared %s: pid %d (%s) fd %d holds %s, which is also referenced outside "
+			"the dumped tree by no process crux can see (an fd in flight in a unix "
+			"socket queue, sent with SCM_RIGHTS and not received yet?). A restore "
+			"would recreate it for the tree alone: let it be received or dropped, then "
+			"dump again",
+			kind, e->pid, comm, e->fd, what);
+	else
+		snprintf(
+			buf, size,
+			"shared %s: pid %d (%s) fd %d holds %s, which pid %d (%s) outside the "
+			"dumped tree also holds. A restore would recreate it for the tree alone. A "
+			"dump must be self-contained: dump a tree that includes pid %d, or close it "
+			"in pid %d first",
+			kind, e->pid, comm, e->fd, what, e->holder, e->holder_comm, e->holder,
+			e->holder);
 }
