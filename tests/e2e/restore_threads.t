@@ -5,11 +5,12 @@
 # every thread running and the images list every tid (crit reads them); dump + restore
 # brings back the same tids, each thread with its own state, and every thread makes
 # progress; the restored process is dumped and restored once more. The target checks its
-# own threads on SIGUSR1 and exits 0. A process whose main thread ended is refused.
+# own threads on SIGUSR1 and exits 0. A process whose main thread ended is refused; a stopped
+# one stays stopped, every thread.
 . "$(dirname "$0")/restore_lib.sh"
 need_root
 TGT=$CRUX_OUT/tests/e2e/thrtgt
-echo "1..21"
+echo "1..24"
 
 # threads_of PID: its thread ids, ascending, on one line
 threads_of() { ls "/proc/$1/task" 2>/dev/null | sort -n | tr '\n' ' '; }
@@ -105,4 +106,28 @@ restore "$d"
 ok $? "restored a second time"
 verify "$d"
 ok $? "it verified every thread: progress, tids, __thread values, masks, rseq, robust lists"
+# all_stopped PID: every thread in job-control stop
+all_stopped() {
+	local s
+	for s in /proc/"$1"/task/*/status; do grep -qE '^State:\s+T' "$s" || return 1; done
+}
+
+# stopped with kill -STOP: every thread stays stopped through -R and comes back stopped
+d=$WORK/stopped
+start threads "$d"
+kill -STOP "$TPID"
+"$CRUX" dump -t "$TPID" -D "$d/img0" -R >"$d/dump0.out" 2>&1 && sleep 0.1 && all_stopped "$TPID"
+ok $? "a stopped multi-threaded process: dump -R leaves every thread stopped" ||
+	diag "$d/dump0.out"
+dump "$d"
+reap "$d"
+"$CRUX" restore -D "$d/img" >"$d/restore.out" 2>&1 &
+RPID=$!
+for ((i = 0; i < 50; i++)); do all_stopped "$TPID" 2>/dev/null && break; sleep 0.1; done
+all_stopped "$TPID" && [ "$(threads_of "$TPID")" = "$(want_tids "$d")" ]
+ok $? "restored stopped, with the same thread ids" || diag "$d/restore.out"
+kill -CONT "$TPID"
+sleep 0.1
+verify "$d"
+ok $? "after SIGCONT it verified every thread"
 exit $((T_FAILED > 0))
