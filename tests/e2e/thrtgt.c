@@ -215,19 +215,20 @@ static void msleep(long ms)
 		;
 }
 
+/* DIR/expect: the counter at dump time (0 if missing) */
 static unsigned long read_expect(void)
 {
-	char p[300], buf[32] = { 0 };
-	int fd;
+	unsigned long v = 0;
+	char p[300];
+	FILE *f;
 
 	path_of(p, sizeof(p), "expect");
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = '\0';
-	close(fd);
-	return strtoul(buf, NULL, 10);
+	f = fopen(p, "re");
+	if (f && fscanf(f, "%lu", &v) != 1)
+		v = 0;
+	if (f)
+		fclose(f);
+	return v;
 }
 
 static void write_tids(void)
