@@ -200,7 +200,7 @@ static int do_restore(struct rst_set *set)
 
 static void print_summary(const struct rst_set *set, uint64_t t0)
 {
-	unsigned long calls = 0, vmas = 0, pages = 0;
+	unsigned long calls = 0, vmas = 0, pages = 0, threads = 0;
 	size_t i, j;
 
 	for (i = 0; i < set->n_tasks; i++) {
@@ -210,10 +210,13 @@ static void print_summary(const struct rst_set *set, uint64_t t0)
 		vmas += t->mm->n_vmas;
 		for (j = 0; j < t->n_runs; j++)
 			pages += t->runs[j].nr_pages;
+		threads += 1 + t->n_threads;
+		for (j = 0; j < t->n_threads; j++)
+			calls += t->threads[j].inj.pi.nr_calls;
 	}
-	pr_info("restored %zu task(s): %lu vmas, %lu pages, %zu files, %lu injected syscalls; "
-		"images, checks, objects and tree %.2f ms, rebuild %.2f ms, total %.2f ms",
-		set->n_tasks, vmas, pages, set->n_files, calls, (set->t_tree - t0) / 1e6,
+	pr_info("restored %zu task(s), %lu thread(s): %lu vmas, %lu pages, %zu files, %lu injected "
+		"syscalls; images, checks, objects and tree %.2f ms, rebuild %.2f ms, total %.2f ms",
+		set->n_tasks, threads, vmas, pages, set->n_files, calls, (set->t_tree - t0) / 1e6,
 		(set->t_done - set->t_tree) / 1e6, (now_ns() - t0) / 1e6);
 }
 
