@@ -5,7 +5,9 @@
  * kept its copy, a socket passed out with SCM_RIGHTS) or another open file of the same pipe
  * end (reopened through /proc/PID/fd). The peer checks cannot see these: the other side of
  * the connection is inside. Used by `crux dump` (refused) and `crux-map external` (the same
- * verdict, ahead of time). Library-style: debug logging at most; callers report.
+ * verdict, ahead of time). A pipe the set holds one end of while its other end is held
+ * elsewhere is an external pipe, not a shared one: it is not reported here.
+ * Library-style: debug logging at most; callers report.
  */
 #ifndef CRUX_SHARED_H
 #define CRUX_SHARED_H

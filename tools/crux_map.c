@@ -622,8 +622,7 @@ static const char *tree_comm(const struct tree *t, pid_t pid)
 }
 
 static void external_print(const struct opts *o, pid_t pid, const struct classify_report *rep,
-			   const struct tree *t, const struct shared_end *shared, size_t n_shared,
-			   bool shared_checked)
+			   const struct tree *t, const struct shared_end *shared, size_t n_shared)
 {
 	size_t n_refused = rep->n_refused + n_shared;
 	static const enum sp_col cols[] = { SP_PID,	 SP_FD,	       SP_INO,	   SP_TYPE,
@@ -649,7 +648,8 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 	}
 	sockprint__free(pr);
 	if (o->json) {
-		if (shared_checked)
+		/* only when there is one: a recorded snapshot (not checked) answers the same */
+		if (n_shared)
 			shared_print_json(shared, n_shared);
 		printf("}\n");
 		return;
@@ -685,25 +685,24 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 }
 
 /* Pipe ends and sockets of the tree also held outside it (a dump refuses them too). */
-static int tree_shared(const struct tree *t, struct shared_end **ret, size_t *ret_n)
+static void tree_shared(const struct tree *t, struct shared_end **ret, size_t *ret_n)
 {
 	_cleanup_free_ pid_t *pids = calloc(t->n_procs + 1, sizeof(*pids));
 	struct treeiter *ti = NULL;
 	size_t i;
-	int err;
+	int err = -ENOMEM;
 
-	if (!pids)
-		return -ENOMEM;
-	for (i = 0; i < t->n_procs; i++)
-		pids[i] = t->procs[i].pid;
-	err = treeiter__new(&ti);
+	if (pids) {
+		for (i = 0; i < t->n_procs; i++)
+			pids[i] = t->procs[i].pid;
+		err = treeiter__new(&ti);
+	}
 	if (!err)
 		err = shared_find(ti, pids, t->n_procs, ret, ret_n);
 	treeiter__free(ti);
 	if (err)
 		pr_warn("cannot check for pipes and sockets also held outside the tree: %s",
 			strerror(-err));
-	return err;
 }
 
 static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
@@ -714,7 +713,7 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 	_cleanup_free_ struct crux_sock *in = NULL;
 	struct classify_report *rep = NULL;
 	struct shared_end *shared = NULL;
-	bool full_pass = false, shared_checked = false;
+	bool full_pass = false;
 	struct classify_lookup lk;
 	size_t n_in = 0, n_shared = 0;
 	struct tree t;
@@ -733,7 +732,7 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 	}
 	/* a recorded snapshot has no processes to count references in */
 	if (!err && mapsrc_kind(src) != MAPSRC_FILE)
-		shared_checked = !tree_shared(&t, &shared, &n_shared);
+		tree_shared(&t, &shared, &n_shared);
 	if (!err) {
 		if (t.n_unknown)
 			pr_debug("%zu socket fds of the tree are not unix sockets the map knows",
@@ -741,7 +740,7 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 		if (full_pass)
 			pr_debug("a datagram socket of the tree may have outside clients: read the "
 				 "whole map to find them");
-		external_print(o, pid, rep, &t, shared, n_shared, shared_checked);
+		external_print(o, pid, rep, &t, shared, n_shared);
 	}
 	free(shared);
 	classify_report__free(rep);

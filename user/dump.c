@@ -277,17 +277,19 @@ static int commit(struct dump_ctx *ctx)
 
 static int dump_images(struct dump_ctx *ctx)
 {
+	int err, shared_err;
 	size_t i;
-	int err;
 
 	err = img__open(ctx->dirfd, IMG_FILES, 0, IMG_WRITE, &ctx->files_img);
 	if (err)
 		return pr_err_ret(err, "cannot create files.img: %s", img_error());
 	err = dump_fds_collect(ctx);
-	if (!err)
+	if (!err) {
+		/* one run lists every offender: the shared ends too, whatever the checks found */
 		err = dump_fds_check(ctx);
-	if (!err)
-		err = dump_check_shared(ctx);
+		shared_err = dump_check_shared(ctx);
+		err = err ?: shared_err;
+	}
 	for (i = 0; !err && i < ctx->tree.n; i++)
 		err = dump_task(ctx, &ctx->tree.tasks[i]);
 	if (!err)

@@ -128,6 +128,16 @@ static unsigned int tree_pipe_files(const struct refset *tree, uint64_t ino, boo
 	return n;
 }
 
+/*
+ * The set lacks one end of the pipe and something else holds it: an external pipe, which
+ * the dumper refuses in its own words (the other end is outside); not reported again here.
+ */
+static bool external_pipe(const struct refset *tree, const struct crux_file_ref *r)
+{
+	return (r->pipe_readers && !tree_pipe_files(tree, r->ino, true)) ||
+	       (r->pipe_writers && !tree_pipe_files(tree, r->ino, false));
+}
+
 static int add_end(struct shared_ref **v, size_t *n, const struct crux_file_ref *r, bool rd)
 {
 	struct shared_ref *nv;
@@ -164,6 +174,8 @@ static int find_shared(const struct refset *tree, const struct refset *self, lon
 			refs = tree->v[j].refs > refs ? tree->v[j].refs : refs;
 		}
 		if (r->kind != CRUX_FILE_PIPE && r->kind != CRUX_FILE_SOCKET)
+			continue;
+		if (r->kind == CRUX_FILE_PIPE && external_pipe(tree, r))
 			continue;
 		held += refset_count(self, r->file);
 		if ((long)refs - bias > (long)held)
