@@ -844,12 +844,12 @@ static int dump_threads(struct dump_ctx *ctx, struct pstree_task *t, struct task
 
 int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
 {
-	_cleanup_free_ struct task_state *ts = calloc(1, sizeof(*ts));
-	_cleanup_free_ struct task_state *ths = calloc(t->n_threads + 1, sizeof(*ths));
+	/* the leader, then its other threads */
+	_cleanup_free_ struct task_state *ts = calloc(t->n_threads + 1, sizeof(*ts));
 	TaskKobjIdsEntry ids = TASK_KOBJ_IDS_ENTRY__INIT;
 	int err;
 
-	if (!ts || !ths)
+	if (!ts)
 		return -ENOMEM;
 	ts->pid = t->pid;
 	ts->stopped = t->stopped;
@@ -861,9 +861,9 @@ int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
 	if (!err)
 		err = write_core(ctx, ts, &ids, true);
 	if (!err)
-		err = dump_threads(ctx, t, ths);
+		err = dump_threads(ctx, t, &ts[1]);
 	if (!err)
-		err = write_crux_task(ctx, ts, ths, t->n_threads);
+		err = write_crux_task(ctx, ts, &ts[1], t->n_threads);
 	if (!err)
 		err = write_fs(ctx, ts);
 	if (!err)
