@@ -228,8 +228,13 @@ static int set_creds(struct inj *inj, const CredsEntry *c)
 			    "setresgid");
 	if (!err)
 		inj_sys1(inj, SYS_setfsgid, c->fsgid);
+	/*
+	 * Until this loop the task's bounding set is crux's own (it was forked, or its thread
+	 * cloned, from crux): ask crux which caps are there, not the task (a local prctl instead
+	 * of an injected one for each of the 64).
+	 */
 	for (cap = 0; !err && c->n_cap_bnd && cap < 64; cap++)
-		if (!(bnd & (1ULL << cap)) && inj_sys2(inj, SYS_prctl, PR_CAPBSET_READ, cap) == 1)
+		if (!(bnd & (1ULL << cap)) && prctl(PR_CAPBSET_READ, cap) == 1)
 			err = check(inj, inj_sys2(inj, SYS_prctl, PR_CAPBSET_DROP, cap),
 				    "prctl(PR_CAPBSET_DROP)");
 	if (!err && c->secbits)
