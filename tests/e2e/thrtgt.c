@@ -5,6 +5,8 @@
  *   thrtgt threads DIR
  *   thrtgt pexit DIR      main ends with pthread_exit(); a second thread counts (and is never
  *                         verified: crux refuses to dump such a process)
+ *   thrtgt idle DIR N     N threads in all (main included), each asleep in pause(); for
+ *                         tools/bench/bench_threads.sh
  *
  * Four threads: main counts (DIR/counter every 2 ms, as rsttgt does); "thr-cond" waits in
  * pthread_cond_wait; "thr-spin" spins on a counter (with its own signal mask and alternate
@@ -304,6 +306,27 @@ static void run_pexit(void)
 	pthread_exit(NULL);
 }
 
+static void *idle_main(void *arg)
+{
+	for (;;)
+		pause();
+	return arg;
+}
+
+static void run_idle(int n)
+{
+	char p[300];
+	pthread_t t;
+	int i;
+
+	for (i = 1; i < n; i++)
+		if (pthread_create(&t, NULL, idle_main, NULL))
+			die("pthread_create");
+	path_of(p, sizeof(p), "ready");
+	close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	idle_main(NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
@@ -313,8 +336,9 @@ int main(int argc, char **argv)
 	char p[300];
 	int cfd, i;
 
-	if (argc < 3 || (strcmp(argv[1], "threads") && strcmp(argv[1], "pexit"))) {
-		dprintf(2, "usage: thrtgt threads|pexit DIR\n");
+	if (argc < 3 || (strcmp(argv[1], "threads") && strcmp(argv[1], "pexit") &&
+			 (strcmp(argv[1], "idle") || argc < 4))) {
+		dprintf(2, "usage: thrtgt threads|pexit DIR, thrtgt idle DIR N\n");
 		return 64;
 	}
 	if (!realpath(argv[2], dir))
@@ -322,6 +346,8 @@ int main(int argc, char **argv)
 	close_range(3, ~0U, 0);
 	if (!strcmp(argv[1], "pexit"))
 		run_pexit();
+	if (!strcmp(argv[1], "idle"))
+		run_idle(atoi(argv[3]));
 	sigaction(SIGUSR1, &sa, NULL);
 	path_of(p, sizeof(p), "counter");
 	cfd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
