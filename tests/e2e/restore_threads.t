@@ -10,7 +10,7 @@
 . "$(dirname "$0")/restore_lib.sh"
 need_root
 TGT=$CRUX_OUT/tests/e2e/thrtgt
-echo "1..24"
+echo "1..25"
 
 # threads_of PID: its thread ids, ascending, on one line
 threads_of() { ls "/proc/$1/task" 2>/dev/null | sort -n | tr '\n' ' '; }
@@ -58,6 +58,10 @@ spin=$(awk '{print $3}' "$d/tids") # main, cond, spin, read
 "$CRUX" restore -D "$d/img" >"$d/refused.out" 2>&1
 [ $? = 1 ] && grep -q "thread id $spin is taken by thr-spin (pid $spin)" "$d/refused.out"
 ok $? "restore while it runs: refused, naming the taken thread id" || diag "$d/refused.out"
+cp -r "$d/img" "$d/broken" && rm "$d/broken/core-$spin.img"
+"$CRUX" restore -D "$d/broken" >"$d/broken.out" 2>&1
+[ $? = 1 ] && grep -q "core-$spin.img" "$d/broken.out"
+ok $? "an image without one thread's core: refused, naming the file" || diag "$d/broken.out"
 kill -USR1 "$TPID"
 wait "$TPID"
 ok $? "the left-running process verified every thread (progress, tids, state)" ||
