@@ -4,13 +4,13 @@
 # one blocked in read() on a pipe, main counting in nanosleep): dump --leave-running leaves
 # every thread running and the images list every tid (crit reads them); dump + restore
 # brings back the same tids, each thread with its own state, and every thread makes
-# progress; the restored process is dumped and restored once more. The target checks its
-# own threads on SIGUSR1 and exits 0. A process whose main thread ended is refused; a stopped
-# one stays stopped, every thread.
+# progress; the restored process is dumped and restored once more, and as the child of a
+# dumped shell. The target checks its own threads on SIGUSR1 and exits 0. A process whose
+# main thread ended is refused; a stopped one stays stopped, every thread.
 . "$(dirname "$0")/restore_lib.sh"
 need_root
 TGT=$CRUX_OUT/tests/e2e/thrtgt
-echo "1..25"
+echo "1..28"
 
 # threads_of PID: its thread ids, ascending, on one line
 threads_of() { ls "/proc/$1/task" 2>/dev/null | sort -n | tr '\n' ' '; }
@@ -110,6 +110,25 @@ restore "$d"
 ok $? "restored a second time"
 verify "$d"
 ok $? "it verified every thread: progress, tids, __thread values, masks, rseq, robust lists"
+# a tree: a shell whose child is the multi-threaded target; the shell records its exit status
+d=$WORK/tree
+mkdir -p "$d"
+setsid bash -c "\"$TGT\" threads \"$d\" 2>\"$d/log\"; echo \$? >\"$d/rc\"" </dev/null >/dev/null 2>&1 &
+wait_file "$d/ready"
+TPID=$(cut -d' ' -f1 "$d/tids")
+SH=$(awk '{print $4}' /proc/"$TPID"/stat)
+"$CRUX" dump -t "$SH" -D "$d/img" >"$d/dump.out" 2>&1 && grep -q "dumped 2 tasks" "$d/dump.out"
+ok $? "a shell and its multi-threaded child: dumped" || diag "$d/dump.out"
+cp "$d/counter" "$d/expect"
+wait 2>/dev/null
+wait_gone "$TPID" && wait_gone "$SH"
+"$CRUX" restore -D "$d/img" -d >"$d/restore.out" 2>&1
+[ "$(threads_of "$TPID")" = "$(want_tids "$d")" ] && none_traced "$TPID"
+ok $? "restored under its restored parent, with the same thread ids" || diag "$d/restore.out"
+kill -USR1 "$TPID"
+wait_file "$d/rc" && [ "$(cat "$d/rc")" = 0 ]
+ok $? "it verified every thread, and the shell saw it exit 0" || diag "$d/log"
+
 # all_stopped PID: every thread in job-control stop
 all_stopped() {
 	local s
