@@ -9,8 +9,8 @@
  *                         tools/bench/bench_threads.sh
  *
  * Four threads: main counts (DIR/counter every 2 ms, as rsttgt does); "thr-cond" waits in
- * pthread_cond_wait; "thr-spin" spins on a counter (with its own signal mask and alternate
- * signal stack); "thr-read" blocks in read() on a pipe that gets data only at verification.
+ * pthread_cond_wait; "thr-spin" spins on a counter (with its own signal mask, a SIGUSR2
+ * pending for it alone, and an alternate signal stack); "thr-read" blocks in read() on a pipe that gets data only at verification.
  * Each thread records at start what the kernel keeps per thread: its tid, its __thread
  * value, signal mask, robust list, clear-tid address, rseq registration, name. When every
  * thread is running it touches DIR/ready and writes the tids to DIR/tids.
@@ -173,6 +173,7 @@ static void *cond_main(void *arg)
 static void *spin_main(void *arg)
 {
 	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) }, now;
+	sigset_t pend;
 
 	if (sigaltstack(&ss, NULL))
 		die("sigaltstack");
@@ -180,6 +181,9 @@ static void *spin_main(void *arg)
 	while (!atomic_load(&verifying))
 		atomic_fetch_add(&spins, 1);
 	verify_self(T_SPIN, 1000 + T_SPIN);
+	/* main queued it to this thread alone: in the shared queue main would take it and die */
+	check(!sigpending(&pend) && sigismember(&pend, SIGUSR2),
+	      "the SIGUSR2 queued to this thread is no longer pending");
 	check(!sigaltstack(NULL, &now) && now.ss_sp == altstack && now.ss_size == sizeof(altstack),
 	      "alternate signal stack %p/%zu, was %p/%zu", now.ss_sp, now.ss_size, (void *)altstack,
 	      sizeof(altstack));
@@ -360,6 +364,7 @@ int main(int argc, char **argv)
 			die("pthread_create");
 	while (atomic_load(&started) < NR_THREADS)
 		msleep(1);
+	pthread_kill(th[T_SPIN], SIGUSR2); /* blocked there: pending in its private queue */
 	write_tids();
 	path_of(p, sizeof(p), "ready");
 	close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
