@@ -356,9 +356,14 @@ static int freeze(struct dump_ctx *ctx)
 
 static void finish(struct dump_ctx *ctx, uint64_t t0)
 {
-	size_t nr_tasks = ctx->tree.n, nr_fds = ctx->n_fds;
+	size_t nr_tasks = ctx->tree.n, nr_fds = ctx->n_fds, nr_threads = 0, i;
+	char threads[48] = "";
 	int err;
 
+	for (i = 0; i < nr_tasks; i++)
+		nr_threads += 1 + ctx->tree.tasks[i].n_threads;
+	if (nr_threads > nr_tasks)
+		snprintf(threads, sizeof(threads), " (%zu threads)", nr_threads);
 	if (ctx->opts->leave_running)
 		err = pstree_resume(&ctx->tree);
 	else
@@ -366,9 +371,9 @@ static void finish(struct dump_ctx *ctx, uint64_t t0)
 	if (err)
 		pr_warn("could not %s every task: %s", ctx->opts->leave_running ? "resume" : "kill",
 			strerror(-err));
-	printf("dumped %zu task%s, %zu fds, unix sockets %zu internal / %zu external / %zu "
+	printf("dumped %zu task%s%s, %zu fds, unix sockets %zu internal / %zu external / %zu "
 	       "inbound, %llu pages in %.1f ms (%s) -> %s\n",
-	       nr_tasks, nr_tasks == 1 ? "" : "s", nr_fds, ctx->nr_unix_internal,
+	       nr_tasks, nr_tasks == 1 ? "" : "s", threads, nr_fds, ctx->nr_unix_internal,
 	       ctx->nr_unix_external, ctx->nr_unix_inbound, (unsigned long long)ctx->nr_pages,
 	       (double)(now_ns() - t0) / 1e6, ctx->opts->leave_running ? "left running" : "killed",
 	       ctx->opts->dir);

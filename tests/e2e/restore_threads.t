@@ -32,8 +32,9 @@ ok $? "target ready"
 tids=$(want_tids "$d")
 [ "$(threads_of "$TPID")" = "$tids" ] && [ "$(wc -w <<<"$tids")" = 4 ]
 ok $? "it runs four threads: $tids"
-"$CRUX" dump -t "$TPID" -D "$d/img" -R >"$d/dump.out" 2>&1
-ok $? "dump --leave-running of a multi-threaded process" || diag "$d/dump.out"
+"$CRUX" dump -t "$TPID" -D "$d/img" -R >"$d/dump.out" 2>&1 &&
+	grep -q "^dumped 1 task (4 threads), " "$d/dump.out"
+ok $? "dump --leave-running of a multi-threaded process: 1 task (4 threads)" || diag "$d/dump.out"
 cp "$d/counter" "$d/expect"
 [ "$(threads_of "$TPID")" = "$tids" ] && none_traced "$TPID"
 ok $? "every thread is still there, none stopped or traced"
@@ -117,7 +118,7 @@ setsid bash -c "\"$TGT\" threads \"$d\" 2>\"$d/log\"; echo \$? >\"$d/rc\"" </dev
 wait_file "$d/ready"
 TPID=$(cut -d' ' -f1 "$d/tids")
 SH=$(awk '{print $4}' /proc/"$TPID"/stat)
-"$CRUX" dump -t "$SH" -D "$d/img" >"$d/dump.out" 2>&1 && grep -q "dumped 2 tasks" "$d/dump.out"
+"$CRUX" dump -t "$SH" -D "$d/img" >"$d/dump.out" 2>&1 && grep -q "dumped 2 tasks (5 threads)" "$d/dump.out"
 ok $? "a shell and its multi-threaded child: dumped" || diag "$d/dump.out"
 cp "$d/counter" "$d/expect"
 wait 2>/dev/null
