@@ -110,6 +110,7 @@ int iter_task_file_tree(struct bpf_iter__task_file *ctx)
 	peer = (struct sock *)r->peer_sk;
 	r->type = sk->sk_type;
 	r->state = sk->__sk_common.skc_state;
+	r->shutdown = sk->sk_shutdown;
 	r->netns_cookie = sk->__sk_common.skc_net.net->net_cookie;
 	r->name_len = unix_name(sk, r->name);
 	if (peer)

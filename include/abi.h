@@ -135,6 +135,8 @@ struct crux_fd_rec {
 	__u16 peer_name_len;
 	char name[CRUX_SUN_PATH_MAX];
 	char peer_name[CRUX_SUN_PATH_MAX]; /* the peer's bound name (dgram reconnect target) */
+	__u8 shutdown; /* sk_shutdown: RCV_SHUTDOWN 1 | SEND_SHUTDOWN 2 */
+	__u8 __pad[7];
 };
 
 /* What a struct crux_file_ref describes. */
@@ -168,7 +170,7 @@ _Static_assert(sizeof(struct crux_sock) == 192, "crux_sock layout");
 _Static_assert(sizeof(struct crux_conn) == 272, "crux_conn layout");
 _Static_assert(sizeof(struct crux_abi_info) == 8, "crux_abi_info layout");
 _Static_assert(sizeof(struct crux_event) == 168, "crux_event layout");
-_Static_assert(sizeof(struct crux_fd_rec) == 280, "crux_fd_rec layout");
+_Static_assert(sizeof(struct crux_fd_rec) == 288, "crux_fd_rec layout");
 _Static_assert(sizeof(struct crux_file_ref) == 48, "crux_file_ref layout");
 #endif
 
