@@ -30,6 +30,11 @@ int treeiter__unix_fds(struct treeiter *t, pid_t tgid, struct crux_fd_rec **ret,
  * struct crux_file_ref), in fd order. *ret is malloc'ed (NULL when *ret_n is 0).
  */
 int treeiter__file_refs(struct treeiter *t, pid_t tgid, struct crux_file_ref **ret, size_t *ret_n);
+/*
+ * The connections waiting in the accept queue of every listener of tgid, listener by
+ * listener in fd order, each queue in order. *ret is malloc'ed (NULL when *ret_n is 0).
+ */
+int treeiter__icons(struct treeiter *t, pid_t tgid, struct crux_icon_rec **ret, size_t *ret_n);
 /* One-shot convenience: treeiter__new + treeiter__unix_fds + treeiter__free. */
 int treeiter_unix_fds(pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n);
 

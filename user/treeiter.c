@@ -44,6 +44,7 @@ int iterobj_load_private(bool seed, bool tree, struct crux_iter_bpf **ret)
 	bpf_program__set_autoload(skel->progs.iter_unix_seed, seed);
 	bpf_program__set_autoload(skel->progs.iter_task_file_tree, tree);
 	bpf_program__set_autoload(skel->progs.iter_task_file_refs, tree);
+	bpf_program__set_autoload(skel->progs.iter_task_file_icons, tree);
 	err = crux_iter_bpf__load(skel);
 	if (err)
 		goto out_destroy;
@@ -159,6 +160,12 @@ int treeiter__unix_fds(struct treeiter *t, pid_t tgid, struct crux_fd_rec **ret,
 int treeiter__file_refs(struct treeiter *t, pid_t tgid, struct crux_file_ref **ret, size_t *ret_n)
 {
 	return run_filtered(t->skel->progs.iter_task_file_refs, tgid, sizeof(**ret), (void **)ret,
+			    ret_n);
+}
+
+int treeiter__icons(struct treeiter *t, pid_t tgid, struct crux_icon_rec **ret, size_t *ret_n)
+{
+	return run_filtered(t->skel->progs.iter_task_file_icons, tgid, sizeof(**ret), (void **)ret,
 			    ret_n);
 }
 
