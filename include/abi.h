@@ -11,7 +11,7 @@
 #include <linux/types.h>
 #endif
 
-#define CRUX_ABI_VERSION 1
+#define CRUX_ABI_VERSION 2
 
 #define CRUX_SUN_PATH_MAX 108	/* sizeof(sockaddr_un.sun_path) */
 #define CRUX_COMM_LEN 16	/* TASK_COMM_LEN */

@@ -19,6 +19,14 @@ struct crux_iter_bpf;
 
 /* Load the iterator object once (no pins); -errno from libbpf/the kernel on failure. */
 int treeiter__new(struct treeiter **ret);
+/*
+ * The tree iterators `crux track` pinned under pin_dir (NULL: the default), already loaded
+ * and verified: no BPF object to open, which costs about 0.1 s. Without a tracker of this
+ * ABI: treeiter__new().
+ */
+int treeiter__open(const char *pin_dir, struct treeiter **ret);
+/* Pin the tree iterator programs of skel under pin_dir for treeiter__open (the tracker). */
+int treeiter_pin(struct crux_iter_bpf *skel, const char *pin_dir);
 void treeiter__free(struct treeiter *t);
 /*
  * Every unix-socket fd of process tgid (all its threads share the table), in fd order.

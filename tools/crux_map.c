@@ -685,7 +685,8 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 }
 
 /* Pipe ends and sockets of the tree also held outside it (a dump refuses them too). */
-static void tree_shared(const struct tree *t, struct shared_end **ret, size_t *ret_n)
+static void tree_shared(const struct opts *o, const struct tree *t, struct shared_end **ret,
+			size_t *ret_n)
 {
 	_cleanup_free_ pid_t *pids = calloc(t->n_procs + 1, sizeof(*pids));
 	struct treeiter *ti = NULL;
@@ -695,7 +696,7 @@ static void tree_shared(const struct tree *t, struct shared_end **ret, size_t *r
 	if (pids) {
 		for (i = 0; i < t->n_procs; i++)
 			pids[i] = t->procs[i].pid;
-		err = treeiter__new(&ti);
+		err = treeiter__open(o->pin_dir, &ti);
 	}
 	if (!err)
 		err = shared_find(ti, pids, t->n_procs, ret, ret_n);
@@ -732,7 +733,7 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 	}
 	/* a recorded snapshot has no processes to count references in */
 	if (!err && mapsrc_kind(src) != MAPSRC_FILE)
-		tree_shared(&t, &shared, &n_shared);
+		tree_shared(o, &t, &shared, &n_shared);
 	if (!err) {
 		if (t.n_unknown)
 			pr_debug("%zu socket fds of the tree are not unix sockets the map knows",
