@@ -25,6 +25,8 @@ int treeiter__new(struct treeiter **ret);
  * ABI: treeiter__new().
  */
 int treeiter__open(const char *pin_dir, struct treeiter **ret);
+/* Only the pinned ones: -ENOENT if one is missing, -EPROTO for a tracker of another ABI. */
+int treeiter__open_pinned(const char *pin_dir, struct treeiter **ret);
 /* Pin the tree iterator programs of skel under pin_dir for treeiter__open (the tracker). */
 int treeiter_pin(struct crux_iter_bpf *skel, const char *pin_dir);
 void treeiter__free(struct treeiter *t);

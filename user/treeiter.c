@@ -96,8 +96,7 @@ int treeiter__new(struct treeiter **ret)
 	return 0;
 }
 
-/* The programs a tracker of this ABI pinned under pin_dir: -ENOENT if any is missing. */
-static int treeiter_open_pinned(const char *pin_dir, struct treeiter **ret)
+int treeiter__open_pinned(const char *pin_dir, struct treeiter **ret)
 {
 	struct crux_abi_info abi;
 	char path[PATH_MAX];
@@ -129,7 +128,7 @@ int treeiter__open(const char *pin_dir, struct treeiter **ret)
 {
 	int err;
 
-	err = treeiter_open_pinned(pin_dir ? pin_dir : CRUX_PIN_ROOT, ret);
+	err = treeiter__open_pinned(pin_dir ? pin_dir : CRUX_PIN_ROOT, ret);
 	if (!err) {
 		pr_debug("using the tree iterators pinned by crux track");
 		return 0;
