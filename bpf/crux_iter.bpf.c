@@ -13,7 +13,8 @@
  * filter): one struct crux_fd_rec per unix socket fd, as seq output (a few records per
  * task, read in full by one reader: nothing to lose). iter_task_file_refs, attached the
  * same way, gives one struct crux_file_ref per fd: how many references its open file has,
- * so the dumper can tell a pipe or socket also held outside the tree.
+ * so the dumper can tell a pipe or socket also held outside the tree. iter_task_file_icons
+ * lists the connections waiting in the accept queue of each listener.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -110,6 +111,8 @@ int iter_task_file_tree(struct bpf_iter__task_file *ctx)
 	peer = (struct sock *)r->peer_sk;
 	r->type = sk->sk_type;
 	r->state = sk->__sk_common.skc_state;
+	r->shutdown = sk->sk_shutdown;
+	r->max_backlog = sk->sk_max_ack_backlog;
 	r->netns_cookie = sk->__sk_common.skc_net.net->net_cookie;
 	r->name_len = unix_name(sk, r->name);
 	if (peer)
@@ -152,5 +155,55 @@ int iter_task_file_refs(struct bpf_iter__task_file *ctx)
 		}
 	}
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}
+
+/* The walk of one accept queue, carried through bpf_loop. */
+struct icon_walk {
+	struct seq_file *seq;
+	__u64 head; /* &sk_receive_queue: the list's end */
+	__u64 skb; /* the next skb to visit */
+	struct crux_icon_rec r;
+};
+
+static long icon_step(__u32 idx, void *data)
+{
+	struct icon_walk *w = data;
+	struct sk_buff *v;
+
+	if (!w->skb || w->skb == w->head)
+		return 1;
+	v = btf_view(w->skb, struct sk_buff);
+	/* each queued skb carries the embryo (skb->sk), whose peer is the connecting socket */
+	w->r.client_ino = sk_ino(unix_peer(v->sk));
+	w->r.idx = idx;
+	bpf_seq_write(w->seq, &w->r, sizeof(w->r));
+	w->skb = (__u64)v->next;
+	return 0;
+}
+
+/*
+ * Read without the queue's lock, as the task is frozen: a client connecting meanwhile may or
+ * may not be listed, as with a dump a moment earlier or later. bpf_loop: a plain bounded
+ * loop of CRUX_MAX_ICONS steps exceeds the verifier's budget.
+ */
+SEC("iter/task_file")
+int iter_task_file_icons(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct task_struct *task = ctx->task;
+	struct icon_walk w = {};
+	struct sock *sk;
+
+	if (!file || !task || !(sk = iter_file_unix_sk(file)) || sk_state(sk) != TCP_LISTEN)
+		return 0;
+	w.seq = ctx->meta->seq;
+	w.head = (__u64)&sk->sk_receive_queue;
+	w.skb = (__u64)btf_view(w.head, struct sk_buff_head)->next;
+	w.r.listener_ino = sk_ino(sk);
+	w.r.tgid = task->tgid;
+	w.r.fd = ctx->fd;
+	w.r.qlen = sk->sk_receive_queue.qlen;
+	bpf_loop(CRUX_MAX_ICONS, icon_step, &w, 0);
 	return 0;
 }

@@ -11,7 +11,7 @@
 #include <linux/types.h>
 #endif
 
-#define CRUX_ABI_VERSION 1
+#define CRUX_ABI_VERSION 2
 
 #define CRUX_SUN_PATH_MAX 108	/* sizeof(sockaddr_un.sun_path) */
 #define CRUX_COMM_LEN 16	/* TASK_COMM_LEN */
@@ -135,6 +135,26 @@ struct crux_fd_rec {
 	__u16 peer_name_len;
 	char name[CRUX_SUN_PATH_MAX];
 	char peer_name[CRUX_SUN_PATH_MAX]; /* the peer's bound name (dgram reconnect target) */
+	__u8 shutdown; /* sk_shutdown: RCV_SHUTDOWN 1 | SEND_SHUTDOWN 2 */
+	__u8 __pad[3];
+	__u32 max_backlog; /* a listener's listen() backlog */
+};
+
+/* Most connections the tree iterator lists for one listener (the default somaxconn). */
+#define CRUX_MAX_ICONS 4096
+
+/*
+ * One connection waiting in the accept queue of a listener of the filtered process, in
+ * queue order (bpf/crux_iter.bpf.c iter_task_file_icons): sock_diag's UDIAG_SHOW_ICONS,
+ * without its by-inode lookup that walks the whole host table.
+ */
+struct crux_icon_rec {
+	__u64 listener_ino;
+	__u64 client_ino; /* the connecting socket (0: it was closed since) */
+	__u32 tgid;
+	__s32 fd;
+	__u32 idx; /* position in the queue */
+	__u32 qlen; /* the queue's length: more than listed when capped */
 };
 
 /* What a struct crux_file_ref describes. */
@@ -168,8 +188,9 @@ _Static_assert(sizeof(struct crux_sock) == 192, "crux_sock layout");
 _Static_assert(sizeof(struct crux_conn) == 272, "crux_conn layout");
 _Static_assert(sizeof(struct crux_abi_info) == 8, "crux_abi_info layout");
 _Static_assert(sizeof(struct crux_event) == 168, "crux_event layout");
-_Static_assert(sizeof(struct crux_fd_rec) == 280, "crux_fd_rec layout");
+_Static_assert(sizeof(struct crux_fd_rec) == 288, "crux_fd_rec layout");
 _Static_assert(sizeof(struct crux_file_ref) == 48, "crux_file_ref layout");
+_Static_assert(sizeof(struct crux_icon_rec) == 32, "crux_icon_rec layout");
 #endif
 
 #endif /* CRUX_ABI_H */

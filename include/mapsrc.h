@@ -37,6 +37,7 @@ struct mapsrc_proc {
 };
 
 struct mapsrc;
+struct treeiter;
 
 /*
  * snapshot_file non-NULL: read everything from it. Otherwise the pinned maps under pin_dir
@@ -52,6 +53,12 @@ int mapsrc_list(struct mapsrc *s, struct crux_sock **ret, size_t *ret_n);
 int mapsrc_list_inbound(struct mapsrc *s, const __u64 *inos, size_t n, struct crux_sock **ret,
 			size_t *ret_n);
 int mapsrc_stats(struct mapsrc *s, __u64 *stats);
+/*
+ * The tree iterators (include/treeiter.h) for this source, opened on first use and closed
+ * with it: the tracker's pinned ones (live), a private load (kernel snapshot), or NULL (a
+ * recorded snapshot has no processes; or the load failed).
+ */
+struct treeiter *mapsrc_treeiter(struct mapsrc *s);
 /*
  * The outside records pointing into a tree (socks[0..n)): inbound candidates for
  * classify_tree(). Only classify_may_be_targeted() sockets are asked about. Clients queued

@@ -9,6 +9,13 @@
 # tests/<group>/*.t; every one speaks TAP.
 set -u
 cd "$(dirname "$0")/.."
+# Descriptors inherited from whoever runs us (a CI runner's pipes) would be held by every
+# test process, and a dump of a test tree rightly refuses a pipe it shares with an outside
+# process. Close them; 255 is bash's own handle on this script.
+for fd in /proc/$$/fd/*; do
+	fd=${fd##*/}
+	[ "$fd" -gt 2 ] && [ "$fd" != 255 ] && eval "exec $fd>&-"
+done
 OUT=.output
 LOGDIR=$OUT/test-logs
 rm -rf "$LOGDIR" && mkdir -p "$LOGDIR"

@@ -20,7 +20,6 @@
 #include "mapsrc.h"
 #include "shared.h"
 #include "sockprint.h"
-#include "treeiter.h"
 #include "util.h"
 
 enum cmd { CMD_LS, CMD_PEERS, CMD_EXTERNAL, CMD_WHO, CMD_WATCH, CMD_STATS, CMD_RECORD };
@@ -685,21 +684,21 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 }
 
 /* Pipe ends and sockets of the tree also held outside it (a dump refuses them too). */
-static void tree_shared(const struct tree *t, struct shared_end **ret, size_t *ret_n)
+static void tree_shared(struct mapsrc *src, const struct tree *t, struct shared_end **ret,
+			size_t *ret_n)
 {
 	_cleanup_free_ pid_t *pids = calloc(t->n_procs + 1, sizeof(*pids));
-	struct treeiter *ti = NULL;
+	struct treeiter *ti = mapsrc_treeiter(src);
 	size_t i;
 	int err = -ENOMEM;
 
-	if (pids) {
+	if (!ti)
+		err = -EOPNOTSUPP;
+	else if (pids) {
 		for (i = 0; i < t->n_procs; i++)
 			pids[i] = t->procs[i].pid;
-		err = treeiter__new(&ti);
-	}
-	if (!err)
 		err = shared_find(ti, pids, t->n_procs, ret, ret_n);
-	treeiter__free(ti);
+	}
 	if (err)
 		pr_warn("cannot check for pipes and sockets also held outside the tree: %s",
 			strerror(-err));
@@ -732,7 +731,7 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 	}
 	/* a recorded snapshot has no processes to count references in */
 	if (!err && mapsrc_kind(src) != MAPSRC_FILE)
-		tree_shared(&t, &shared, &n_shared);
+		tree_shared(src, &t, &shared, &n_shared);
 	if (!err) {
 		if (t.n_unknown)
 			pr_debug("%zu socket fds of the tree are not unix sockets the map knows",

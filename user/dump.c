@@ -310,7 +310,11 @@ struct treeiter *dump_treeiter(struct dump_ctx *ctx)
 {
 	if (ctx->treeiter || ctx->treeiter_err)
 		return ctx->treeiter;
-	ctx->treeiter_err = treeiter__new(&ctx->treeiter);
+	/* --no-map: nothing of a tracker's pinned state is used */
+	if (ctx->opts->no_map)
+		ctx->treeiter_err = treeiter__new(&ctx->treeiter);
+	else
+		ctx->treeiter_err = treeiter__open(ctx->opts->pin_dir, &ctx->treeiter);
 	if (ctx->treeiter_err)
 		pr_warn("tree iterator unavailable (%s): sock_diag's view of the tree is used, "
 			"and pipes and sockets also held outside the tree are not detected",

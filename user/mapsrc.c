@@ -27,6 +27,7 @@
 #include "mapsrc.h"
 #include "sockdiag.h"
 #include "sockmap.h"
+#include "treeiter.h"
 #include "util.h"
 
 struct snapfile {
@@ -47,6 +48,8 @@ struct mapsrc {
 	char pin_dir[256];
 	int events_fd, stats_fd; /* watch */
 	bool watching;
+	struct treeiter *ti; /* mapsrc_treeiter(), on first use */
+	int ti_err;
 };
 
 /* ---- /proc ---- */
@@ -511,6 +514,7 @@ void mapsrc__close(struct mapsrc *s)
 	if (!s)
 		return;
 	mapsrc_watch_end(s);
+	treeiter__free(s->ti);
 	if (s->map)
 		sockmap__close(s->map);
 	snapfile_free(s->file);
@@ -600,26 +604,88 @@ int mapsrc_list_inbound(struct mapsrc *s, const __u64 *inos, size_t n, struct cr
 
 /* Clients queued on listener ino, from its sock_diag ICONS; -ENOENT if the kernel has no
  * such socket in our netns. */
-static int listener_queue(struct mapsrc *s, __u64 ino, struct crux_sock **v, size_t *n, size_t *cap)
+struct treeiter *mapsrc_treeiter(struct mapsrc *s)
 {
-	struct sockdiag_unix d;
-	size_t i;
-	int err;
+	if (s->ti || s->ti_err)
+		return s->ti;
+	if (s->kind == MAPSRC_LIVE)
+		s->ti_err = treeiter__open(s->pin_dir, &s->ti);
+	else if (s->kind == MAPSRC_KERNEL)
+		s->ti_err = treeiter__new(&s->ti);
+	else
+		s->ti_err = -EOPNOTSUPP; /* a recorded snapshot has no processes to iterate */
+	return s->ti;
+}
 
-	if (ino > UINT32_MAX)
-		return -ENOENT;
-	err = sockdiag_query_unix((__u32)ino, SOCKDIAG_SHOW_DEFAULT, &d);
-	if (err)
-		return err;
-	for (i = 0; i < d.n_icons && !err; i++) {
+/* The outside records of the clients queued on a listener, from their inodes. */
+static int add_queued(struct mapsrc *s, const __u64 *inos, size_t n_inos, struct crux_sock **v,
+		      size_t *n, size_t *cap)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < n_inos && !err; i++) {
 		struct crux_sock r;
 
-		if (mapsrc_lookup(s, d.icons[i], &r))
+		if (mapsrc_lookup(s, inos[i], &r))
 			continue; /* released meanwhile, or not tracked yet */
 		err = GROW(*v, *n, *cap);
 		if (!err)
 			(*v)[(*n)++] = r;
 	}
+	return err;
+}
+
+/*
+ * The accept queue of listener ino held by pid, from the tree iterator of a running tracker
+ * (pinned: nothing to load): -ENOENT when it cannot tell (no pins, a queue longer than it
+ * lists), and sock_diag is asked instead.
+ */
+static int listener_queue_iter(struct mapsrc *s, pid_t pid, __u64 ino, struct crux_sock **v,
+			       size_t *n, size_t *cap)
+{
+	_cleanup_free_ struct crux_icon_rec *icons = NULL;
+	_cleanup_free_ __u64 *inos = NULL;
+	size_t i, ni = 0, nr;
+	int fd = -1;
+
+	if (s->kind != MAPSRC_LIVE || !mapsrc_treeiter(s) ||
+	    treeiter__icons(s->ti, pid, &icons, &nr))
+		return -ENOENT;
+	inos = calloc(nr + 1, sizeof(*inos));
+	if (!inos)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		if (icons[i].listener_ino != ino || (fd >= 0 && icons[i].fd != fd))
+			continue;
+		fd = icons[i].fd; /* one fd's records: the queue once */
+		if (icons[i].qlen > CRUX_MAX_ICONS)
+			return -ENOENT;
+		inos[ni++] = icons[i].client_ino;
+	}
+	return add_queued(s, inos, ni, v, n, cap);
+}
+
+static int listener_queue(struct mapsrc *s, pid_t pid, __u64 ino, struct crux_sock **v, size_t *n,
+			  size_t *cap)
+{
+	_cleanup_free_ __u64 *inos = NULL;
+	struct sockdiag_unix d;
+	size_t i;
+	int err;
+
+	err = listener_queue_iter(s, pid, ino, v, n, cap);
+	if (err != -ENOENT)
+		return err;
+	if (ino > UINT32_MAX)
+		return -ENOENT;
+	err = sockdiag_query_unix((__u32)ino, SOCKDIAG_SHOW_DEFAULT, &d);
+	if (err)
+		return err;
+	inos = calloc(d.n_icons + 1, sizeof(*inos));
+	for (i = 0; inos && i < d.n_icons; i++)
+		inos[i] = d.icons[i];
+	err = inos ? add_queued(s, inos, d.n_icons, v, n, cap) : -ENOMEM;
 	sockdiag_unix_clear(&d);
 	return err;
 }
@@ -644,7 +710,8 @@ int mapsrc_tree_inbound(struct mapsrc *s, const struct classify_sock *socks, siz
 	}
 	for (i = 0; !full && i < n; i++) {
 		if (socks[i].sk.state == 10)
-			err = listener_queue(s, socks[i].sk.ino, &v, &nv, &cap);
+			err = listener_queue(s, (pid_t)socks[i].pid, socks[i].sk.ino, &v, &nv,
+					     &cap);
 		if (err == -ENOENT)
 			full = true; /* another netns: ask the map */
 		else if (err)

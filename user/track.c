@@ -29,6 +29,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "sockmap.h"
+#include "treeiter.h"
 #include "util.h"
 
 #include "crux_iter.skel.h"
@@ -333,6 +334,26 @@ static int attach_and_pin(struct bpf_object *obj, const char *pin_dir, struct tr
 	return 0;
 }
 
+/*
+ * The dumper's tree iterators, loaded and verified once here and pinned (not attached: each
+ * dump attaches them with its own pid filter), so that crux dump and crux-map skip a BPF
+ * object load of their own. Without them they load it: a warning, not a failure.
+ */
+static void pin_tree_iterators(const char *pin_dir)
+{
+	struct crux_iter_bpf *skel = NULL;
+	int err;
+
+	err = iterobj_load_private(false, true, &skel);
+	if (!err)
+		err = treeiter_pin(skel, pin_dir);
+	/* the pins hold the programs now */
+	crux_iter_bpf__destroy(skel);
+	if (err)
+		pr_warn("cannot pin the tree iterators under %s (%s): each dump loads its own",
+			pin_dir, strerror(-err));
+}
+
 static int write_abi(struct crux_track_bpf *skel)
 {
 	struct crux_abi_info abi = { .version = CRUX_ABI_VERSION,
@@ -372,6 +393,7 @@ static int tracker_load(const char *pin_dir, struct tracker *t)
 	/* the dumper's tree iterators are attached per dump, never here */
 	bpf_program__set_autoload(t->iter->progs.iter_task_file_tree, false);
 	bpf_program__set_autoload(t->iter->progs.iter_task_file_refs, false);
+	bpf_program__set_autoload(t->iter->progs.iter_task_file_icons, false);
 	err = crux_iter_bpf__load(t->iter);
 	if (err)
 		return pr_err_ret(err, "cannot load the iterator BPF programs: %s (try -v)",
@@ -383,6 +405,8 @@ static int tracker_load(const char *pin_dir, struct tracker *t)
 	err = attach_and_pin(t->track->obj, pin_dir, t);
 	if (!err)
 		err = attach_and_pin(t->iter->obj, pin_dir, t);
+	if (!err)
+		pin_tree_iterators(pin_dir);
 	return err;
 }
 

@@ -2,6 +2,7 @@
 /* The dumper's pid-filtered iter/task_file pass: see include/treeiter.h. */
 #define LOG_PREFIX "treeiter: "
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +12,24 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "sockmap.h"
 #include "treeiter.h"
 #include "util.h"
 
 #include "crux_iter.skel.h"
 
+enum treeiter_prog { TI_TREE, TI_REFS, TI_ICONS, TI__N };
+
+/* The pin names a tracker gives them (crux track, under its pin dir). */
+static const char *const pin_names[TI__N] = {
+	[TI_TREE] = "prog_iter_task_file_tree",
+	[TI_REFS] = "prog_iter_task_file_refs",
+	[TI_ICONS] = "prog_iter_task_file_icons",
+};
+
 struct treeiter {
-	struct crux_iter_bpf *skel;
+	struct crux_iter_bpf *skel; /* a private load; NULL when the pins are used */
+	int prog_fd[TI__N];
 };
 
 int iterobj_load_private(bool seed, bool tree, struct crux_iter_bpf **ret)
@@ -44,6 +56,7 @@ int iterobj_load_private(bool seed, bool tree, struct crux_iter_bpf **ret)
 	bpf_program__set_autoload(skel->progs.iter_unix_seed, seed);
 	bpf_program__set_autoload(skel->progs.iter_task_file_tree, tree);
 	bpf_program__set_autoload(skel->progs.iter_task_file_refs, tree);
+	bpf_program__set_autoload(skel->progs.iter_task_file_icons, tree);
 	err = crux_iter_bpf__load(skel);
 	if (err)
 		goto out_destroy;
@@ -54,9 +67,19 @@ out_destroy:
 	return err;
 }
 
-int treeiter__new(struct treeiter **ret)
+static struct treeiter *treeiter_alloc(void)
 {
 	struct treeiter *t = calloc(1, sizeof(*t));
+	int i;
+
+	for (i = 0; t && i < TI__N; i++)
+		t->prog_fd[i] = -1;
+	return t;
+}
+
+int treeiter__new(struct treeiter **ret)
+{
+	struct treeiter *t = treeiter_alloc();
 	int err;
 
 	if (!t)
@@ -66,15 +89,90 @@ int treeiter__new(struct treeiter **ret)
 		free(t);
 		return err;
 	}
+	t->prog_fd[TI_TREE] = bpf_program__fd(t->skel->progs.iter_task_file_tree);
+	t->prog_fd[TI_REFS] = bpf_program__fd(t->skel->progs.iter_task_file_refs);
+	t->prog_fd[TI_ICONS] = bpf_program__fd(t->skel->progs.iter_task_file_icons);
 	*ret = t;
+	return 0;
+}
+
+int treeiter__open_pinned(const char *pin_dir, struct treeiter **ret)
+{
+	struct crux_abi_info abi;
+	char path[PATH_MAX];
+	struct treeiter *t;
+	int i, err;
+
+	err = sockmap_read_abi(pin_dir, &abi);
+	if (err)
+		return err;
+	if (abi.version != CRUX_ABI_VERSION)
+		return -EPROTO;
+	t = treeiter_alloc();
+	if (!t)
+		return -ENOMEM;
+	for (i = 0; i < TI__N; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, pin_names[i]);
+		t->prog_fd[i] = bpf_obj_get(path);
+		if (t->prog_fd[i] < 0) {
+			err = -errno;
+			treeiter__free(t);
+			return err;
+		}
+	}
+	*ret = t;
+	return 0;
+}
+
+int treeiter__open(const char *pin_dir, struct treeiter **ret)
+{
+	int err;
+
+	err = treeiter__open_pinned(pin_dir ? pin_dir : CRUX_PIN_ROOT, ret);
+	if (!err) {
+		pr_debug("using the tree iterators pinned by crux track");
+		return 0;
+	}
+	pr_debug("no tree iterators pinned under %s (%s): loading them",
+		 pin_dir ? pin_dir : CRUX_PIN_ROOT, strerror(-err));
+	return treeiter__new(ret);
+}
+
+int treeiter_pin(struct crux_iter_bpf *skel, const char *pin_dir)
+{
+	struct bpf_program *progs[TI__N] = {
+		[TI_TREE] = skel->progs.iter_task_file_tree,
+		[TI_REFS] = skel->progs.iter_task_file_refs,
+		[TI_ICONS] = skel->progs.iter_task_file_icons,
+	};
+	char path[PATH_MAX];
+	int i, err;
+
+	for (i = 0; i < TI__N; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, pin_names[i]);
+		/* a program pinned by an earlier tracker is replaced by this load's */
+		if (unlink(path) && errno != ENOENT)
+			return -errno;
+		err = bpf_program__pin(progs[i], path);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
 void treeiter__free(struct treeiter *t)
 {
+	int i;
+
 	if (!t)
 		return;
-	crux_iter_bpf__destroy(t->skel);
+	if (t->skel) {
+		crux_iter_bpf__destroy(t->skel);
+	} else {
+		for (i = 0; i < TI__N; i++)
+			if (t->prog_fd[i] >= 0)
+				close(t->prog_fd[i]);
+	}
 	free(t);
 }
 
@@ -111,46 +209,37 @@ static int read_records(int fd, size_t size, void **ret, size_t *ret_n)
 	return 0;
 }
 
-/* Run prog over the fds of tgid alone and read its fixed-size records. */
-static int run_filtered(struct bpf_program *prog, pid_t tgid, size_t size, void **ret,
-			size_t *ret_n)
+/* Run the program over the fds of tgid alone and read its fixed-size records. */
+static int run_filtered(int prog_fd, pid_t tgid, size_t size, void **ret, size_t *ret_n)
 {
 	union bpf_iter_link_info li = { .task.pid = tgid };
-	struct bpf_iter_attach_opts o;
-	_cleanup_close_ int fd = -1;
-	struct bpf_link *link;
-	int err;
+	struct bpf_link_create_opts o;
+	_cleanup_close_ int link = -1, fd = -1;
 
 	if (tgid <= 0)
 		return -EINVAL;
 	/* libbpf rejects non-zero padding in opts: memset, not a designated initializer */
 	memset(&o, 0, sizeof(o));
 	o.sz = sizeof(o);
-	o.link_info = &li;
-	o.link_info_len = sizeof(li);
+	o.iter_info = &li;
+	o.iter_info_len = sizeof(li);
 	/* the kernel attaches a pid filter for a missing pid and returns nothing: say so */
 	if (kill(tgid, 0) && errno == ESRCH)
 		return -ESRCH;
-	link = bpf_program__attach_iter(prog, &o);
-	if (!link)
+	link = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, &o);
+	if (link < 0)
 		return -errno;
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0) {
-		err = -errno;
-		bpf_link__destroy(link);
-		return err;
-	}
-	err = read_records(fd, size, ret, ret_n);
-	bpf_link__destroy(link);
-	return err;
+	fd = bpf_iter_create(link);
+	if (fd < 0)
+		return -errno;
+	return read_records(fd, size, ret, ret_n);
 }
 
 int treeiter__unix_fds(struct treeiter *t, pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n)
 {
 	int err;
 
-	err = run_filtered(t->skel->progs.iter_task_file_tree, tgid, sizeof(**ret), (void **)ret,
-			   ret_n);
+	err = run_filtered(t->prog_fd[TI_TREE], tgid, sizeof(**ret), (void **)ret, ret_n);
 	if (!err)
 		pr_debug("pid %d: %zu unix socket fds", tgid, *ret_n);
 	return err;
@@ -158,8 +247,12 @@ int treeiter__unix_fds(struct treeiter *t, pid_t tgid, struct crux_fd_rec **ret,
 
 int treeiter__file_refs(struct treeiter *t, pid_t tgid, struct crux_file_ref **ret, size_t *ret_n)
 {
-	return run_filtered(t->skel->progs.iter_task_file_refs, tgid, sizeof(**ret), (void **)ret,
-			    ret_n);
+	return run_filtered(t->prog_fd[TI_REFS], tgid, sizeof(**ret), (void **)ret, ret_n);
+}
+
+int treeiter__icons(struct treeiter *t, pid_t tgid, struct crux_icon_rec **ret, size_t *ret_n)
+{
+	return run_filtered(t->prog_fd[TI_ICONS], tgid, sizeof(**ret), (void **)ret, ret_n);
 }
 
 int treeiter_unix_fds(pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n)

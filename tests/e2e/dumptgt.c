@@ -17,6 +17,8 @@
  *   dgram-server  a dgram server bound at DIR/srv (outside clients connect to it)
  *   forker        forks a short-lived child every millisecond
  *   zombie        a child that has exited and is never reaped
+ *   shut          socketpairs half and fully shut down: stream (fds 4, 5) SHUT_RDWR on 4,
+ *                 seqpacket (6, 7) SHUT_WR on 6, dgram (8, 9) SHUT_RD on 8
  *   shared        ARG = pipe | socket | reopen | inflight: a parent forks the target (the
  *                 tree to dump, its pid in DIR/child) holding both ends of a pipe and of a
  *                 socketpair, and stays outside it holding one of them too: the pipe's write
@@ -255,6 +257,19 @@ static void topo_forker(void)
 	}
 }
 
+static void topo_shut(void)
+{
+	int st[2], sq[2], dg[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, st) || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sq) ||
+	    socketpair(AF_UNIX, SOCK_DGRAM, 0, dg))
+		die("socketpair");
+	if (st[0] != 4 || dg[1] != 9)
+		die("unexpected fd numbers");
+	if (shutdown(st[0], SHUT_RDWR) || shutdown(sq[0], SHUT_WR) || shutdown(dg[0], SHUT_RD))
+		die("shutdown");
+}
+
 static void let_go(int sig)
 {
 	(void)sig;
@@ -368,6 +383,8 @@ int main(int argc, char **argv)
 		topo_dgram_server();
 	else if (!strcmp(argv[1], "forker"))
 		topo_forker();
+	else if (!strcmp(argv[1], "shut"))
+		topo_shut();
 	else if (!strcmp(argv[1], "shared") && argc > 3)
 		topo_shared(argv[3]);
 	else if (!strcmp(argv[1], "zombie")) {
