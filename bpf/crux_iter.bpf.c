@@ -15,10 +15,6 @@
  * same way, gives one struct crux_file_ref per fd: how many references its open file has,
  * so the dumper can tell a pipe or socket also held outside the tree. iter_task_file_icons
  * lists the connections waiting in the accept queue of each listener.
- *
- * iter_unix_inbound (run once per netns) returns the inode of every socket whose peer, or
- * the listener its embryo peer waits on, is one of the reader's targets: the outside
- * clients of a tree's servers, found in the kernel instead of by copying the map out.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -30,15 +26,6 @@
 #include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-/* The inodes each reader of iter_unix_inbound looks for. Pinned by crux track, by path. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC); /* almost always empty */
-	__uint(max_entries, CRUX_INBOUND_MAX);
-	__type(key, struct crux_inbound_key);
-	__type(value, __u8);
-} inbound_targets SEC(".maps");
 
 /* Scratch for the tree iterator's records. Not pinned. */
 struct {
@@ -218,29 +205,5 @@ int iter_task_file_icons(struct bpf_iter__task_file *ctx)
 	w.r.fd = ctx->fd;
 	w.r.qlen = sk->sk_receive_queue.qlen;
 	bpf_loop(CRUX_MAX_ICONS, icon_step, &w, 0);
-	return 0;
-}
-
-SEC("iter/unix")
-int iter_unix_inbound(struct bpf_iter__unix *ctx)
-{
-	struct unix_sock *u = ctx->unix_sk;
-	struct crux_inbound_key k = {};
-	__u64 ino, peer_sk, peer_ino, listener_ino;
-	__u8 flags;
-
-	if (!u)
-		return 0;
-	ino = sk_ino(&u->sk);
-	if (!ino)
-		return 0;
-	flags = read_peer(&u->sk, &peer_sk, &peer_ino, &listener_ino);
-	k.ino = (flags & CRUX_SK_EMBRYO) ? listener_ino : peer_ino;
-	if (!k.ino)
-		return 0;
-	k.tgid = bpf_get_current_pid_tgid() >> 32; /* the reader of the iterator */
-	if (!bpf_map_lookup_elem(&inbound_targets, &k))
-		return 0;
-	bpf_seq_write(ctx->meta->seq, &ino, sizeof(ino));
 	return 0;
 }

@@ -140,19 +140,6 @@ struct crux_fd_rec {
 	__u32 max_backlog; /* a listener's listen() backlog */
 };
 
-/*
- * inbound_targets map (bpf/crux_iter.bpf.c iter_unix_inbound): the inodes a reader looks
- * for, keyed by the reader's tgid, so that concurrent readers of the one pinned map do not
- * mix.
- */
-struct crux_inbound_key {
-	__u32 tgid;
-	__u32 __pad;
-	__u64 ino;
-};
-
-#define CRUX_INBOUND_MAX 65536
-
 /* Most connections the tree iterator lists for one listener (the default somaxconn). */
 #define CRUX_MAX_ICONS 4096
 
@@ -204,7 +191,6 @@ _Static_assert(sizeof(struct crux_event) == 168, "crux_event layout");
 _Static_assert(sizeof(struct crux_fd_rec) == 288, "crux_fd_rec layout");
 _Static_assert(sizeof(struct crux_file_ref) == 48, "crux_file_ref layout");
 _Static_assert(sizeof(struct crux_icon_rec) == 32, "crux_icon_rec layout");
-_Static_assert(sizeof(struct crux_inbound_key) == 16, "crux_inbound_key layout");
 #endif
 
 #endif /* CRUX_ABI_H */

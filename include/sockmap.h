@@ -44,9 +44,6 @@ int sockmap__list(struct sockmap *m, struct crux_sock **ret, size_t *ret_n);
  */
 int sockmap__list_inbound(struct sockmap *m, const __u64 *inos, size_t n, struct crux_sock **ret,
 			  size_t *ret_n);
-/* The records of inos[0..n) the map has (the others are left out). *ret is malloc'ed. */
-int sockmap__lookup_many(struct sockmap *m, const __u64 *inos, size_t n, struct crux_sock **ret,
-			 size_t *ret_n);
 /*
  * The owner of socket ino as the map knows it (creator, connector, acceptor or first
  * holder): *ret_tgid and, if ret_comm is non-NULL, its NUL-terminated comm
@@ -54,12 +51,6 @@ int sockmap__lookup_many(struct sockmap *m, const __u64 *inos, size_t n, struct 
  * known (a socket seen only by the per-netns pass, e.g. in flight).
  */
 int sockmap__owner(struct sockmap *m, __u64 ino, __u32 *ret_tgid, char *ret_comm);
-/*
- * An iter/unix link run in every network namespace that has a process (the iterator walks
- * the netns current when its fd is created: setns() into each and back): consume() reads
- * each instance's output. Returns the number of namespaces walked, or -errno.
- */
-int sockmap_iter_all_netns(int link_fd, int (*consume)(int it_fd, void *arg), void *arg);
 /* stats[CRUX_ST__MAX], see enum crux_stat. */
 int sockmap__stats(struct sockmap *m, __u64 *stats);
 /*

@@ -45,13 +45,6 @@ int treeiter__file_refs(struct treeiter *t, pid_t tgid, struct crux_file_ref **r
  * listener in fd order, each queue in order. *ret is malloc'ed (NULL when *ret_n is 0).
  */
 int treeiter__icons(struct treeiter *t, pid_t tgid, struct crux_icon_rec **ret, size_t *ret_n);
-/*
- * The inodes of the sockets, in every network namespace, whose peer (or the listener their
- * embryo peer waits on) is one of inos[0..n) and which are not themselves in it: the
- * outside clients of a tree's servers, found in the kernel instead of by copying the whole
- * map out. *ret is malloc'ed. -ENOSPC: the targets did not fit; ask the map.
- */
-int treeiter__inbound(struct treeiter *t, const __u64 *inos, size_t n, __u64 **ret, size_t *ret_n);
 /* One-shot convenience: treeiter__new + treeiter__unix_fds + treeiter__free. */
 int treeiter_unix_fds(pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n);
 

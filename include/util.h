@@ -3,8 +3,6 @@
 #ifndef CRUX_UTIL_H
 #define CRUX_UTIL_H
 
-#include <linux/types.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,10 +60,6 @@ int parse_pid(const char *s, pid_t *ret);
 
 /* Comma-separated list of u64 ("1,2,3"); *ret is malloc'ed. */
 int parse_u64_list(const char *s, uint64_t **ret, size_t *ret_n);
-
-/* A sorted copy of v[0..n) (never NULL on success, even for n 0), for u64_set_has(). */
-int u64_set_new(const __u64 *v, size_t n, __u64 **ret);
-bool u64_set_has(const __u64 *set, size_t n, __u64 x);
 
 /*
  * Unix socket names are binary: (len, bytes). Abstract names (leading NUL) print with a

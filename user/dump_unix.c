@@ -233,25 +233,6 @@ static int resolve_embryo(struct dump_unix *u, struct usk *s)
 	return 0;
 }
 
-/* The outside sockets pointing at inos, found by the tree iterator in every netns. */
-static int inbound_in_kernel(struct dump_ctx *ctx, struct dump_unix *u, const __u64 *inos, size_t n,
-			     struct crux_sock **ret, size_t *ret_n)
-{
-	struct treeiter *ti = dump_treeiter(ctx);
-	_cleanup_free_ __u64 *found = NULL;
-	size_t nf;
-	int err;
-
-	if (!ti)
-		return -ENOENT;
-	err = treeiter__inbound(ti, inos, n, &found, &nf);
-	if (err) {
-		pr_debug("inbound sockets by the tree iterator: %s", strerror(-err));
-		return err;
-	}
-	return sockmap__lookup_many(u->map, found, nf, ret, ret_n);
-}
-
 /*
  * Outside sockets pointing into the tree (peers, or clients queued on our listeners). Only
  * listeners and datagram sockets an outsider can address can be pointed at
@@ -278,9 +259,7 @@ static int collect_inbound(struct dump_ctx *ctx, struct dump_unix *u,
 		return 0;
 	}
 	if (u->map) {
-		err = inbound_in_kernel(ctx, u, inos, nc, ret, ret_n);
-		if (err) /* no tree iterator, or too many targets: the whole map */
-			err = sockmap__list_inbound(u->map, inos, nc, ret, ret_n);
+		err = sockmap__list_inbound(u->map, inos, nc, ret, ret_n);
 		if (err)
 			return pr_err_ret(err, "cannot list the sockets pointing into the tree: %s",
 					  strerror(-err));

@@ -585,14 +585,6 @@ int mapsrc_list_inbound(struct mapsrc *s, const __u64 *inos, size_t n, struct cr
 	struct crux_sock *v;
 	size_t i, k = 0;
 
-	/* with a tracker, in the kernel by its pinned iterator: no copy of the whole map */
-	if (s->kind == MAPSRC_LIVE && mapsrc_treeiter(s)) {
-		_cleanup_free_ __u64 *found = NULL;
-		size_t nf;
-
-		if (!treeiter__inbound(s->ti, inos, n, &found, &nf))
-			return sockmap__lookup_many(s->map, found, nf, ret, ret_n);
-	}
 	if (s->map)
 		return sockmap__list_inbound(s->map, inos, n, ret, ret_n);
 	v = malloc((s->file->n_socks ? s->file->n_socks : 1) * sizeof(*v));

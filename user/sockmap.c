@@ -216,21 +216,11 @@ static bool netns_seen(const struct netns_id *ids, size_t n, const struct stat *
 	return false;
 }
 
-/* The seed programs write no output: draining is one read(). */
-static int drain(int it_fd, void *arg)
-{
-	char buf[64];
-	ssize_t n;
-
-	(void)arg;
-	while ((n = read(it_fd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno != EINTR)
-			return -errno;
-	}
-	return 0;
-}
-
-int sockmap_iter_all_netns(int link_fd, int (*consume)(int it_fd, void *arg), void *arg)
+/*
+ * iter/unix in every network namespace that has a process: the current one first, then
+ * each other one via setns() and back. Returns the number of namespaces walked.
+ */
+static int iter_unix_all_netns(int link_fd)
 {
 	_cleanup_free_ struct netns_id *ids = NULL;
 	_cleanup_close_ int self_fd = -1;
@@ -238,16 +228,12 @@ int sockmap_iter_all_netns(int link_fd, int (*consume)(int it_fd, void *arg), vo
 	struct dirent *de;
 	struct stat st;
 	DIR *proc;
-	int err, it;
+	int err;
 
 	self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self_fd < 0 || fstat(self_fd, &st))
 		return -errno;
-	it = bpf_iter_create(link_fd);
-	if (it < 0)
-		return -errno;
-	err = consume(it, arg);
-	close(it);
+	err = iter_run(link_fd);
 	if (err)
 		return err;
 	proc = opendir("/proc");
@@ -261,7 +247,7 @@ int sockmap_iter_all_netns(int link_fd, int (*consume)(int it_fd, void *arg), vo
 	ids[n++] = (struct netns_id){ st.st_dev, st.st_ino };
 	while ((de = readdir(proc))) {
 		char path[PATH_MAX];
-		int fd;
+		int fd, it;
 
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
@@ -297,7 +283,10 @@ int sockmap_iter_all_netns(int link_fd, int (*consume)(int it_fd, void *arg), vo
 			break;
 		}
 		if (it >= 0) {
-			err = consume(it, arg);
+			char buf[64];
+
+			while (read(it, buf, sizeof(buf)) > 0)
+				;
 			close(it);
 		}
 		if (err)
@@ -334,7 +323,7 @@ static int seed_pass(struct sockmap *m, __u64 *ret_gen)
 	err = iter_run(m->task_link_fd);
 	if (err)
 		return err;
-	err = sockmap_iter_all_netns(m->unix_link_fd, drain, NULL);
+	err = iter_unix_all_netns(m->unix_link_fd);
 	if (err < 0)
 		return err;
 	*ret_gen = gen;
@@ -568,6 +557,18 @@ int sockmap__list(struct sockmap *m, struct crux_sock **ret, size_t *ret_n)
 	return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool in_set(const __u64 *set, size_t n, __u64 ino)
+{
+	return ino && bsearch(&ino, set, n, sizeof(*set), cmp_u64);
+}
+
 int sockmap__list_inbound(struct sockmap *m, const __u64 *inos, size_t n, struct crux_sock **ret,
 			  size_t *ret_n)
 {
@@ -580,35 +581,21 @@ int sockmap__list_inbound(struct sockmap *m, const __u64 *inos, size_t n, struct
 	err = sockmap__list(m, &all, &total);
 	if (err)
 		return err;
-	err = u64_set_new(inos, n, &set);
-	if (err)
-		return err;
+	set = malloc((n ? n : 1) * sizeof(*set));
+	if (!set)
+		return -ENOMEM;
+	memcpy(set, inos, n * sizeof(*set));
+	qsort(set, n, sizeof(*set), cmp_u64);
 	out = all; /* filter in place */
 	for (i = 0; i < total; i++) {
 		const struct crux_sock *s = &all[i];
 		__u64 target = (s->flags & CRUX_SK_EMBRYO) ? s->listener_ino : s->peer_ino;
 
-		if (target && u64_set_has(set, n, target) && !u64_set_has(set, n, s->ino))
+		if (in_set(set, n, target) && !in_set(set, n, s->ino))
 			out[k++] = *s;
 	}
 	*ret_n = k;
 	*ret = TAKE_PTR(all);
-	return 0;
-}
-
-int sockmap__lookup_many(struct sockmap *m, const __u64 *inos, size_t n, struct crux_sock **ret,
-			 size_t *ret_n)
-{
-	struct crux_sock *v = calloc(n + 1, sizeof(*v));
-	size_t i, k = 0;
-
-	if (!v)
-		return -ENOMEM;
-	for (i = 0; i < n; i++)
-		if (!sockmap__lookup(m, inos[i], &v[k]))
-			k++;
-	*ret = v;
-	*ret_n = k;
 	return 0;
 }
 

@@ -18,21 +18,18 @@
 
 #include "crux_iter.skel.h"
 
-enum treeiter_prog { TI_TREE, TI_REFS, TI_ICONS, TI_INBOUND, TI__N };
+enum treeiter_prog { TI_TREE, TI_REFS, TI_ICONS, TI__N };
 
 /* The pin names a tracker gives them (crux track, under its pin dir). */
 static const char *const pin_names[TI__N] = {
 	[TI_TREE] = "prog_iter_task_file_tree",
 	[TI_REFS] = "prog_iter_task_file_refs",
 	[TI_ICONS] = "prog_iter_task_file_icons",
-	[TI_INBOUND] = "prog_iter_unix_inbound",
 };
-#define TARGETS_PIN "inbound_targets"
 
 struct treeiter {
 	struct crux_iter_bpf *skel; /* a private load; NULL when the pins are used */
 	int prog_fd[TI__N];
-	int targets_fd; /* iter_unix_inbound's inbound_targets map */
 };
 
 int iterobj_load_private(bool seed, bool tree, struct crux_iter_bpf **ret)
@@ -60,7 +57,6 @@ int iterobj_load_private(bool seed, bool tree, struct crux_iter_bpf **ret)
 	bpf_program__set_autoload(skel->progs.iter_task_file_tree, tree);
 	bpf_program__set_autoload(skel->progs.iter_task_file_refs, tree);
 	bpf_program__set_autoload(skel->progs.iter_task_file_icons, tree);
-	bpf_program__set_autoload(skel->progs.iter_unix_inbound, tree);
 	err = crux_iter_bpf__load(skel);
 	if (err)
 		goto out_destroy;
@@ -78,8 +74,6 @@ static struct treeiter *treeiter_alloc(void)
 
 	for (i = 0; t && i < TI__N; i++)
 		t->prog_fd[i] = -1;
-	if (t)
-		t->targets_fd = -1;
 	return t;
 }
 
@@ -98,8 +92,6 @@ int treeiter__new(struct treeiter **ret)
 	t->prog_fd[TI_TREE] = bpf_program__fd(t->skel->progs.iter_task_file_tree);
 	t->prog_fd[TI_REFS] = bpf_program__fd(t->skel->progs.iter_task_file_refs);
 	t->prog_fd[TI_ICONS] = bpf_program__fd(t->skel->progs.iter_task_file_icons);
-	t->prog_fd[TI_INBOUND] = bpf_program__fd(t->skel->progs.iter_unix_inbound);
-	t->targets_fd = bpf_map__fd(t->skel->maps.inbound_targets);
 	*ret = t;
 	return 0;
 }
@@ -128,13 +120,6 @@ int treeiter__open_pinned(const char *pin_dir, struct treeiter **ret)
 			return err;
 		}
 	}
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, TARGETS_PIN);
-	t->targets_fd = bpf_obj_get(path);
-	if (t->targets_fd < 0) {
-		err = -errno;
-		treeiter__free(t);
-		return err;
-	}
 	*ret = t;
 	return 0;
 }
@@ -159,7 +144,6 @@ int treeiter_pin(struct crux_iter_bpf *skel, const char *pin_dir)
 		[TI_TREE] = skel->progs.iter_task_file_tree,
 		[TI_REFS] = skel->progs.iter_task_file_refs,
 		[TI_ICONS] = skel->progs.iter_task_file_icons,
-		[TI_INBOUND] = skel->progs.iter_unix_inbound,
 	};
 	char path[PATH_MAX];
 	int i, err;
@@ -173,11 +157,7 @@ int treeiter_pin(struct crux_iter_bpf *skel, const char *pin_dir)
 		if (err)
 			return err;
 	}
-	/* the inbound program's own map: its readers write their targets into it */
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, TARGETS_PIN);
-	if (unlink(path) && errno != ENOENT)
-		return -errno;
-	return bpf_map__pin(skel->maps.inbound_targets, path);
+	return 0;
 }
 
 void treeiter__free(struct treeiter *t)
@@ -192,8 +172,6 @@ void treeiter__free(struct treeiter *t)
 		for (i = 0; i < TI__N; i++)
 			if (t->prog_fd[i] >= 0)
 				close(t->prog_fd[i]);
-		if (t->targets_fd >= 0)
-			close(t->targets_fd);
 	}
 	free(t);
 }
@@ -275,85 +253,6 @@ int treeiter__file_refs(struct treeiter *t, pid_t tgid, struct crux_file_ref **r
 int treeiter__icons(struct treeiter *t, pid_t tgid, struct crux_icon_rec **ret, size_t *ret_n)
 {
 	return run_filtered(t->prog_fd[TI_ICONS], tgid, sizeof(**ret), (void **)ret, ret_n);
-}
-
-/* Our targets into, or out of, the shared targets map; -ENOSPC when one did not fit. */
-static int set_targets(int fd, const __u64 *inos, size_t n, bool add)
-{
-	struct crux_inbound_key k = { .tgid = (__u32)getpid() };
-	__u8 one = 1;
-	int err = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		k.ino = inos[i];
-		if (!add)
-			bpf_map_delete_elem(fd, &k);
-		else if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) && !err)
-			err = -ENOSPC;
-	}
-	return err;
-}
-
-struct inbound_read {
-	__u64 *v;
-	size_t n;
-};
-
-/* Append one namespace's inodes. */
-static int read_inbound(int it_fd, void *arg)
-{
-	struct inbound_read *r = arg;
-	_cleanup_free_ __u64 *v = NULL;
-	__u64 *nv;
-	size_t n;
-	int err;
-
-	err = read_records(it_fd, sizeof(*v), (void **)&v, &n);
-	if (err || !n)
-		return err;
-	nv = realloc(r->v, (r->n + n) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	memcpy(nv + r->n, v, n * sizeof(*nv));
-	r->v = nv;
-	r->n += n;
-	return 0;
-}
-
-int treeiter__inbound(struct treeiter *t, const __u64 *inos, size_t n, __u64 **ret, size_t *ret_n)
-{
-	struct inbound_read r = { 0 };
-	_cleanup_free_ __u64 *set = NULL;
-	_cleanup_close_ int link = -1;
-	size_t i, k = 0;
-	int err;
-
-	err = u64_set_new(inos, n, &set);
-	if (err)
-		return err;
-	err = set_targets(t->targets_fd, set, n, true);
-	if (!err) {
-		link = bpf_link_create(t->prog_fd[TI_INBOUND], 0, BPF_TRACE_ITER, NULL);
-		if (link < 0)
-			err = -errno;
-	}
-	if (!err) {
-		err = sockmap_iter_all_netns(link, read_inbound, &r);
-		err = err < 0 ? err : 0;
-	}
-	set_targets(t->targets_fd, set, n, false);
-	if (err) {
-		free(r.v);
-		return err;
-	}
-	/* the tree's own sockets point at each other: only outsiders are inbound */
-	for (i = 0; i < r.n; i++)
-		if (!u64_set_has(set, n, r.v[i]))
-			r.v[k++] = r.v[i];
-	*ret = r.v;
-	*ret_n = k;
-	return 0;
 }
 
 int treeiter_unix_fds(pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n)

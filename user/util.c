@@ -126,28 +126,3 @@ uint64_t now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
-
-static int cmp_u64(const void *a, const void *b)
-{
-	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-int u64_set_new(const __u64 *v, size_t n, __u64 **ret)
-{
-	__u64 *set = malloc((n ? n : 1) * sizeof(*set));
-
-	if (!set)
-		return -ENOMEM;
-	if (n)
-		memcpy(set, v, n * sizeof(*set));
-	qsort(set, n, sizeof(*set), cmp_u64);
-	*ret = set;
-	return 0;
-}
-
-bool u64_set_has(const __u64 *set, size_t n, __u64 x)
-{
-	return n && bsearch(&x, set, n, sizeof(*set), cmp_u64);
-}
