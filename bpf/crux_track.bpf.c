@@ -676,12 +676,12 @@ int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	emit(CRUX_EV_CONNECT, ino, v);
 	peer = unix_peer(sk);
 	if (peer)
-		refresh(peer, NULL, false);
+		refresh_peer(peer);
 	/* the old peer may be freed by now: refresh it only if it is still the socket we knew */
 	old = (struct sock *)c.old_peer;
 	if (old && old != peer && c.old_peer_ino && sk_ino(old) == c.old_peer_ino &&
 	    (ov = bpf_map_lookup_elem(&peers, &c.old_peer_ino)) && ov->sk == c.old_peer)
-		refresh(old, NULL, false);
+		refresh_peer(old);
 	record_conn(ino, c.sk, c.uaddr, c.addrlen);
 	return 0;
 }
@@ -758,7 +758,7 @@ static __always_inline void accepted(long fd)
 		emit(CRUX_EV_ACCEPT, v->ino, v);
 	peer = unix_peer(sk);
 	if (peer)
-		refresh(peer, NULL, false);
+		refresh_peer(peer);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")

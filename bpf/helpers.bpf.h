@@ -203,10 +203,11 @@ static __always_inline void emit(__u16 kind, __u64 ino, const struct crux_sock *
  * Re-read the complete current state of sk and upsert it: events and seed passes may run
  * in any order, each write is the truth of its moment. owner: the task to credit (its
  * tgid/comm), or NULL to keep the recorded owner of the same socket. seeded: found by a
- * seed/reconcile pass (sticky for the socket's lifetime). Returns the scratch record.
+ * seed/reconcile pass (sticky for the socket's lifetime). known_only: update the record
+ * only if the map still has it (see refresh_peer()). Returns the scratch record.
  */
-static __always_inline struct crux_sock *refresh(struct sock *sk, struct task_struct *owner,
-						 bool seeded)
+static __always_inline struct crux_sock *refresh_sk(struct sock *sk, struct task_struct *owner,
+						    bool seeded, bool known_only)
 {
 	__u32 zero = 0;
 	struct crux_sock *v = bpf_map_lookup_elem(&rec_buf, &zero), *old;
@@ -229,6 +230,8 @@ static __always_inline struct crux_sock *refresh(struct sock *sk, struct task_st
 	old = bpf_map_lookup_elem(&peers, &ino);
 	if (old && old->sk != (__u64)sk)
 		old = NULL; /* a recycled inode number: another socket's stale entry */
+	if (known_only && !old)
+		return NULL;
 	if (old ? (old->flags & CRUX_SK_SEEDED) : seeded)
 		v->flags |= CRUX_SK_SEEDED;
 	if (owner) {
@@ -238,12 +241,33 @@ static __always_inline struct crux_sock *refresh(struct sock *sk, struct task_st
 		v->owner_tgid = old->owner_tgid;
 		__builtin_memcpy(v->owner_comm, old->owner_comm, sizeof(v->owner_comm));
 	}
-	if (bpf_map_update_elem(&peers, &ino, v, BPF_ANY)) {
-		st_add(CRUX_ST_UPSERT_FAIL, 1);
+	if (bpf_map_update_elem(&peers, &ino, v, known_only ? BPF_EXIST : BPF_ANY)) {
+		/* known_only: forgotten meanwhile, which is no failure */
+		if (!known_only)
+			st_add(CRUX_ST_UPSERT_FAIL, 1);
 		return NULL;
 	}
 	st_add(CRUX_ST_UPSERTS, 1);
 	return v;
+}
+
+static __always_inline struct crux_sock *refresh(struct sock *sk, struct task_struct *owner,
+						 bool seeded)
+{
+	return refresh_sk(sk, owner, seeded, false);
+}
+
+/*
+ * The peer of the socket an event is about (a connect's target, an accepted client), which
+ * another task may be closing at this very moment: its close forgot it at sys_enter_close,
+ * and its release is still to come. An upsert would bring back a record of a socket about
+ * to go, stale until the next reconcile; so the peer is only updated while the map has it,
+ * the test and the write being one step (BPF_EXIST). A socket the map does not know yet is
+ * left to its own events and the seed.
+ */
+static __always_inline void refresh_peer(struct sock *sk)
+{
+	refresh_sk(sk, NULL, false, true);
 }
 
 /*

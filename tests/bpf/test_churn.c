@@ -4,11 +4,11 @@
  * operations (churn.h), then hold still. The map is compared with that namespace's
  * sock_diag as a whole. The disagreements before any reconcile are a figure to drive down,
  * printed, not asserted: with SCM_RIGHTS, files dropped or purged in flight are invisible
- * to events; without it, about one run in five leaves one stale record, a socket closed by
- * one worker while another connect()s to its name (the connect refreshes the peer after
- * the close's forget, before the release: the tracker forgets at sys_enter_close). After
- * one reconcile pass there must be none, in both rounds, and again after the workers are
- * killed.
+ * to events; without it the figure is 0 (it was 1 in about one run in five while a
+ * connect's peer refresh could bring back a socket another worker was closing), but a
+ * close racing with a transient reference from another process (a /proc/PID/fd reader)
+ * still leaves a record to reconcile. After one reconcile pass there must be none, in both
+ * rounds, and again after the workers are killed.
  * CRUX_CHURN_OPS (per worker) and CRUX_CHURN_SEED reproduce a run.
  */
 #include <errno.h>
