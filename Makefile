@@ -23,7 +23,9 @@ WARNINGS	+= -Werror
 endif
 CFLAGS		?= -g -O2
 CFLAGS		+= -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -MMD -MP
-CPPFLAGS	+= -Iinclude -I$(OUTPUT) -I$(OUTPUT)/images
+# user/ is in layers, each a folder (README, Layout); a module's header sits beside it.
+USER_LAYERS	:= base os img map fd dump restore cmd
+CPPFLAGS	+= -Iinclude $(addprefix -Iuser/,$(USER_LAYERS)) -I$(OUTPUT) -I$(OUTPUT)/images
 LDLIBS		+= -lbpf -lelf -lz -lprotobuf-c
 ifdef ASAN
 CFLAGS		+= -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -53,7 +55,7 @@ PB_SRCS		:= $(patsubst images/%.proto,$(OUTPUT)/images/%.pb-c.c,$(PROTOS))
 PB_HDRS		:= $(PB_SRCS:.c=.h)
 PB_OBJS		:= $(PB_SRCS:.c=.o)
 
-LIB_SRCS	:= $(filter-out user/main.c,$(wildcard user/*.c))
+LIB_SRCS	:= $(foreach l,$(USER_LAYERS),$(wildcard user/$(l)/*.c))
 LIB_OBJS	:= $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LIB_SRCS)) $(PB_OBJS)
 LIBCRUX		:= $(OUTPUT)/libcrux.a
 
@@ -86,7 +88,7 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)/.deps
 	$(call msg,BTF,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUTPUT)/%.tmp.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h $(wildcard bpf/*.h) include/abi.h
+$(OUTPUT)/%.tmp.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h $(wildcard bpf/*.h) include/abi.h include/compat.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 rc=0
 fail() { echo "lint: $*"; rc=1; }
 
-src=$(git ls-files 'user/*.c' 'tools/*.c' 'tools/bench/*.c' 'include/*.h' 2>/dev/null)
-[ -n "$src" ] || src=$(ls user/*.c tools/*.c include/*.h 2>/dev/null)
+src=$(git ls-files 'user/*.c' 'user/*.h' 'tools/*.c' 'tools/bench/*.c' 'include/*.h' 2>/dev/null)
+[ -n "$src" ] || src=$(ls user/*.c user/*/*.[ch] tools/*.c include/*.h 2>/dev/null)
 
 # Log macros add the newline themselves; no %m, no hand-written errno text.
 if out=$(grep -nE '\bpr_(err|warn|info|debug|perror)\("[^"]*\\n"' $src); then
@@ -17,11 +17,11 @@ if out=$(grep -nE '\bpr_[a-z_]+\(.*%m' $src); then
 	fail "%m in a log message (use pr_perror):"; echo "$out"
 fi
 # Diagnostics go through pr_*: no direct writes to stderr outside the log module and usage text.
-if out=$(grep -nE 'fprintf\(stderr|\bperror\(' $(echo "$src" | grep -v 'user/log.c') | grep -v 'lint: allow'); then
+if out=$(grep -nE 'fprintf\(stderr|\bperror\(' $(echo "$src" | grep -v 'user/base/log.c') | grep -v 'lint: allow'); then
 	fail "direct stderr write (use pr_*):"; echo "$out"
 fi
 # Numbers are parsed by parse_u32/parse_u64 (util.c).
-if out=$(grep -nE '\b(strtol|strtoul|strtoll|strtoull|atoi|atol)\(' $(echo "$src" | grep -vE 'user/(util|proc)\.c') | grep -v 'lint: allow'); then
+if out=$(grep -nE '\b(strtol|strtoul|strtoll|strtoull|atoi|atol)\(' $(echo "$src" | grep -vE 'user/(base/util|os/proc)\.c') | grep -v 'lint: allow'); then
 	fail "raw number parsing (use parse_u32/parse_u64):"; echo "$out"
 fi
 # Every file starts with an SPDX line.
@@ -33,7 +33,7 @@ done
 # as an unused value in every `return pr_err_ret(err, ...)`.
 if command -v cppcheck >/dev/null; then
 	if ! cppcheck -q --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem --suppress=constStatement -Iinclude $(echo "$src" | grep '\.c$') 2>&1; then
+		--suppress=missingIncludeSystem --suppress=constStatement -Iinclude $(for l in user/*/; do printf -- '-I%s ' "$l"; done) $(echo "$src" | grep '\.c$') 2>&1; then
 		fail "cppcheck found problems"
 	fi
 fi
