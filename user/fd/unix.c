@@ -331,6 +331,13 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 	if (s->d.state == TCP_LISTEN_ ||
 	    (s->d.type != SOCK_DGRAM && s->d.state != TCP_ESTABLISHED_))
 		return 0;
+	/*
+	 * Crash window (issue #9): from here to the setsockopt() that puts `old` back, the
+	 * socket, shared with the task, has peeking at an offset switched on. If crux is killed
+	 * in between, a later MSG_PEEK of the task starts where this loop stopped, not at the
+	 * head of the queue. Nothing else the task sees changes. The window holds only the
+	 * peeks themselves (no ptrace, no image I/O): microseconds per socket.
+	 */
 	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, &l) ||
 	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
 		return dump_errno_ret("%s: cannot set SO_PEEK_OFF on unix socket %u",

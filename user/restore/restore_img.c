@@ -546,7 +546,7 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 			       "dump again",
 			       opts->dir);
 		else
-			pr_err("cannot open image directory %s: %s", opts->dir, strerror(-err));
+			pr_err("%s", img_error()); /* names the directory and the file */
 		free(set);
 		return err;
 	}
