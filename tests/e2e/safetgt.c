@@ -7,7 +7,8 @@
  * socketpair. Every syscall goes through chk(), which puts a tag in xmm15 and rbx-like
  * callee-saved state around it and checks it afterwards: a task resumed with foreign
  * registers or FPU state notices. Any mismatch writes DIR/bad and exits 1. The parent
- * rewrites DIR/progress ("ping N pipe M dgram K") every 64 rounds.
+ * rewrites DIR/progress ("ping N pipe M dgram K") every 64 rounds, and holds a listener
+ * bound to DIR/lsn (a socket file a restore binds again).
  *   safetgt DIR
  */
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,6 +107,19 @@ static void progress(uint64_t ping, uint64_t pipe_n, uint64_t dgram)
 	close(fd);
 }
 
+static void listener(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	if (strlen(dir) + 5 > sizeof(a.sun_path))
+		bad("DIR too long for a socket name", strlen(dir), sizeof(a.sun_path) - 5);
+	memcpy(a.sun_path, dir, strlen(dir));
+	memcpy(a.sun_path + strlen(dir), "/lsn", 5);
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) || listen(s, 4))
+		bad("cannot bind DIR/lsn", 0, 0);
+}
+
 int main(int argc, char **argv)
 {
 	int sa[2], sb[2], p[2];
@@ -129,6 +144,7 @@ int main(int argc, char **argv)
 	close(sa[1]);
 	close(p[1]);
 	close(sb[1]);
+	listener();
 	snprintf(path, sizeof(path), "%s/ready", dir);
 	progress(0, 0, 0);
 	close(open(path, O_WRONLY | O_CREAT, 0644));

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "inject.h"
+#include "restore_guard.h"
 
 struct imgdir;
 struct FileEntry;
@@ -108,6 +109,7 @@ struct rst_set {
 	/* Names this restore bound: removed again if it fails. */
 	char **bound;
 	size_t n_bound;
+	struct rst_guard guard; /* cleans up if crux is killed (restore_guard.h) */
 	int problems; /* validation: problems reported so far */
 	uint64_t t_tree, t_done; /* now_ns() when the tree was ready, when all were rebuilt */
 };

@@ -538,6 +538,7 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 
 	if (!set)
 		return -ENOMEM;
+	set->guard.fd = -1; /* started by do_restore() */
 	set->opts = opts;
 	err = imgdir__open(opts->dir, &set->dir);
 	if (err) {
