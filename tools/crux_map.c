@@ -231,7 +231,32 @@ static int check_operands(const struct opts *o, pid_t *pid)
 		pr_err("'%s' is not a process id", o->operand);
 		return -EINVAL;
 	}
+	if (o->cmd == CMD_WHO && !*o->operand) {
+		pr_err("'who' needs a socket name: a path such as /dev/log or @name for an "
+		       "abstract one, not ''");
+		return -EINVAL;
+	}
 	return 0;
+}
+
+/*
+ * argp reads "peers -1" as the option -1: say what is wrong with the operand instead of
+ * "invalid option -- '1'".
+ */
+static bool negative_pid_operand(int argc, char **argv)
+{
+	int i;
+
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i];
+
+		if ((strcmp(argv[i - 1], "peers") && strcmp(argv[i - 1], "external")) ||
+		    a[0] != '-' || !a[1] || strspn(a + 1, "0123456789") != strlen(a + 1))
+			continue;
+		pr_err("'%s' is not a process id: pids are positive numbers", a);
+		return true;
+	}
+	return false;
 }
 
 /* ---- ls ---- */
@@ -1012,6 +1037,8 @@ int main(int argc, char **argv)
 
 	log_init("crux-map");
 	libbpf_set_print(NULL);
+	if (negative_pid_operand(argc, argv))
+		return EXIT_USAGE;
 	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER, &idx, &o);
 	if (err)
 		return EXIT_USAGE;
