@@ -868,7 +868,7 @@ static int dump_zombie(struct dump_ctx *ctx, struct pstree_task *t)
 	return write_one(ctx, IMG_CORE, (unsigned long)t->pid, &core);
 }
 
-int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
+static int dump_live_task(struct dump_ctx *ctx, struct pstree_task *t)
 {
 	/* the leader, then its other threads */
 	_cleanup_free_ struct task_state *ts = calloc(t->n_threads + 1, sizeof(*ts));
@@ -877,8 +877,6 @@ int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
 
 	if (!ts)
 		return -ENOMEM;
-	if (t->zombie)
-		return dump_zombie(ctx, t);
 	ts->pid = t->pid;
 	ts->stopped = t->stopped;
 	err = task_collect(ts, true);
@@ -897,4 +895,9 @@ int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
 	if (!err)
 		err = write_mm(ctx, ts);
 	return err;
+}
+
+int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
+{
+	return t->zombie ? dump_zombie(ctx, t) : dump_live_task(ctx, t);
 }
