@@ -22,6 +22,14 @@ int dump_fds_write(struct dump_ctx *ctx);
 void dump_fds_summary(struct dump_ctx *ctx, char *buf, size_t size);
 void dump_fds_cleanup(struct dump_ctx *ctx);
 
+/*
+ * dump_seccomp.c: the filters of a thread in seccomp filter mode, kept once for the whole
+ * tree; *ret_filter is the index of its newest in seccomp.img. Nothing for other modes.
+ */
+int dump_seccomp_thread(struct dump_ctx *ctx, pid_t tid, uint32_t mode, uint32_t *ret_filter);
+int dump_seccomp_write(struct dump_ctx *ctx);
+void dump_seccomp_free(struct dump_ctx *ctx);
+
 /* per task: core, ids, fs, mm, pagemap, pages, crux-task */
 int dump_task(struct dump_ctx *ctx, struct pstree_task *t);
 

@@ -24,6 +24,7 @@ struct img;
 struct imgdir;
 struct treeiter;
 struct fd_kind;
+struct dump_seccomp;
 
 struct dump_opts {
 	pid_t pid;
@@ -72,6 +73,7 @@ struct dump_ctx {
 	size_t n_paths, cap_paths;
 
 	struct kstate kstate[KSTATE_MAX]; /* each kind's private state */
+	struct dump_seccomp *seccomp_state; /* filters seen so far (dump/dump_seccomp.c) */
 
 	struct treeiter *treeiter; /* loaded on first use: dump_treeiter() */
 	int treeiter_err;

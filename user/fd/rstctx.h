@@ -25,6 +25,7 @@
 #include "log.h"
 
 struct FileEntry;
+struct SeccompEntry;
 struct fd_kind;
 struct rst_task; /* restore.h: the driver's */
 
@@ -65,6 +66,7 @@ struct rst_set {
 	struct rst_file *files; /* sorted by id */
 	size_t n_files;
 	struct kstate kstate[KSTATE_MAX]; /* each kind's private state */
+	struct SeccompEntry *seccomp; /* seccomp.img, NULL without one (restore_seccomp.c) */
 	uint32_t max_fd; /* highest dumped fd number of any task */
 	uint64_t tramp;
 	int sync_fd; /* the tasks' copy of the sync pipe, closed by injection */

@@ -18,6 +18,7 @@
 #include "util.h"
 
 #include "core.pb-c.h"
+#include "seccomp.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "fs.pb-c.h"
@@ -333,6 +334,24 @@ static int load_tree(struct rst_set *set)
 	return err;
 }
 
+/* seccomp.img, when some thread runs under filters: every chain checked now. */
+static int load_seccomp(struct rst_set *set)
+{
+	size_t i, j;
+	int err;
+
+	err = read_one(set, IMG_SECCOMP, 0, &seccomp_entry__descriptor, true,
+		       (void **)&set->seccomp);
+	for (i = 0; !err && i < set->n_tasks; i++) {
+		const struct rst_task *t = &set->tasks[i];
+
+		err = rst_seccomp_validate(set, t->core, t->pid);
+		for (j = 0; !err && j < t->n_threads; j++)
+			err = rst_seccomp_validate(set, t->threads[j].core, t->threads[j].tid);
+	}
+	return err;
+}
+
 int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 {
 	struct rst_set *set = calloc(1, sizeof(*set));
@@ -358,6 +377,8 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 		err = load_tree(set);
 	for (i = 0; !err && i < set->n_tasks; i++)
 		err = load_task(set, &set->tasks[i]);
+	if (!err)
+		err = load_seccomp(set);
 	if (!err)
 		err = rst_files_load(set);
 	if (err) {
@@ -394,6 +415,7 @@ void rst_set_free(struct rst_set *set)
 	for (i = 0; i < set->n_files; i++)
 		pb_free(set->files[i].fe);
 	free(set->files);
+	pb_free(set->seccomp);
 	imgdir__close(set->dir);
 	free(set);
 }
