@@ -116,9 +116,9 @@ static int fd_kind(struct dump_ctx *ctx, struct dump_fd *f, int pidfd)
 		/* the family is only known from the socket itself */
 		f->stolen = pidfd_getfd(pidfd, f->fd, 0);
 		if (f->stolen < 0)
-			return dump_errno_ret("%s: cannot take a copy of %s", d, f->link);
+			return pr_perror_ret("%s: cannot take a copy of %s", d, f->link);
 		if (getsockopt(f->stolen, SOL_SOCKET, SO_DOMAIN, &p.family, &l))
-			return dump_errno_ret("%s: cannot read the family of %s", d, f->link);
+			return pr_perror_ret("%s: cannot read the family of %s", d, f->link);
 	}
 	for (i = 0; i < fd_nr_kinds; i++) {
 		if (fd_kinds[i]->match && fd_kinds[i]->match(&p)) {
@@ -147,7 +147,7 @@ static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
 		return pr_err_ret(err, "pid %d fd %d: cannot read it: %s", t->pid, fd,
 				  strerror(-err));
 	if (stat(path, &f->st))
-		return dump_errno_ret("pid %d fd %d: cannot stat %s", t->pid, fd, f->link);
+		return pr_perror_ret("pid %d fd %d: cannot stat %s", t->pid, fd, f->link);
 	err = proc_parse_fdinfo(t->pid, fd, &f->fi);
 	if (err)
 		return pr_err_ret(err, "pid %d fd %d: cannot read its fdinfo", t->pid, fd);
@@ -166,8 +166,8 @@ static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
 	if (f->kind->steal && f->stolen < 0) {
 		f->stolen = pidfd_getfd(t->pidfd, fd, 0);
 		if (f->stolen < 0)
-			return dump_errno_ret("pid %d fd %d: cannot take a copy of %s", t->pid, fd,
-					      f->link);
+			return pr_perror_ret("pid %d fd %d: cannot take a copy of %s", t->pid, fd,
+					     f->link);
 	}
 	return f->kind->collect ? f->kind->collect(ctx, f) : 0;
 }

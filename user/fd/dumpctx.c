@@ -18,9 +18,9 @@
 #include "fdinfo.pb-c.h"
 #include "regfile.pb-c.h"
 
-void **dump_kstate(struct dump_ctx *ctx, const struct fd_kind *k)
+void **dump_kstate(struct dump_ctx *ctx, const void *key)
 {
-	return kstate_slot(ctx->kstate, k);
+	return kstate_slot(ctx->kstate, key);
 }
 
 uint32_t dump_new_id(struct dump_ctx *ctx)

@@ -81,19 +81,8 @@ struct dump_ctx {
 	uint64_t nr_pages; /* summary */
 };
 
-/*
- * Log a failed libc call with its cause and evaluate to -errno (captured before logging,
- * which may clobber errno): return dump_errno_ret("cannot open %s", path);
- */
-#define dump_errno_ret(fmt, ...)                                 \
-	({                                                       \
-		int _e = errno;                                  \
-		pr_err(fmt ": %s", ##__VA_ARGS__, strerror(_e)); \
-		-_e;                                             \
-	})
-
-/* The slot of kind k's private state (NULL until the kind sets it); NULL if all are taken. */
-void **dump_kstate(struct dump_ctx *ctx, const struct fd_kind *k);
+/* The slot of a kind's private state by its key (kstate.h); NULL if all are taken. */
+void **dump_kstate(struct dump_ctx *ctx, const void *key);
 uint32_t dump_new_id(struct dump_ctx *ctx);
 /* REG file_entry for a path (cwd, root, exe, file VMAs), one per (path, flags). */
 int dump_path_id(struct dump_ctx *ctx, const char *path, uint32_t flags, uint32_t *ret_id);

@@ -333,10 +333,9 @@ static int fill_pipe(int wfd, const struct rst_blob *d, uint32_t pipe_id)
 	size_t left = d->len;
 
 	if (d->extra && fcntl(wfd, F_SETPIPE_SZ, (int)d->extra) < 0)
-		return pr_err_ret(-errno,
-				  "pipe %u: cannot set its size to %u bytes: %s (raise "
-				  "/proc/sys/fs/pipe-max-size?)",
-				  pipe_id, d->extra, strerror(errno));
+		return pr_perror_ret("pipe %u: cannot set its size to %u bytes (raise "
+				     "/proc/sys/fs/pipe-max-size?)",
+				     pipe_id, d->extra);
 	/* Non-blocking: a dump can't hold more than the pipe takes, but never hang on it. */
 	if (fcntl(wfd, F_SETFL, O_NONBLOCK) < 0)
 		return -errno;
@@ -344,8 +343,8 @@ static int fill_pipe(int wfd, const struct rst_blob *d, uint32_t pipe_id)
 		ssize_t n = write(wfd, p, left);
 
 		if (n < 0)
-			return pr_err_ret(-errno, "pipe %u: cannot put back %zu queued bytes: %s",
-					  pipe_id, d->len, strerror(errno));
+			return pr_perror_ret("pipe %u: cannot put back %zu queued bytes", pipe_id,
+					     d->len);
 		p += n;
 		left -= n;
 	}
@@ -399,8 +398,7 @@ static int pipe_create(struct rst_set *set)
 		if (seen)
 			continue;
 		if (pipe2(p, O_CLOEXEC))
-			return pr_err_ret(-errno, "cannot create pipe %u: %s", pe->pipe_id,
-					  strerror(errno));
+			return pr_perror_ret("cannot create pipe %u", pe->pipe_id);
 		d = pipe_data(set, pe->pipe_id);
 		err = d ? fill_pipe(p[1], d, pe->pipe_id) : 0;
 		if (!err)

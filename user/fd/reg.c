@@ -111,11 +111,10 @@ static int reg_open(struct rst_set *set, struct rst_file *f)
 
 	fd = open(r->name, (int)(r->flags & ~OPEN_ONLY_FLAGS) | O_CLOEXEC);
 	if (fd < 0)
-		return pr_err_ret(-errno, "cannot reopen %s (file id %u): %s", r->name, r->id,
-				  strerror(errno));
+		return pr_perror_ret("cannot reopen %s (file id %u)", r->name, r->id);
 	if (r->pos && lseek(fd, (off_t)r->pos, SEEK_SET) < 0 && errno != ESPIPE)
-		return pr_err_ret(-errno, "cannot seek %s to offset %llu: %s", r->name,
-				  (unsigned long long)r->pos, strerror(errno));
+		return pr_perror_ret("cannot seek %s to offset %llu", r->name,
+				     (unsigned long long)r->pos);
 	err = rst_park_fd(set, &fd);
 	if (err) {
 		pr_err("cannot park the fd of %s: %s", r->name, strerror(-err));

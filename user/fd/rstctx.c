@@ -17,14 +17,14 @@
 #include "rstctx.h"
 #include "fdinfo.pb-c.h"
 
-void **rst_kstate(struct rst_set *set, const struct fd_kind *k)
+void **rst_kstate(struct rst_set *set, const void *key)
 {
-	return kstate_slot(set->kstate, k);
+	return kstate_slot(set->kstate, key);
 }
 
-void *rst_kstate_get(const struct rst_set *set, const struct fd_kind *k)
+void *rst_kstate_get(const struct rst_set *set, const void *key)
 {
-	return kstate_get(set->kstate, k);
+	return kstate_get(set->kstate, key);
 }
 
 struct rst_file *rst_file_by_id(const struct rst_set *set, uint32_t id)

@@ -82,10 +82,10 @@ struct rst_set {
 		(set)->problems++;   \
 	} while (0)
 
-/* The slot of kind k's private state (NULL until the kind sets it); NULL if all are taken. */
-void **rst_kstate(struct rst_set *set, const struct fd_kind *k);
-/* Kind k's state, or NULL. */
-void *rst_kstate_get(const struct rst_set *set, const struct fd_kind *k);
+/* The slot of a kind's private state by its key (kstate.h); NULL if all are taken. */
+void **rst_kstate(struct rst_set *set, const void *key);
+/* A kind's state by its key, or NULL. */
+void *rst_kstate_get(const struct rst_set *set, const void *key);
 struct rst_file *rst_file_by_id(const struct rst_set *set, uint32_t id);
 /* Park fd at or above the object base (above every dumped fd); 0 or -errno, fd replaced. */
 int rst_park_fd(struct rst_set *set, int *fd);

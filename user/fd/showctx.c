@@ -17,14 +17,14 @@
 #include "showctx.h"
 #include "fdinfo.pb-c.h"
 
-void **show_kstate(struct fd_show *s, const struct fd_kind *k)
+void **show_kstate(struct fd_show *s, const void *key)
 {
-	return kstate_slot(s->kstate, k);
+	return kstate_slot(s->kstate, key);
 }
 
-void *show_kstate_get(const struct fd_show *s, const struct fd_kind *k)
+void *show_kstate_get(const struct fd_show *s, const void *key)
 {
-	return kstate_get(s->kstate, k);
+	return kstate_get(s->kstate, key);
 }
 
 void show_msgs_free(void **arr, size_t n)

@@ -67,8 +67,8 @@ const struct qsum *show_qsum_find(const struct qsum *arr, size_t n, uint32_t id)
 /* ", 12 bytes queued in 2 <unit>s[ carrying N fds]"; nothing for NULL. */
 void show_out_queue(struct fd_show *s, const struct qsum *q, const char *unit);
 
-/* The slot of kind k's private state (NULL until the kind sets it); NULL if all are taken. */
-void **show_kstate(struct fd_show *s, const struct fd_kind *k);
-void *show_kstate_get(const struct fd_show *s, const struct fd_kind *k);
+/* The slot of a kind's private state by its key (kstate.h); NULL if all are taken. */
+void **show_kstate(struct fd_show *s, const void *key);
+void *show_kstate_get(const struct fd_show *s, const void *key);
 
 #endif /* CRUX_SHOWCTX_H */

@@ -354,8 +354,8 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 		return 0;
 	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, &l) ||
 	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
-		return dump_errno_ret("%s: cannot set SO_PEEK_OFF on unix socket %u",
-				      dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+		return pr_perror_ret("%s: cannot set SO_PEEK_OFF on unix socket %u",
+				     dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
 	for (;;) {
 		union {
 			char b[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(struct ucred))];
@@ -372,8 +372,8 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 
 		if (n < 0) {
 			if (errno != EAGAIN)
-				err = dump_errno_ret("%s: cannot read the queue of socket %u",
-						     dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+				err = pr_perror_ret("%s: cannot read the queue of socket %u",
+						    dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
 			break;
 		}
 		if (n == 0 && s->d.type != SOCK_DGRAM)
@@ -425,7 +425,7 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 	}
 	/* the offset belongs to the socket: the task must find it as it left it */
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old)) && !err)
-		err = dump_errno_ret("socket %u: cannot restore SO_PEEK_OFF", s->d.ino);
+		err = pr_perror_ret("socket %u: cannot restore SO_PEEK_OFF", s->d.ino);
 	return err;
 }
 

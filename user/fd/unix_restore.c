@@ -51,9 +51,12 @@ struct rst_unix {
 	size_t n_bound;
 };
 
+/* The key of that state (kstate.h): this file's own, so that it needs nothing of unix.c. */
+static const char rst_unix_key;
+
 static struct rst_unix *ustate(const struct rst_set *set)
 {
-	return rst_kstate_get(set, &fd_unix);
+	return rst_kstate_get(set, &rst_unix_key);
 }
 
 /* The external record of a socket, or NULL. */
@@ -205,8 +208,7 @@ static int clear_stale_name(const struct uaddr *a, int type, uint32_t ino)
 		return pr_err_ret(-EADDRINUSE, "cannot bind socket ino %u to %s: %s", ino, a->text,
 				  name_problem(s));
 	if (unlink(a->sun.sun_path) && errno != ENOENT)
-		return pr_err_ret(-errno, "cannot remove the stale socket file %s: %s", a->text,
-				  strerror(errno));
+		return pr_perror_ret("cannot remove the stale socket file %s", a->text);
 	pr_debug("replaced stale socket file %s", a->text);
 	return 0;
 }
@@ -268,14 +270,12 @@ static int bind_name(struct rst_set *set, int fd, const UnixSkEntry *u)
 	if (err)
 		return err;
 	if (bind(fd, (const struct sockaddr *)&a.sun, a.len))
-		return pr_err_ret(-errno, "cannot bind socket ino %u to %s: %s", u->ino, a.text,
-				  strerror(errno));
+		return pr_perror_ret("cannot bind socket ino %u to %s", u->ino, a.text);
 	if (!is_path(&a))
 		return 0;
 	if (u->file_perms && (chmod(a.sun.sun_path, u->file_perms->mode & 07777) ||
 			      lchown(a.sun.sun_path, u->file_perms->uid, u->file_perms->gid)))
-		pr_warn("socket file %s: cannot restore its mode/owner: %s, skipping", a.text,
-			strerror(errno));
+		pr_pwarn("socket file %s: cannot restore its mode/owner, skipping", a.text);
 	if (u->has_deleted && u->deleted) {
 		unlink(a.sun.sun_path); /* it was bound to a name since removed */
 		return 0;
@@ -416,8 +416,8 @@ static int connect_to_listener(struct rst_set *set, const UnixSkEntry *u, struct
 	if (err)
 		return err;
 	if (connect(*cfd, (const struct sockaddr *)&a.sun, a.len))
-		return pr_err_ret(-errno, "socket ino %u: cannot connect to its listener %s: %s",
-				  u->ino, a.text, strerror(errno));
+		return pr_perror_ret("socket ino %u: cannot connect to its listener %s", u->ino,
+				     a.text);
 	if (!sfd)
 		return 0;
 	*sfd = accept4(l->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -692,8 +692,8 @@ static int finish_sockets(struct rst_set *set)
 			continue;
 		if (u->has_shutdown && u->shutdown >= 1 && u->shutdown <= 3 &&
 		    shutdown(f->ctl_fd, how[u->shutdown]) && errno != ENOTCONN)
-			return pr_err_ret(-errno, "socket ino %u: cannot shut it down as dumped: %s",
-					  u->ino, strerror(errno));
+			return pr_perror_ret("socket ino %u: cannot shut it down as dumped",
+					     u->ino);
 		set_opts(f->ctl_fd, u);
 		if (fcntl(f->ctl_fd, F_SETFL, (int)(u->flags & O_NONBLOCK)))
 			return -errno;
@@ -774,7 +774,7 @@ static int load_ext(struct rst_set *set, struct rst_unix *us)
 
 int unix_load(struct rst_set *set)
 {
-	void **slot = rst_kstate(set, &fd_unix);
+	void **slot = rst_kstate(set, &rst_unix_key);
 	struct rst_unix *us;
 	int err;
 
@@ -890,5 +890,5 @@ void unix_release(struct rst_set *set)
 		free(us->bound[i]);
 	free(us->bound);
 	free(us);
-	*rst_kstate(set, &fd_unix) = NULL;
+	*rst_kstate(set, &rst_unix_key) = NULL;
 }

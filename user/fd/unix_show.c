@@ -32,9 +32,12 @@ struct show_unix {
 	uint64_t nr_unix, nr_external;
 };
 
+/* The key of that state (kstate.h): this file's own, so that it needs nothing of unix.c. */
+static const char show_unix_key;
+
 static struct show_unix *ustate(const struct fd_show *s)
 {
-	return show_kstate_get(s, &fd_unix);
+	return show_kstate_get(s, &show_unix_key);
 }
 
 static uint32_t sk_payload(const void *msg)
@@ -236,7 +239,7 @@ static uint32_t scm_fds(const SkPacketEntry *e)
 
 static int unix_show_load(struct fd_show *s)
 {
-	void **slot = show_kstate(s, &fd_unix), **skq = NULL;
+	void **slot = show_kstate(s, &show_unix_key), **skq = NULL;
 	struct show_unix *us;
 	size_t n_skq = 0, i;
 	int err;
@@ -277,7 +280,7 @@ static void unix_show_free(struct fd_show *s)
 	free(us->usks);
 	free(us->skq);
 	free(us);
-	*show_kstate(s, &fd_unix) = NULL;
+	*show_kstate(s, &show_unix_key) = NULL;
 }
 
 int unix_show(struct fd_show *s, enum fd_show_step step, const FileEntry *f)

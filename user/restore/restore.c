@@ -230,7 +230,7 @@ static int wait_root(pid_t pid)
 
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR) {
-			pr_err("cannot wait for pid %d: %s", pid, strerror(errno));
+			pr_perror("cannot wait for pid %d", pid);
 			return 1;
 		}
 	if (WIFEXITED(st))

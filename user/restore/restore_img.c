@@ -204,7 +204,7 @@ static int load_pages(struct rst_set *set, struct rst_task *t)
 	t->pages_fd = openat(imgdir_fd(set->dir), name, O_RDONLY | O_CLOEXEC);
 	if (t->pages_fd < 0) {
 		err = -errno;
-		pr_err("image %s: cannot open %s: %s", imgdir_path(set->dir), name, strerror(errno));
+		pr_perror("image %s: cannot open %s", imgdir_path(set->dir), name);
 		return err;
 	}
 	if (fstat(t->pages_fd, &st) == 0 && (uint64_t)st.st_size < off) {
