@@ -82,9 +82,9 @@ static void print_entries(FILE *out, struct crux_sock *v, size_t n)
 	head(out, "crux_map_entries", "gauge", "Unix sockets in the live map, by type and state.");
 	for (t = 0; t < ARRAY_SIZE(types); t++)
 		for (s = 0; s < ARRAY_SIZE(states); s++)
-			fprintf(out, "crux_map_entries{type=\"%s\",state=\"%s\"} %zu\n",
-				types[t].name, states[s], count[t][s]);
-	fprintf(out, "crux_map_entries{type=\"other\",state=\"other\"} %zu\n", other);
+			fprintf(out, "crux_map_entries{state=\"%s\",type=\"%s\"} %zu\n",
+				states[s], types[t].name, count[t][s]);
+	fprintf(out, "crux_map_entries{state=\"other\",type=\"other\"} %zu\n", other);
 }
 
 void metrics_print(FILE *out, const struct metrics_in *in)
