@@ -82,8 +82,8 @@ static void print_entries(FILE *out, struct crux_sock *v, size_t n)
 	head(out, "crux_map_entries", "gauge", "Unix sockets in the live map, by type and state.");
 	for (t = 0; t < ARRAY_SIZE(types); t++)
 		for (s = 0; s < ARRAY_SIZE(states); s++)
-			fprintf(out, "crux_map_entries{state=\"%s\",type=\"%s\"} %zu\n",
-				states[s], types[t].name, count[t][s]);
+			fprintf(out, "crux_map_entries{state=\"%s\",type=\"%s\"} %zu\n", states[s],
+				types[t].name, count[t][s]);
 	fprintf(out, "crux_map_entries{state=\"other\",type=\"other\"} %zu\n", other);
 }
 
