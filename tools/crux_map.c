@@ -599,27 +599,24 @@ static void row_for_result(struct sockrow *row, const struct classify_result *r)
 	}
 }
 
-static void shared_print_json(const struct shared_end *v, size_t n)
+/* JSON only: the pipe ends and sockets also held outside the tree. */
+static void shared_print_json(struct outfmt *of, const struct shared_end *v, size_t n)
 {
 	size_t i;
 
-	printf(",\"shared\":[");
+	outfmt_open(of, "shared", '[');
 	for (i = 0; i < n; i++) {
-		printf("%s{\"pid\":%d,\"fd\":%d,\"ino\":%llu,\"kind\":\"%s\",\"end\":%s,"
-		       "\"holder_pid\":%d,\"holder_comm\":",
-		       i ? "," : "", v[i].pid, v[i].fd, (unsigned long long)v[i].ino,
-		       v[i].socket ? "socket" : "pipe",
-		       v[i].socket    ? "null" :
-		       v[i].pipe_read ? "\"read\"" :
-					"\"write\"",
-		       v[i].holder);
-		if (v[i].holder)
-			sockprint_json_str(stdout, v[i].holder_comm);
-		else
-			printf("null");
-		printf("}");
+		outfmt_open(of, NULL, '{');
+		outfmt_int(of, "pid", NULL, v[i].pid);
+		outfmt_int(of, "fd", NULL, v[i].fd);
+		outfmt_uint(of, "ino", NULL, v[i].ino);
+		outfmt_str(of, "kind", NULL, v[i].socket ? "socket" : "pipe");
+		outfmt_str(of, "end", NULL, v[i].socket ? NULL : v[i].pipe_read ? "read" : "write");
+		outfmt_int(of, "holder_pid", NULL, v[i].holder);
+		outfmt_str(of, "holder_comm", NULL, v[i].holder ? v[i].holder_comm : NULL);
+		outfmt_close(of);
 	}
-	printf("]");
+	outfmt_close(of);
 }
 
 /* The comm of a tree process, for the messages. */
@@ -642,16 +639,23 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 					    SP_PEER_PID, SP_PEER_COMM, SP_PEER_FD, SP_ACTION,
 					    SP_REASON };
 	/* the table shows the first nine; JSON carries them all */
-	struct sockprint *pr;
+	struct outfmt *of = outfmt__new(stdout, o->json);
+	struct sockprint *pr = NULL;
 	char msg[CLASSIFY_MSG_MAX];
 	size_t i;
 
-	if (o->json)
-		printf("{\"pid\":%d,\"verdict\":\"%s\",\"refused\":%zu,\"sockets\":", pid,
-		       n_refused ? "refused" : "ok", n_refused);
-	pr = sockprint__new(stdout, o->json, !o->no_header, cols, o->json ? ARRAY_SIZE(cols) : 9);
-	if (!pr)
+	if (of) {
+		outfmt_open(of, NULL, '{');
+		outfmt_int(of, "pid", NULL, pid);
+		outfmt_str(of, "verdict", NULL, n_refused ? "refused" : "ok");
+		outfmt_uint(of, "refused", NULL, n_refused);
+		pr = sockprint__new_in(of, "sockets", !o->no_header, cols,
+				       o->json ? ARRAY_SIZE(cols) : 9);
+	}
+	if (!pr) {
+		outfmt__free(of);
 		return;
+	}
 	for (i = 0; i < rep->n; i++) {
 		struct sockrow row;
 
@@ -659,13 +663,12 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 		sockprint_row(pr, &row);
 	}
 	sockprint__free(pr);
-	if (o->json) {
-		/* only when there is one: a recorded snapshot (not checked) answers the same */
-		if (n_shared)
-			shared_print_json(shared, n_shared);
-		printf("}\n");
+	/* only when there is one: a recorded snapshot (not checked) answers the same */
+	if (o->json && n_shared)
+		shared_print_json(of, shared, n_shared);
+	outfmt__free(of);
+	if (o->json)
 		return;
-	}
 	for (i = 0; i < rep->n; i++) {
 		const struct classify_result *r = &rep->res[i];
 
