@@ -102,7 +102,7 @@ static void dir_remove_all(int fd, const char *what)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (unlinkat(fd, de->d_name, 0) < 0)
-			pr_debug("%s: cannot remove %s: %s", what, de->d_name, strerror(errno));
+			pr_pdebug("%s: cannot remove %s", what, de->d_name);
 	}
 	closedir(dir);
 }
@@ -188,7 +188,7 @@ static int make_tmp(struct imgdir *d, mode_t mode)
 		return img_fail(-errno, "cannot create image directory %s: %s", d->tmp,
 				strerror(errno));
 	if (mode && chmod(d->tmp, mode) < 0)
-		pr_debug("%s: chmod: %s", d->tmp, strerror(errno));
+		pr_pdebug("%s: chmod", d->tmp);
 	return 0;
 }
 
@@ -420,7 +420,7 @@ void imgdir__abort(struct imgdir *d)
 		unlinkat(d->fd, "inventory.img", 0);
 		dir_remove_all(d->fd, d->tmp);
 		if (rmdir(d->tmp) < 0)
-			pr_debug("cannot remove %s: %s", d->tmp, strerror(errno));
+			pr_pdebug("cannot remove %s", d->tmp);
 	}
 	imgdir_free(d);
 }

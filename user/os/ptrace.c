@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define LOG_PREFIX "ptrace: "
 #include "log.h"
@@ -62,7 +64,14 @@ int ptrace_freeze(pid_t tid)
 {
 	int status, err, i;
 
-	err = ptrace_seize(tid, 0);
+	/*
+	 * The syscalls a dump runs inside a task must not meet its seccomp filters (strict
+	 * mode would kill it at the first one). The option ends with the tracer, so a task
+	 * let go, or left by a killed crux, is filtered again. It needs CAP_SYS_ADMIN.
+	 */
+	err = ptrace_seize(tid, PTRACE_O_SUSPEND_SECCOMP);
+	if (err == -EPERM)
+		err = ptrace_seize(tid, 0);
 	if (err)
 		return err;
 	err = ptrace_interrupt(tid);
@@ -368,16 +377,29 @@ int ptrace_inj_init(struct ptrace_inj *inj, pid_t tid, uint64_t insn, enum ptrac
 	return ptrace_set_sigmask(tid, ~0ULL);
 }
 
+/*
+ * Run the task to the stop after the injected syscall. Every blockable signal is blocked
+ * (ptrace_inj_init), but a SIGSTOP sent just before the freeze (kill -STOP racing with the
+ * dump: the group stop had not reached this thread yet) is dequeued now and shows as a
+ * signal-delivery-stop. Hold it back, run on, and queue it again at finish, so the task
+ * still stops when it is let go, as whoever sent it meant.
+ */
 static int inj_run(struct ptrace_inj *inj)
 {
-	int status, err;
+	int status, err, tries;
 	long req = inj->mode == PTRACE_INJ_STEP ? PTRACE_SINGLESTEP : PTRACE_CONT;
 
-	if (ptrace(req, inj->tid, NULL, NULL))
-		return -errno;
-	err = ptrace_wait_stop(inj->tid, &status);
-	if (err)
-		return err;
+	for (tries = 0; tries < 4; tries++) {
+		if (ptrace(req, inj->tid, NULL, NULL))
+			return -errno;
+		err = ptrace_wait_stop(inj->tid, &status);
+		if (err)
+			return err;
+		if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGSTOP || status >> 16)
+			break;
+		pr_debug("task %d: SIGSTOP held back while injecting", inj->tid);
+		inj->held_stop = SIGSTOP;
+	}
 	if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGTRAP) {
 		pr_debug("task %d: unexpected stop 0x%x after an injected syscall", inj->tid,
 			 status);
@@ -389,14 +411,20 @@ static int inj_run(struct ptrace_inj *inj)
 /* Resume to the next syscall stop (entry or exit): SIGTRAP|0x80 with TRACESYSGOOD. */
 static int frame_syscall_stop(struct ptrace_inj *inj)
 {
-	int status, err;
+	int status, err, tries;
 
-	if (ptrace(PTRACE_SYSCALL, inj->tid, NULL, NULL))
-		return -errno;
-	err = ptrace_wait_stop(inj->tid, &status);
-	fault_point();
-	if (err)
-		return err;
+	/* a SIGSTOP racing with the freeze is held back as in inj_run() */
+	for (tries = 0; tries < 4; tries++) {
+		if (ptrace(PTRACE_SYSCALL, inj->tid, NULL, NULL))
+			return -errno;
+		err = ptrace_wait_stop(inj->tid, &status);
+		fault_point();
+		if (err)
+			return err;
+		if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGSTOP || status >> 16)
+			break;
+		inj->held_stop = SIGSTOP;
+	}
 	if (!WIFSTOPPED(status) || WSTOPSIG(status) != (SIGTRAP | 0x80)) {
 		pr_debug("task %d: stop 0x%x, not a syscall stop", inj->tid, status);
 		return -EPROTO;
@@ -478,6 +506,8 @@ static int frame_to_event_stop(struct ptrace_inj *inj)
 		fault_point();
 		if (!err && status >> 16 == PTRACE_EVENT_STOP)
 			return 0;
+		if (!err && WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP)
+			inj->held_stop = SIGSTOP; /* queued again by ptrace_inj_finish() */
 	}
 	return err ? err : -EPROTO;
 }
@@ -520,5 +550,9 @@ int ptrace_inj_finish(struct ptrace_inj *inj)
 		close(inj->mem_fd);
 	inj->mem_fd = -1;
 	free(TAKE_PTR(inj->saved));
+	/* pending again: delivered (a group stop) once the task is let go */
+	if (inj->held_stop && syscall(SYS_tkill, inj->tid, inj->held_stop))
+		err2 = err2 ? err2 : -errno;
+	inj->held_stop = 0;
 	return err ? err : err2;
 }
