@@ -276,6 +276,11 @@ static int task_refuse_unsupported(struct task_state *ts)
 			-EOPNOTSUPP,
 			"pid %d (%s) has POSIX timers (/proc/%d/timers): not supported yet",
 			ts->pid, ts->st.comm, ts->pid);
+	/* the suspension of its filters ends with crux: see ptrace.c, self-restoring injection */
+	if (ts->ps.seccomp)
+		pr_warn("pid %d (%s) runs under seccomp: if crux is killed while it runs a syscall "
+			"inside it, its filters see that syscall (strict mode kills it)",
+			ts->pid, ts->st.comm);
 	return 0;
 }
 

@@ -295,8 +295,10 @@ int ptrace_find_vdso_syscall(pid_t pid, uint64_t *ret_addr)
  *    syscall (orig_rax >= 0, rax = -ERESTART*), and only a stop in the signal path has the
  *    kernel's restart logic run after it, as it did before the dump. Then the stack bytes,
  *    only once base is in place (else the frame stays: the task still needs it).
- * Not covered: a task inside an rseq critical section sigreturns into it without the abort
- * the kernel would have done on its way out (only if crux dies mid-injection).
+ * Not covered (only if crux dies mid-injection): a task inside an rseq critical section
+ * sigreturns into it without the abort the kernel would have done on its way out; and the
+ * seccomp suspension ends with the tracer, so a task under seccomp runs the injected syscall
+ * through its filters (strict mode kills it): the dump warns about such tasks.
  */
 static int frame_write_stack(struct ptrace_inj *inj, const uint8_t *buf)
 {
@@ -308,6 +310,21 @@ static int frame_write_stack(struct ptrace_inj *inj, const uint8_t *buf)
 	if (n != (ssize_t)inj->frame_len)
 		return n < 0 ? -errno : -EIO;
 	return 0;
+}
+
+/*
+ * TRACESYSGOOD, keeping the seccomp suspension ptrace_freeze() asks for (SETOPTIONS sets
+ * them all; only CAP_SYS_ADMIN may suspend seccomp: EPERM means the seize could not either).
+ */
+static int frame_options(pid_t tid)
+{
+	long o = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP;
+
+	if (!ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)o))
+		return 0;
+	if (errno == EPERM && !ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)PTRACE_O_TRACESYSGOOD))
+		return 0;
+	return -errno;
 }
 
 static int frame_setup(struct ptrace_inj *inj)
@@ -332,8 +349,8 @@ static int frame_setup(struct ptrace_inj *inj)
 	inj->frame_len = fi.len;
 	if (!err)
 		err = sigframe_check_writable(inj->tid, fi.start, inj->base.rsp);
-	if (!err && ptrace(PTRACE_SETOPTIONS, inj->tid, NULL, (void *)PTRACE_O_TRACESYSGOOD))
-		err = -errno;
+	if (!err)
+		err = frame_options(inj->tid);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "/proc/%d/mem", inj->tid);
