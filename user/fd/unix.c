@@ -340,12 +340,95 @@ static int check_name(struct dump_ctx *ctx, struct usk *s)
 	return 0;
 }
 
+/* Close the fds a peek received (SCM_RIGHTS); true if there were any. */
+static bool drop_passed_fds(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	bool any = false;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		int *fds = (int *)CMSG_DATA(c);
+		size_t k, nf = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (k = 0; k < nf; k++)
+			close(fds[k]);
+		any = true;
+	}
+	return any;
+}
+
+/*
+ * Peek at the next message into buf (SO_PEEK_OFF moves past it): 1 and its length, 0 at
+ * the end of the queue or of the stream, or -errno (logged).
+ */
+static int peek_one(struct dump_ctx *ctx, struct usk *s, int sk, char *buf, size_t *ret_len)
+{
+	const struct dump_fd *f = &ctx->fds[s->fdi];
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = buf, .iov_len = QUEUE_BUF };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf.b,
+			     .msg_controllen = sizeof(cbuf.b) };
+	ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	char d[96];
+
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	if (n < 0)
+		return pr_perror_ret("%s: cannot read the queue of socket %u",
+				     dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+	if (n == 0 && s->d.type != SOCK_DGRAM)
+		return 0; /* end of stream: the peer shut down */
+	if (drop_passed_fds(&mh))
+		return pr_err_ret(-EOPNOTSUPP,
+				  "%s: unix socket %u has file descriptors in flight (SCM_RIGHTS) "
+				  "in its receive queue: not supported yet; let the receiver read "
+				  "them first",
+				  dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+	if (mh.msg_flags & MSG_TRUNC)
+		return pr_err_ret(-EMSGSIZE,
+				  "%s: a message in the queue of socket %u is larger than %d bytes",
+				  dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino, QUEUE_BUF);
+	*ret_len = (size_t)n;
+	return 1;
+}
+
+/* Keep a copy of one peeked message. */
+static int queue_add(struct dump_ctx *ctx, struct usk *s, const char *buf, size_t len)
+{
+	struct usk_packet *np;
+	char d[96];
+
+	if (s->nq == QUEUE_MAX_PACKETS)
+		return pr_err_ret(-E2BIG, "%s: more than %d messages queued on socket %u",
+				  dump_fd_desc(ctx, &ctx->fds[s->fdi], d, sizeof(d)),
+				  QUEUE_MAX_PACKETS, s->d.ino);
+	np = realloc(s->q, (s->nq + 1) * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	s->q = np;
+	s->q[s->nq].len = (uint32_t)len;
+	s->q[s->nq].data = malloc(len + 1);
+	if (!s->q[s->nq].data)
+		return -ENOMEM;
+	memcpy(s->q[s->nq].data, buf, len);
+	s->nq++;
+	return 0;
+}
+
 /* Receive queue, message by message, without consuming it. */
 static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 {
 	const struct dump_fd *f = &ctx->fds[s->fdi];
-	int sk = f->stolen, old = -1, zero = 0, err = 0;
+	int sk = f->stolen, old = -1, zero = 0, err;
 	socklen_t l = sizeof(old);
+	size_t len;
 	char d[96];
 
 	/* a listener has no data; an unconnected stream socket cannot be read at all */
@@ -356,72 +439,10 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
 		return pr_perror_ret("%s: cannot set SO_PEEK_OFF on unix socket %u",
 				     dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
-	for (;;) {
-		union {
-			char b[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(struct ucred))];
-			struct cmsghdr align;
-		} cbuf;
-		struct iovec iov = { .iov_base = buf, .iov_len = QUEUE_BUF };
-		struct msghdr mh = { .msg_iov = &iov,
-				     .msg_iovlen = 1,
-				     .msg_control = cbuf.b,
-				     .msg_controllen = sizeof(cbuf.b) };
-		struct cmsghdr *c;
-		struct usk_packet *np;
-		ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-
-		if (n < 0) {
-			if (errno != EAGAIN)
-				err = pr_perror_ret("%s: cannot read the queue of socket %u",
-						    dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
-			break;
-		}
-		if (n == 0 && s->d.type != SOCK_DGRAM)
-			break; /* end of stream: the peer shut down */
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-				int *fds = (int *)CMSG_DATA(c);
-				size_t k, nf = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-				for (k = 0; k < nf; k++)
-					close(fds[k]);
-				err = pr_err_ret(
-					-EOPNOTSUPP,
-					"%s: unix socket %u has file descriptors in flight "
-					"(SCM_RIGHTS) in its receive queue: not supported yet; "
-					"let the receiver read them first",
-					dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
-			}
-		}
+	while ((err = peek_one(ctx, s, sk, buf, &len)) == 1) {
+		err = queue_add(ctx, s, buf, len);
 		if (err)
 			break;
-		if (mh.msg_flags & MSG_TRUNC) {
-			err = pr_err_ret(-EMSGSIZE,
-					 "%s: a message in the queue of socket %u is "
-					 "larger than %d bytes",
-					 dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino, QUEUE_BUF);
-			break;
-		}
-		if (s->nq == QUEUE_MAX_PACKETS) {
-			err = pr_err_ret(-E2BIG, "%s: more than %d messages queued on socket %u",
-					 dump_fd_desc(ctx, f, d, sizeof(d)), QUEUE_MAX_PACKETS,
-					 s->d.ino);
-			break;
-		}
-		np = realloc(s->q, (s->nq + 1) * sizeof(*np));
-		if (!np) {
-			err = -ENOMEM;
-			break;
-		}
-		s->q = np;
-		s->q[s->nq].len = (uint32_t)n;
-		s->q[s->nq].data = malloc((size_t)n + 1);
-		if (!s->q[s->nq].data) {
-			err = -ENOMEM;
-			break;
-		}
-		memcpy(s->q[s->nq].data, buf, (size_t)n);
-		s->nq++;
 	}
 	/* the offset belongs to the socket: the task must find it as it left it */
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old)) && !err)
