@@ -14,6 +14,7 @@
 
 #define LOG_PREFIX "mapsrc: "
 #include "log.h"
+#include "proc.h"
 #include "mapsrc.h"
 #include "snapfile.h"
 #include "sockdiag.h"
@@ -30,6 +31,9 @@ struct mapsrc {
 	bool watching;
 	struct treeiter *ti; /* mapsrc_treeiter(), on first use */
 	int ti_err;
+	struct sockdiag_table *diag; /* the host's sockets by sock_diag, on first use */
+	bool (*consider)(pid_t pid, void *arg); /* MAPSRC_DIAG: who may own a socket */
+	void *consider_arg;
 };
 
 /* ---- /proc ---- */
@@ -228,12 +232,47 @@ int mapsrc__open(const char *pin_dir, const char *snapshot_file, struct mapsrc *
 	return 0;
 }
 
+int mapsrc__open_live(const char *pin_dir, struct mapsrc **ret, __u32 *ret_abi_version)
+{
+	struct mapsrc *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	s->events_fd = s->stats_fd = -1;
+	snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", pin_dir ? pin_dir : CRUX_PIN_ROOT);
+	s->kind = MAPSRC_LIVE;
+	err = sockmap__open(pin_dir, &s->map, ret_abi_version);
+	if (err) {
+		free(s);
+		return err;
+	}
+	*ret = s;
+	return 0;
+}
+
+int mapsrc__open_diag(bool (*consider)(pid_t pid, void *arg), void *arg, struct mapsrc **ret)
+{
+	struct mapsrc *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->events_fd = s->stats_fd = -1;
+	snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", CRUX_PIN_ROOT);
+	s->kind = MAPSRC_DIAG;
+	s->consider = consider;
+	s->consider_arg = arg;
+	*ret = s;
+	return 0;
+}
+
 void mapsrc__close(struct mapsrc *s)
 {
 	if (!s)
 		return;
 	mapsrc_watch_end(s);
 	treeiter__free(s->ti);
+	sockdiag_table__free(s->diag);
 	if (s->map)
 		sockmap__close(s->map);
 	snapfile_free(s->file);
@@ -245,12 +284,110 @@ enum mapsrc_kind mapsrc_kind(const struct mapsrc *s)
 	return s->kind;
 }
 
+/* ---- without BPF: a sock_diag snapshot, owners by a /proc scan ---- */
+
+static int diag_load(struct mapsrc *s)
+{
+	if (s->diag)
+		return 0;
+	return sockdiag_dump_unix(-1, SOCKDIAG_SHOW_DEFAULT, &s->diag);
+}
+
+static void diag_to_sock(const struct sockdiag_unix *d, struct crux_sock *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->ino = d->ino;
+	r->peer_ino = d->peer_ino;
+	r->type = d->type;
+	r->state = d->state;
+	r->name_len = d->name_len;
+	memcpy(r->name, d->name, MIN((size_t)d->name_len, sizeof(r->name)));
+}
+
+/* The owner of a socket: the first process holding it that consider() accepts. */
+static void diag_owner(struct mapsrc *s, struct crux_sock *r)
+{
+	char link[64], comm[16];
+	pid_t pid;
+
+	snprintf(link, sizeof(link), "socket:[%llu]", (unsigned long long)r->ino);
+	pid = proc_find_fd_holder(link, s->consider, s->consider_arg, comm);
+	r->owner_tgid = (__u32)pid;
+	memcpy(r->owner_comm, pid ? comm : "?", pid ? sizeof(r->owner_comm) : 2);
+}
+
+static int diag_lookup(struct mapsrc *s, __u64 ino, struct crux_sock *ret)
+{
+	struct sockdiag_unix d;
+
+	if (sockdiag_query_unix((__u32)ino, SOCKDIAG_SHOW_DEFAULT, &d))
+		return -ENOENT;
+	diag_to_sock(&d, ret);
+	sockdiag_unix_clear(&d);
+	diag_owner(s, ret);
+	return 0;
+}
+
+static bool ino_in(const __u64 *inos, size_t n, __u64 ino);
+
+/*
+ * Every socket (inos NULL), or those pointing at inos[] without being one of them: peers,
+ * and clients queued on one of them (as the map flags them: CRUX_SK_EMBRYO).
+ */
+static int diag_list(struct mapsrc *s, const __u64 *inos, size_t n, struct crux_sock **ret,
+		     size_t *ret_n)
+{
+	struct crux_sock *v;
+	size_t i, k = 0;
+	int err;
+
+	err = diag_load(s);
+	if (err)
+		return err;
+	v = calloc(s->diag->n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < s->diag->n; i++) {
+		const struct sockdiag_unix *d = &s->diag->socks[i];
+		__u32 listener = 0;
+
+		if (d->has_peer && !d->peer_ino && d->state == 1 /* established */)
+			listener = sockdiag_table_embryo_listener(s->diag, d->ino);
+		if (inos && (ino_in(inos, n, d->ino) ||
+			     !ino_in(inos, n, listener ? listener : d->peer_ino)))
+			continue;
+		diag_to_sock(d, &v[k]);
+		if (listener) {
+			v[k].flags |= CRUX_SK_EMBRYO;
+			v[k].listener_ino = listener;
+		}
+		diag_owner(s, &v[k++]);
+	}
+	*ret = v;
+	*ret_n = k;
+	return 0;
+}
+
+bool mapsrc_incomplete(struct mapsrc *s)
+{
+	return s->map && sockmap__incomplete(s->map);
+}
+
+__u32 mapsrc_embryo_listener(struct mapsrc *s, __u64 client_ino)
+{
+	if (diag_load(s))
+		return 0;
+	return sockdiag_table_embryo_listener(s->diag, (__u32)client_ino);
+}
+
 int mapsrc_lookup(struct mapsrc *s, __u64 ino, struct crux_sock *ret)
 {
 	struct crux_sock key = { .ino = ino }, *hit;
 
 	if (s->map)
 		return sockmap__lookup(s->map, ino, ret);
+	if (s->kind == MAPSRC_DIAG)
+		return diag_lookup(s, ino, ret);
 	hit = bsearch(&key, s->file->socks, s->file->n_socks, sizeof(key), snapfile_sock_cmp);
 	if (!hit)
 		return -ENOENT;
@@ -264,6 +401,8 @@ int mapsrc_lookup_conn(struct mapsrc *s, __u64 ino, struct crux_conn *ret)
 
 	if (s->map)
 		return sockmap__lookup_conn(s->map, ino, ret);
+	if (s->kind == MAPSRC_DIAG)
+		return -ENOENT; /* connect() addresses are only known to the event programs */
 	for (i = 0; i < s->file->n_conns; i++) {
 		if (s->file->conn_ino[i] == ino) {
 			*ret = s->file->conns[i];
@@ -279,6 +418,8 @@ int mapsrc_list(struct mapsrc *s, struct crux_sock **ret, size_t *ret_n)
 
 	if (s->map)
 		return sockmap__list(s->map, ret, ret_n);
+	if (s->kind == MAPSRC_DIAG)
+		return diag_list(s, NULL, 0, ret, ret_n);
 	v = malloc((s->file->n_socks ? s->file->n_socks : 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -306,6 +447,8 @@ int mapsrc_list_inbound(struct mapsrc *s, const __u64 *inos, size_t n, struct cr
 
 	if (s->map)
 		return sockmap__list_inbound(s->map, inos, n, ret, ret_n);
+	if (s->kind == MAPSRC_DIAG)
+		return diag_list(s, inos, n, ret, ret_n);
 	v = malloc((s->file->n_socks ? s->file->n_socks : 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -329,7 +472,7 @@ struct treeiter *mapsrc_treeiter(struct mapsrc *s)
 		return s->ti;
 	if (s->kind == MAPSRC_LIVE)
 		s->ti_err = treeiter__open(s->pin_dir, &s->ti);
-	else if (s->kind == MAPSRC_KERNEL)
+	else if (s->kind == MAPSRC_KERNEL || s->kind == MAPSRC_DIAG)
 		s->ti_err = treeiter__new(&s->ti);
 	else
 		s->ti_err = -EOPNOTSUPP; /* a recorded snapshot has no processes to iterate */
@@ -459,6 +602,8 @@ int mapsrc_stats(struct mapsrc *s, __u64 *stats)
 {
 	if (s->map)
 		return sockmap__stats(s->map, stats);
+	if (s->kind == MAPSRC_DIAG)
+		return -EOPNOTSUPP; /* the stats are the tracker's */
 	memcpy(stats, s->file->stats, sizeof(s->file->stats));
 	return 0;
 }
