@@ -20,6 +20,7 @@ enum {
 	OPT_STATE,
 	OPT_NETNS,
 	OPT_EXT_UNIX_SK,
+	OPT_PROMETHEUS,
 };
 
 static const char doc[] = "crux-map: who talks to whom over unix sockets, from the live BPF map.\n"
@@ -45,6 +46,7 @@ static const char doc[] = "crux-map: who talks to whom over unix sockets, from t
 			  "  crux-map who /dev/log            syslog's socket and its clients\n"
 			  "  crux-map who @/tmp/.X11-unix/X0  an abstract name\n"
 			  "  crux-map watch                   live events (Ctrl-C stops)\n"
+			  "  crux-map stats --prometheus      the tracker's health for Prometheus\n"
 			  "\n"
 			  "Exit status: 0 results printed, 1 error, 64 usage.";
 
@@ -68,6 +70,9 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "external:", 2 },
 	{ "ext-unix-sk", OPT_EXT_UNIX_SK, "INO,...", OPTION_ARG_OPTIONAL,
 	  "Evaluate the dump as with crux dump --ext-unix-sk[=INO,...]", 2 },
+	{ NULL, 0, NULL, 0, "stats:", 3 },
+	{ "prometheus", OPT_PROMETHEUS, NULL, 0,
+	  "Prometheus text exposition format (as crux track --metrics-dir writes it)", 3 },
 	{ 0 },
 };
 
@@ -157,6 +162,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--netns '%s': a namespace cookie (a number)", arg);
 		o->f_netns = v;
 		break;
+	case OPT_PROMETHEUS:
+		o->prometheus = true;
+		break;
 	case OPT_EXT_UNIX_SK:
 		o->ext_unix_sk = true;
 		if (arg && parse_u64_list(arg, (uint64_t **)&o->ext_inos, &o->n_ext_inos))
@@ -175,6 +183,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!o->have_cmd)
 			argp_error(state,
 				   "no command given (ls, peers, external, who, watch, stats)");
+		if (o->prometheus && (o->cmd != CMD_STATS || o->json))
+			argp_error(state, "--prometheus is an output of 'stats', without -j");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

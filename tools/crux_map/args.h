@@ -17,7 +17,7 @@ struct opts {
 	const char *operand; /* PID or NAME */
 	char *operands[64];
 	size_t n_operands;
-	bool json, no_header, numeric;
+	bool json, no_header, numeric, prometheus;
 	const char *pin_dir;
 	/* ls filters */
 	pid_t f_pid;

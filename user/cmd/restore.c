@@ -92,6 +92,8 @@ static void print_summary(const struct rst_set *set, uint64_t t0)
 	for (i = 0; i < set->n_tasks; i++) {
 		const struct rst_task *t = &set->tasks[i];
 
+		if (t->zombie)
+			continue;
 		calls += t->inj.pi.nr_calls;
 		vmas += t->mm->n_vmas;
 		for (j = 0; j < t->n_runs; j++)
