@@ -21,6 +21,7 @@ struct img;
 struct imgdir;
 struct dump_unix;
 struct dump_pipes;
+struct dump_locks;
 
 struct dump_opts {
 	pid_t pid;
@@ -79,11 +80,13 @@ struct dump_ctx {
 
 	struct dump_unix *unix_state;
 	struct dump_pipes *pipes_state;
+	struct dump_locks *locks_state; /* lock.c */
 	struct treeiter *treeiter; /* loaded on first use: dump_treeiter() */
 	int treeiter_err;
 
 	/* summary */
 	uint64_t nr_pages;
+	size_t nr_locks;
 	size_t nr_unix_internal, nr_unix_external, nr_unix_inbound, nr_unix_other;
 	bool map_live; /* the live map answered owner/inbound queries */
 };
@@ -142,6 +145,12 @@ int dump_fds_collect(struct dump_ctx *ctx);
 int dump_fds_check(struct dump_ctx *ctx);
 int dump_fds_write(struct dump_ctx *ctx);
 void dump_fds_cleanup(struct dump_ctx *ctx);
+
+/* file locks (user/fd/lock.c): read after every fd is known, checked, written */
+int dump_locks_collect(struct dump_ctx *ctx);
+int dump_locks_check(struct dump_ctx *ctx);
+int dump_locks_write(struct dump_ctx *ctx);
+void dump_locks_cleanup(struct dump_ctx *ctx);
 
 /* per task: core, ids, fs, mm, pagemap, pages, crux-task */
 int dump_task(struct dump_ctx *ctx, struct pstree_task *t);

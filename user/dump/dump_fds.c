@@ -194,7 +194,9 @@ int dump_fds_collect(struct dump_ctx *ctx)
 				failed = err;
 		}
 	}
-	return failed;
+	/* every fd and its file id are known: the locks held through them */
+	err = failed ? 0 : dump_locks_collect(ctx);
+	return failed ?: err;
 }
 
 int dump_fds_check(struct dump_ctx *ctx)
@@ -209,7 +211,8 @@ int dump_fds_check(struct dump_ctx *ctx)
 		if (err && !failed)
 			failed = err;
 	}
-	return failed;
+	err = dump_locks_check(ctx);
+	return failed ?: err;
 }
 
 int dump_check_shared(struct dump_ctx *ctx)
@@ -285,7 +288,7 @@ int dump_fds_write(struct dump_ctx *ctx)
 		if (err)
 			return err;
 	}
-	return 0;
+	return dump_locks_write(ctx);
 }
 
 void dump_fds_cleanup(struct dump_ctx *ctx)
@@ -296,6 +299,7 @@ void dump_fds_cleanup(struct dump_ctx *ctx)
 	for (k = 0; k < DUMP_FD__MAX; k++)
 		if (fd_ops[k]->cleanup)
 			fd_ops[k]->cleanup(ctx);
+	dump_locks_cleanup(ctx);
 	for (i = 0; i < ctx->n_fds; i++) {
 		free(ctx->fds[i].link);
 		if (ctx->fds[i].stolen >= 0)

@@ -29,6 +29,7 @@ struct PagemapEntry;
 struct FsEntry;
 struct CruxTaskEntry;
 struct CruxExtEntry;
+struct FileLockEntry;
 
 struct rst_opts {
 	const char *dir;
@@ -101,6 +102,8 @@ struct rst_set {
 	size_t n_pipe_data;
 	struct CruxExtEntry **ext;
 	size_t n_ext;
+	struct FileLockEntry **locks; /* file-lock.img */
+	size_t n_locks;
 	uint32_t max_fd; /* highest dumped fd number of any task */
 	uint64_t tramp;
 	int sync_fd;	      /* the tasks' copy of the sync pipe, closed by injection */
@@ -142,6 +145,15 @@ void rst_unix_check_names(struct rst_set *set);
 void rst_unix_unlink_bound(struct rst_set *set);
 /* Park fd at or above the object base (above every dumped fd); 0 or -errno, fd replaced. */
 int rst_park_fd(struct rst_set *set, int *fd);
+
+/*
+ * user/fd/lock_restore.c: file locks. Validation of file-lock.img; flock() and OFD locks on
+ * the controller's descriptions (end of rst_files_create()); a task's POSIX locks by
+ * injection, once its memory is rebuilt.
+ */
+void rst_locks_check(struct rst_set *set);
+int rst_locks_shared(struct rst_set *set);
+int rst_locks_posix(struct rst_set *set, struct rst_task *t);
 
 /* restore_tree.c: fork the tree with its pids; every task stops ready for injection. */
 int rst_tree_create(struct rst_set *set);

@@ -73,6 +73,8 @@ int rst_files_create(struct rst_set *set)
 	err = rst_pipes_create(set);
 	if (!err)
 		err = rst_unix_create(set);
+	if (!err)
+		err = rst_locks_shared(set);
 	return err;
 }
 

@@ -25,6 +25,7 @@
 #include "ids.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
+#include "file_lock.pb-c.h"
 #include "pipe_data.pb-c.h"
 #include "pstree.pb-c.h"
 #include "sk_packet.pb-c.h"
@@ -561,6 +562,9 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 		err = read_blobs(set, IMG_SK_QUEUES, &set->packets, &set->n_packets);
 	if (!err)
 		err = read_blobs(set, IMG_PIPES_DATA, &set->pipe_data, &set->n_pipe_data);
+	if (!err)
+		err = read_all(set, IMG_FILE_LOCKS, 0, &file_lock_entry__descriptor, true,
+			       (void ***)&set->locks, &set->n_locks);
 	if (err) {
 		rst_set_free(set);
 		return err;
@@ -603,6 +607,9 @@ void rst_set_free(struct rst_set *set)
 	for (i = 0; i < set->n_ext; i++)
 		pb_free(set->ext[i]);
 	free(set->ext);
+	for (i = 0; i < set->n_locks; i++)
+		pb_free(set->locks[i]);
+	free(set->locks);
 	for (i = 0; i < set->n_bound; i++)
 		free(set->bound[i]);
 	free(set->bound);

@@ -410,6 +410,8 @@ int rst_task_state(struct rst_set *set, struct rst_task *t)
 	if (!err)
 		err = set_fs(set, t);
 	if (!err)
+		err = rst_locks_posix(set, t);
+	if (!err)
 		err = set_sigactions(t, tc);
 	if (!err && set->sync_fd >= 0)
 		inj_sys1(&t->inj, SYS_close, set->sync_fd);

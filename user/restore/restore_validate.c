@@ -254,5 +254,6 @@ int rst_validate(struct rst_set *set)
 	}
 	check_externals(set);
 	rst_unix_check_names(set);
+	rst_locks_check(set);
 	return set->problems;
 }
