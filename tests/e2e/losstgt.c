@@ -11,8 +11,8 @@
  *             an OFD write lock on bytes 5-14 of DIR/ofd, flock() exclusive on DIR/flock-ex
  *             and shared on DIR/flock-sh; checked by a fresh child that must be refused
  *             the conflicting locks and granted the compatible ones
- *   pipes     status flags of each end (O_NONBLOCK on one end only) and pipe sizes (1 MiB
- *             empty, 256 KiB with data)
+ *   pipes     status flags of each end (O_NONBLOCK on one end only, and on a second
+ *             description of an end only) and pipe sizes (1 MiB empty, 256 KiB with data)
  *   attrs     oom_score_adj 400, child subreaper, THP disabled, timer slack, no_new_privs,
  *             dumpable 0, KEEPCAPS, personality ADDR_NO_RANDOMIZE
  *   sharedfd  a child made with clone(CLONE_FILES): a file it opens after the restore is
@@ -129,10 +129,12 @@ static void verify_locks(void)
 
 /* ---- pipes ---- */
 
-static int pa[2], pb[2], pc[2];
+static int pa[2], pb[2], pc[2], pd;
 
 static void setup_pipes(void)
 {
+	char p[64];
+
 	if (pipe2(pa, O_CLOEXEC) || pipe2(pb, O_CLOEXEC) || pipe2(pc, 0))
 		die("pipe");
 	if (fcntl(pa[0], F_SETFL, O_NONBLOCK) || fcntl(pb[1], F_SETFL, O_NONBLOCK))
@@ -141,6 +143,11 @@ static void setup_pipes(void)
 		die("F_SETPIPE_SZ");
 	if (write(pc[1], "queued", 6) != 6)
 		die("write");
+	/* a second description of pipe a's write end, non-blocking where the first is not */
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", pa[1]);
+	pd = open(p, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (pd < 0)
+		die("reopen");
 }
 
 static void expect_nonblock(int fd, bool want, const char *what)
@@ -160,6 +167,7 @@ static void verify_pipes(void)
 	expect_nonblock(pb[0], false, "pipe b read end");
 	expect_nonblock(pb[1], true, "pipe b write end");
 	expect_nonblock(pc[0], false, "pipe c read end");
+	expect_nonblock(pd, true, "pipe a write end, reopened");
 	check(fcntl(pa[0], F_GETPIPE_SZ) == 65536, "pipe a: size %d", fcntl(pa[0], F_GETPIPE_SZ));
 	check(fcntl(pb[1], F_GETPIPE_SZ) == 1 << 20, "pipe b: size %d, want 1 MiB",
 	      fcntl(pb[1], F_GETPIPE_SZ));

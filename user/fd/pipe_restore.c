@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -50,9 +51,27 @@ static int fill_pipe(int wfd, const struct rst_blob *d, uint32_t pipe_id)
 	return 0;
 }
 
+static int reopen_end(struct rst_set *set, int end_fd, int end)
+{
+	char path[64];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", end_fd);
+	fd = open(path, (end ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = rst_park_fd(set, &fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 /* Give each file entry of this pipe its end, with the dumped status flags. */
 static int assign_ends(struct rst_set *set, uint32_t pipe_id, int p[2])
 {
+	bool given[2] = { false, false };
 	size_t i;
 	int err;
 
@@ -64,9 +83,13 @@ static int assign_ends(struct rst_set *set, uint32_t pipe_id, int p[2])
 		if (f->fe->type != FD_TYPES__PIPE || !pe || pe->pipe_id != pipe_id)
 			continue;
 		end = (pe->flags & O_ACCMODE) == O_WRONLY ? 1 : 0;
-		fd = fcntl(p[end], F_DUPFD_CLOEXEC, (int)set->max_fd + 1);
+		/* a second description of the same end (reopened through /proc) gets its own
+		 * flags: open the end again rather than share one description */
+		fd = given[end] ? reopen_end(set, p[end], end) :
+				  fcntl(p[end], F_DUPFD_CLOEXEC, (int)set->max_fd + 1);
 		if (fd < 0)
-			return -errno;
+			return fd == -1 ? -errno : fd;
+		given[end] = true;
 		f->ctl_fd = fd;
 		if (fcntl(fd, F_SETFL, (int)(pe->flags & (O_NONBLOCK | O_DIRECT))) < 0) {
 			err = -errno;
