@@ -152,6 +152,21 @@ int dump_locks_check(struct dump_ctx *ctx);
 int dump_locks_write(struct dump_ctx *ctx);
 void dump_locks_cleanup(struct dump_ctx *ctx);
 
+/*
+ * dump_guard.c: state crux does not restore, refused by name. The values a thread's dump
+ * read by injection (-1 where not asked) and from /proc.
+ */
+struct dump_guard_vals {
+	pid_t tid;
+	bool leader;
+	uint32_t tty_nr;
+	uint64_t cap_amb;
+	long mce_kill, mdwe, dumpable;
+};
+int dump_guard_fd(struct dump_ctx *ctx, const struct dump_fd *f);
+int dump_guard_task(struct dump_ctx *ctx, const struct pstree_task *t,
+		    const struct dump_guard_vals *v);
+
 /* per task: core, ids, fs, mm, pagemap, pages, crux-task */
 int dump_task(struct dump_ctx *ctx, struct pstree_task *t);
 

@@ -123,7 +123,7 @@ static int fd_kind(struct dump_ctx *ctx, struct dump_fd *f, int pidfd)
 					  "(keep the file or close it before the dump)",
 					  d, f->link);
 		f->kind = DUMP_FD_REG;
-		return 0;
+		return dump_guard_fd(ctx, f);
 	default:
 		return pr_err_ret(-EOPNOTSUPP,
 				  "%s: %s (an anonymous inode, block device or other special "

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "dump: "
+#include "compat.h"
 #include "dump.h"
 #include "img.h"
 #include "log.h"
@@ -75,6 +76,7 @@ struct task_inner {
 	stack_t sas;
 	int pdeath_sig;
 	long secbits, dumpable, subreaper, thp_disabled;
+	long nnp, timerslack, mce_kill, mdwe; /* -1: not asked */
 	struct itimerval itimer[3];
 };
 
@@ -202,9 +204,14 @@ static int task_read_inner(pid_t pid, struct task_inner *in, bool leader)
 		goto out;
 	in->brk = leader ? (uint64_t)r : 0;
 	inj(&j, SYS_prctl, PR_GET_SECUREBITS, 0, 0, 0, &in->secbits);
+	inj(&j, SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, &in->nnp);
+	inj(&j, SYS_prctl, PR_GET_TIMERSLACK, 0, 0, 0, &in->timerslack);
+	inj(&j, SYS_prctl, PR_MCE_KILL_GET, 0, 0, 0, &in->mce_kill);
+	in->mdwe = in->dumpable = -1;
 	if (leader) {
 		inj(&j, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, &in->dumpable);
 		inj(&j, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, &in->thp_disabled);
+		inj(&j, SYS_prctl, PR_GET_MDWE, 0, 0, 0, &in->mdwe);
 	}
 	/* A shared anonymous page never merges with a neighbour: unmapping it restores the
 	 * task's layout exactly. */
@@ -592,6 +599,10 @@ static int write_crux_task(struct dump_ctx *ctx, struct task_state *ts, struct t
 		th[i].has_xsave = true;
 		th[i].xsave.data = (uint8_t *)x->xs.buf;
 		th[i].xsave.len = x->xs.len;
+		th[i].has_timerslack_ns = x->in.timerslack > 0;
+		th[i].timerslack_ns = (uint64_t)x->in.timerslack;
+		th[i].has_no_new_privs = true;
+		th[i].no_new_privs = x->in.nnp == 1;
 		thp[i] = &th[i];
 	}
 	e.has_pid = true;
@@ -824,6 +835,22 @@ out:
 	return err;
 }
 
+static int guard(struct dump_ctx *ctx, const struct pstree_task *t, const struct task_state *ts,
+		 bool leader)
+{
+	struct dump_guard_vals v = {
+		.tid = ts->pid,
+		.leader = leader,
+		.tty_nr = ts->st.tty_nr,
+		.cap_amb = ts->ps.cap_amb,
+		.mce_kill = ts->in.mce_kill,
+		.mdwe = ts->in.mdwe,
+		.dumpable = ts->in.dumpable,
+	};
+
+	return dump_guard_task(ctx, t, &v);
+}
+
 /* core-<tid>.img of every thread but the leader, all frozen with it (pstree.c). */
 static int dump_threads(struct dump_ctx *ctx, struct pstree_task *t, struct task_state *ths)
 {
@@ -833,6 +860,8 @@ static int dump_threads(struct dump_ctx *ctx, struct pstree_task *t, struct task
 	for (i = 0; i < t->n_threads; i++) {
 		ths[i].pid = t->threads[i];
 		err = task_collect(&ths[i], false);
+		if (!err)
+			err = guard(ctx, t, &ths[i], false);
 		if (!err)
 			err = write_core(ctx, &ths[i], NULL, false);
 		if (err)
@@ -854,6 +883,8 @@ int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
 	ts->pid = t->pid;
 	ts->stopped = t->stopped;
 	err = task_collect(ts, true);
+	if (!err)
+		err = guard(ctx, t, ts, true);
 	if (err)
 		return err;
 	ids.vm_id = ids.files_id = ids.fs_id = ids.sighand_id = (uint32_t)t->pid;

@@ -131,6 +131,7 @@ int proc_parse_stat(pid_t pid, struct proc_stat *ret)
 	st.ppid = (pid_t)fld[4];
 	st.pgid = (pid_t)fld[5];
 	st.sid = (pid_t)fld[6];
+	st.tty_nr = (uint32_t)fld[7];
 	st.flags = (uint32_t)fld[9];
 	st.num_threads = (int)fld[20];
 	st.start_code = fld[26];

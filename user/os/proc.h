@@ -35,6 +35,7 @@ struct proc_stat {
 	pid_t pgid;
 	pid_t sid;
 	uint32_t flags;
+	uint32_t tty_nr; /* controlling terminal's device, 0 if none */
 	int num_threads;
 	uint64_t start_code, end_code, start_stack;
 	uint64_t start_data, end_data, start_brk;

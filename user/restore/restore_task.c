@@ -246,7 +246,8 @@ static int set_creds(struct inj *inj, const CredsEntry *c)
 			    "setresuid");
 		if (!err)
 			inj_sys1(inj, SYS_setfsuid, c->fsuid);
-		inj_sys2(inj, SYS_prctl, PR_SET_KEEPCAPS, 0);
+		/* back to the dumped KEEPCAPS (SECBIT_KEEP_CAPS, bit 4 of the securebits) */
+		inj_sys2(inj, SYS_prctl, PR_SET_KEEPCAPS, (c->secbits >> 4) & 1);
 	}
 	if (!err && c->n_cap_eff)
 		err = set_caps(inj, c);
@@ -395,6 +396,8 @@ static int create_threads(struct rst_task *t)
 		err = name ? set_name(&th->inj, name) : 0;
 		if (!err)
 			err = thread_state(&th->inj, t->pid, th->core, t->core->tc->blk_sigset);
+		if (!err)
+			err = rst_thread_attrs(t, &th->inj);
 		if (err)
 			return err;
 	}
@@ -423,9 +426,15 @@ int rst_task_state(struct rst_set *set, struct rst_task *t)
 	if (!err)
 		set_rlimits(t, tc->rlimits);
 	if (!err)
+		err = rst_task_attrs(set, t);
+	if (!err)
 		err = create_threads(t);
 	if (!err)
 		err = thread_state(&t->inj, t->pid, t->core, tc->blk_sigset);
+	if (!err)
+		err = rst_thread_attrs(t, &t->inj);
+	if (!err)
+		err = rst_task_attrs_late(set, t);
 	return err;
 }
 

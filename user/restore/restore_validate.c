@@ -255,5 +255,6 @@ int rst_validate(struct rst_set *set)
 	check_externals(set);
 	rst_unix_check_names(set);
 	rst_locks_check(set);
+	rst_attrs_check(set);
 	return set->problems;
 }
