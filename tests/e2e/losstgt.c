@@ -18,7 +18,8 @@
  *   sharedfd  a child made with clone(CLONE_FILES): a file it opens after the restore is
  *             usable by the parent at the same fd number
  *   madv      anonymous areas with MADV_DONTFORK, DONTDUMP, HUGEPAGE, NOHUGEPAGE,
- *             WIPEONFORK, SEQUENTIAL, RANDOM, and one mlock()ed: smaps VmFlags read back
+ *             WIPEONFORK, SEQUENTIAL, RANDOM, and one mlock()ed, then mlockall(MCL_FUTURE):
+ *             smaps VmFlags read back
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -304,6 +305,8 @@ static void setup_madv(void)
 			die(areas[i].flag);
 		areas[i].addr = p;
 	}
+	if (mlockall(MCL_FUTURE))
+		die("mlockall");
 }
 
 /* The VmFlags line of the mapping that starts at addr. */
@@ -331,7 +334,7 @@ static bool vmflags_of(char *addr, char *out, size_t size)
 
 static void verify_madv(void)
 {
-	char flags[512], want[8];
+	char flags[512], want[8], *p;
 	size_t i;
 
 	for (i = 0; i < sizeof(areas) / sizeof(areas[0]); i++) {
@@ -341,6 +344,10 @@ static void verify_madv(void)
 		check(areas[i].addr[0] == (char)(i + 1), "area %p lost its contents",
 		      areas[i].addr);
 	}
+	/* mlockall(MCL_FUTURE): a new mapping is locked */
+	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(p != MAP_FAILED && vmflags_of(p, flags, sizeof(flags)) && strstr(flags, " lo"),
+	      "a new mapping is not locked: mlockall(MCL_FUTURE) was lost (VmFlags%s)", flags);
 }
 
 /* ---- main ---- */

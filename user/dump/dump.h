@@ -164,6 +164,14 @@ struct dump_guard_vals {
 	long mce_kill, mdwe, dumpable;
 };
 int dump_guard_fd(struct dump_ctx *ctx, const struct dump_fd *f);
+/*
+ * A mapping's smaps VmFlags (v->vmflags): the madvise() bits to record (1 << advice) and
+ * VM_LOCKED; -EOPNOTSUPP, logged, for a flag a restore does not set back.
+ */
+int dump_vma_flags(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, uint64_t *ret_madv,
+		   bool *ret_locked);
+/* The VmFlags of the mapping that starts at addr ("" if none). */
+int dump_addr_vmflags(pid_t pid, uint64_t addr, char *buf, size_t size);
 int dump_guard_task(struct dump_ctx *ctx, const struct pstree_task *t,
 		    const struct dump_guard_vals *v);
 

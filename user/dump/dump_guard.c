@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -134,4 +135,57 @@ int dump_guard_task(struct dump_ctx *ctx, const struct pstree_task *t,
 			"(prctl(PR_SET_MEMORY_MERGE)): restoring it needs CAP_SYS_RESOURCE",
 			t->pid, c);
 	return 0;
+}
+
+/* smaps VmFlags recorded in vma_entry.madv (as 1 << advice, CRIU's encoding) */
+static const struct {
+	const char *flag;
+	int advice;
+} vmflag_madv[] = {
+	{ "dc", MADV_DONTFORK },   { "dd", MADV_DONTDUMP },   { "hg", MADV_HUGEPAGE },
+	{ "nh", MADV_NOHUGEPAGE }, { "wf", MADV_WIPEONFORK }, { "mg", MADV_MERGEABLE },
+	{ "sr", MADV_SEQUENTIAL }, { "rr", MADV_RANDOM },
+};
+
+/* smaps VmFlags a restore does not set back, refused by name */
+static const struct {
+	const char *flag, *what;
+} vmflag_refused[] = {
+	{ "lf", "locked on fault (mlock2 MLOCK_ONFAULT)" },
+	{ "ss", "a shadow stack" },
+	{ "sl", "sealed (mseal)" },
+	{ "um", "registered with userfaultfd (missing)" },
+	{ "uw", "registered with userfaultfd (write-protect)" },
+	{ "ui", "registered with userfaultfd (minor)" },
+};
+
+int dump_vma_flags(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, uint64_t *ret_madv,
+		   bool *ret_locked)
+{
+	size_t i;
+
+	*ret_madv = 0;
+	*ret_locked = proc_vmflag(v->vmflags, "lo");
+	for (i = 0; i < ARRAY_SIZE(vmflag_refused); i++)
+		if (proc_vmflag(v->vmflags, vmflag_refused[i].flag))
+			return pr_err_ret(
+				-EOPNOTSUPP,
+				"pid %d (%s): mapping %llx-%llx %s is %s (VmFlags '%s' in "
+				"smaps): not restored yet",
+				pid, dump_comm(ctx, pid), (unsigned long long)v->start,
+				(unsigned long long)v->end, v->path ? v->path : "anonymous",
+				vmflag_refused[i].what, vmflag_refused[i].flag);
+	for (i = 0; i < ARRAY_SIZE(vmflag_madv); i++)
+		if (proc_vmflag(v->vmflags, vmflag_madv[i].flag))
+			*ret_madv |= 1ULL << vmflag_madv[i].advice;
+	return 0;
+}
+
+int dump_addr_vmflags(pid_t pid, uint64_t addr, char *buf, size_t size)
+{
+	struct proc_vma v = { .start = addr };
+	int err = proc_parse_vmflags(pid, &v, 1);
+
+	snprintf(buf, size, "%s", v.vmflags);
+	return err;
 }

@@ -77,6 +77,7 @@ struct task_inner {
 	int pdeath_sig;
 	long secbits, dumpable, subreaper, thp_disabled;
 	long nnp, timerslack, mce_kill, mdwe; /* -1: not asked */
+	int mcl_future; /* mlockall() flags new mappings get: MCL_FUTURE [| MCL_ONFAULT] */
 	struct itimerval itimer[3];
 };
 
@@ -222,6 +223,14 @@ static int task_read_inner(pid_t pid, struct task_inner *in, bool leader)
 	if (err)
 		goto out;
 	err = inner_scratch_queries(&j, (uint64_t)scr, in, leader);
+	if (!err && leader) {
+		char fl[128];
+
+		/* a new mapping is locked only under mlockall(MCL_FUTURE): smaps shows it */
+		err = dump_addr_vmflags(pid, (uint64_t)scr, fl, sizeof(fl));
+		in->mcl_future = proc_vmflag(fl, "lo") ? MCL_FUTURE : 0;
+		in->mcl_future |= proc_vmflag(fl, "lf") ? MCL_ONFAULT : 0;
+	}
 	err2 = inj(&j, SYS_munmap, (uint64_t)scr, SCRATCH_SIZE, 0, 0, &r);
 	if (!err)
 		err = err2 ? err2 : (int)r;
@@ -607,6 +616,8 @@ static int write_crux_task(struct dump_ctx *ctx, struct task_state *ts, struct t
 	}
 	e.has_pid = true;
 	e.pid = (uint32_t)ts->pid;
+	e.has_mlockall = ts->in.mcl_future != 0;
+	e.mlockall = (uint32_t)ts->in.mcl_future;
 	e.n_threads = n_ths + 1;
 	e.threads = thp;
 	return write_one(ctx, IMG_CRUX_TASK, (unsigned long)ts->pid, &e);
@@ -664,12 +675,23 @@ static int fill_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, V
 	int err;
 
 	*e = (VmaEntry)VMA_ENTRY__INIT;
+	if (k != MEM_VMA_VDSO && k != MEM_VMA_VSYSCALL) {
+		uint64_t madv;
+		bool locked;
+
+		err = dump_vma_flags(ctx, pid, v, &madv, &locked);
+		if (err)
+			return err;
+		e->has_madv = madv != 0;
+		e->madv = madv;
+		e->flags = locked ? MAP_LOCKED : 0;
+	}
 	e->start = v->start;
 	e->end = v->end;
 	e->pgoff = v->pgoff;
 	e->prot = v->prot;
 	e->fd = -1;
-	e->flags = v->shared ? MAP_SHARED : MAP_PRIVATE;
+	e->flags |= v->shared ? MAP_SHARED : MAP_PRIVATE;
 	switch (k) {
 	case MEM_VMA_ANON:
 		e->flags |= MAP_ANONYMOUS;
@@ -774,8 +796,12 @@ static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
 	int err;
 
 	err = proc_parse_maps(ts->pid, &v, &nv);
-	if (err)
+	if (!err)
+		err = proc_parse_vmflags(ts->pid, v, nv);
+	if (err) {
+		proc_vmas_free(v, nv);
 		return pr_err_ret(err, "pid %d: cannot read its maps: %s", ts->pid, strerror(-err));
+	}
 	ve = calloc(nv + 1, sizeof(*ve));
 	vep = calloc(nv + 1, sizeof(*vep));
 	if (!ve || !vep) {
