@@ -4,7 +4,7 @@
 # the tree keeps running and no image is left.
 . "$(dirname "$0")/restore_lib.sh"
 need_root
-echo "1..4"
+echo "1..5"
 
 # refused CMD PATTERN DESCRIPTION: run CMD in the background, dump it, expect a refusal.
 refused() {
@@ -32,4 +32,16 @@ refused "script -qfc 'sleep 60' /dev/null" "terminal: pid [0-9]+ \(sleep\) fd 0 
 	under "a pty slave held by the tree is refused by name"
 refused "script -qfc 'sleep 60' /dev/null" "terminal: pid [0-9]+ \(script\) fd [0-9]+ holds /dev/(pts/)?ptmx, a pseudo-terminal master" \
 	"" "a pty master held by the tree is refused by name"
+# Two processes sharing one fd table (clone(CLONE_FILES)): refused by name, both resumed.
+d=$WORK/sharedfd
+mkdir -p "$d"
+"$CRUX_OUT/tests/e2e/losstgt" sharedfd "$d" </dev/null >"$d/log" 2>&1 &
+TPID=$!
+wait_file "$d/ready"
+CH=$(echo $(cat /proc/$TPID/task/*/children))
+"$CRUX" dump -t $TPID -D "$d/img" >"$d/out" 2>&1
+[ $? = 1 ] && grep -q "shared fd table: pid $CH (losstgt) shares its fd table with pid $TPID (losstgt)" "$d/out" &&
+	[ ! -e "$d/img" ] && kill -0 $TPID && kill -0 "$CH"
+ok $? "an fd table shared by two processes is refused by name, both keep running"
+kill -9 $TPID $CH 2>/dev/null
 exit $((T_FAILED > 0))

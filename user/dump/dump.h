@@ -164,6 +164,8 @@ struct dump_guard_vals {
 	long mce_kill, mdwe, dumpable;
 };
 int dump_guard_fd(struct dump_ctx *ctx, const struct dump_fd *f);
+/* Tasks that share an fd table (kcmp KCMP_FILES): refused, each pair named. */
+int dump_guard_tree(struct dump_ctx *ctx);
 /*
  * A mapping's smaps VmFlags (v->vmflags): the madvise() bits to record (1 << advice) and
  * VM_LOCKED; -EOPNOTSUPP, logged, for a flag a restore does not set back.

@@ -6,6 +6,7 @@
  * of what is refused is the README's refusal table.
  */
 #include <errno.h>
+#include <linux/kcmp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -188,4 +189,33 @@ int dump_addr_vmflags(pid_t pid, uint64_t addr, char *buf, size_t size)
 
 	snprintf(buf, size, "%s", v.vmflags);
 	return err;
+}
+
+/*
+ * Tasks of the tree that share one fd table (clone(CLONE_FILES) without CLONE_THREAD):
+ * a restore would give each its own table, so an fd one opens afterwards would be EBADF
+ * in the other. Refused until the restore makes them one table again.
+ */
+int dump_guard_tree(struct dump_ctx *ctx)
+{
+	size_t i, j;
+	int failed = 0;
+
+	for (i = 1; i < ctx->tree.n; i++) {
+		const struct pstree_task *a = &ctx->tree.tasks[i];
+
+		for (j = 0; j < i; j++) {
+			const struct pstree_task *b = &ctx->tree.tasks[j];
+
+			if (syscall(SYS_kcmp, a->pid, b->pid, KCMP_FILES, 0, 0))
+				continue;
+			pr_err("shared fd table: pid %d (%s) shares its fd table with pid %d (%s) "
+			       "(clone(CLONE_FILES)): a restore would give each its own, and an fd "
+			       "one opens would be EBADF in the other; not supported yet",
+			       a->pid, a->comm, b->pid, b->comm);
+			failed = -EOPNOTSUPP;
+			break;
+		}
+	}
+	return failed;
 }
