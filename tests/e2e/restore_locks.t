@@ -47,7 +47,7 @@ import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDONLY)
 fcntl.fcntl(fd, 1024, fcntl.F_RDLCK)  # F_SETLEASE
 open(sys.argv[2], "w").close()
-time.sleep(60)' "$d/leased" "$d/ready" &
+time.sleep(60)' "$d/leased" "$d/ready" </dev/null >/dev/null 2>&1 &
 TPID=$!
 wait_file "$d/ready"
 "$CRUX" dump -t $TPID -D "$d/img" >"$d/out" 2>&1

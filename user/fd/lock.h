@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * File locks (lock.c: dump half, lock_restore.c: restore half). Kinds as CRIU's
+ * File locks (lock.c, the lock pseudo-kind: dump and restore halves). Kinds as CRIU's
  * file_lock_entry.flag: POSIX 1, FLOCK 2, OFD 4; type F_RDLCK or F_WRLCK.
  */
 #ifndef CRUX_LOCK_H
@@ -30,5 +30,19 @@ struct lock_line {
 int lock_parse_line(const char *line, struct lock_line *ret);
 /* "POSIX", "FLOCK", "OFDLCK" */
 const char *lock_kind_name(unsigned int flag);
+
+/* The restore half (lock.c), in fd_lock's table entry, and for the restore driver: */
+struct rst_set;
+struct inj;
+int rst_locks_load(struct rst_set *set);
+void rst_locks_check(struct rst_set *set);
+int rst_locks_shared(struct rst_set *set);
+void rst_locks_release(struct rst_set *set);
+/*
+ * The POSIX locks task pid owns, taken by fcntl(F_SETLK) injected in it (inj) once its
+ * memory is rebuilt: mapping a file opens and closes it in the task, which would drop a
+ * POSIX lock taken before. Called by the restore driver (restore_task.c).
+ */
+int rst_locks_posix(const struct rst_set *set, pid_t pid, struct inj *inj);
 
 #endif /* CRUX_LOCK_H */

@@ -91,9 +91,9 @@ static int set_oom_score_adj(const struct rst_task *t, int32_t v)
 	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", t->pid);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, buf, (size_t)len) != len)
-		return pr_err_ret(-errno, "pid %d: cannot set oom_score_adj %d: %s%s", t->pid, v,
-				  strerror(errno),
-				  errno == EACCES ? " (lowering it needs CAP_SYS_RESOURCE)" : "");
+		return pr_perror_ret("pid %d: cannot set oom_score_adj %d%s", t->pid, v,
+				     errno == EACCES ? " (lowering it needs CAP_SYS_RESOURCE)" :
+						       "");
 	return 0;
 }
 
