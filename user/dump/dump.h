@@ -11,6 +11,10 @@
 
 #include "dumpctx.h"
 
+/* dump_images.c: every image of the frozen tree (ctx->dir created); the context freed. */
+int dump_images(struct dump_ctx *ctx);
+void dump_ctx_free(struct dump_ctx *ctx);
+
 /* Refuse pipe ends and sockets the tree holds that are also held outside it. */
 int dump_check_shared(struct dump_ctx *ctx);
 
@@ -41,6 +45,8 @@ struct dump_guard_vals {
 	uint64_t cap_amb;
 	long mce_kill, mdwe, dumpable;
 };
+/* Before a thread's state is read: an unknown seccomp mode, POSIX timers. */
+int dump_guard_early(pid_t tid, const char *comm, uint32_t seccomp);
 int dump_guard_fd(struct dump_ctx *ctx, const struct dump_fd *f);
 /* Tasks that share an fd table (kcmp KCMP_FILES): refused, each pair named. */
 int dump_guard_tree(struct dump_ctx *ctx);
