@@ -29,6 +29,9 @@ struct dump_opts {
 	uint64_t *ext_inos; /* --ext-unix-sk=INO,... */
 	size_t n_ext_inos;
 	bool leave_running;
+	bool track_mem; /* --track-mem: arm dirty tracking, keep it for the next dump */
+	const char *prev_dir; /* --prev-images-dir, relative to dir */
+	bool pre_dump; /* `crux pre-dump`: pages copied after the tree is resumed */
 	bool no_map; /* do not use the live map even when a tracker runs */
 	const char *pin_dir; /* the tracker's pin dir (NULL: CRUX_PIN_ROOT) */
 	int verbose;
@@ -56,6 +59,7 @@ struct dump_fd {
 };
 
 struct treeiter;
+struct trackmem;
 
 struct dump_ctx {
 	const struct dump_opts *opts;
@@ -82,7 +86,17 @@ struct dump_ctx {
 	struct treeiter *treeiter; /* loaded on first use: dump_treeiter() */
 	int treeiter_err;
 
+	struct trackmem *track; /* memory tracking (trackmem.h) */
+	/* pre-dump: each task's runs, copied once the tree runs again */
+	struct dump_deferred {
+		pid_t pid;
+		struct mem_run *runs;
+		size_t n;
+	} * deferred;
+	size_t n_deferred;
+
 	/* summary */
+	uint64_t t_freeze, t_frozen; /* now_ns() at the freeze; how long the tree was frozen */
 	uint64_t nr_pages;
 	size_t nr_unix_internal, nr_unix_external, nr_unix_inbound, nr_unix_other;
 	bool map_live; /* the live map answered owner/inbound queries */
@@ -145,5 +159,9 @@ void dump_fds_cleanup(struct dump_ctx *ctx);
 
 /* per task: core, ids, fs, mm, pagemap, pages, crux-task */
 int dump_task(struct dump_ctx *ctx, struct pstree_task *t);
+/* pre-dump, per frozen task: arm/read tracking, write pagemap and crux-task; runs deferred */
+int dump_task_pages_only(struct dump_ctx *ctx, struct pstree_task *t);
+/* pre-dump, tree running: copy each deferred task's pages into pages-<pid>.img */
+int dump_copy_deferred(struct dump_ctx *ctx);
 
 #endif /* CRUX_DUMP_H */

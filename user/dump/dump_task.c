@@ -28,6 +28,7 @@
 #include "mem.h"
 #include "proc.h"
 #include "ptrace.h"
+#include "trackmem.h"
 #include "util.h"
 #include "core.pb-c.h"
 #include "crux_task.pb-c.h"
@@ -44,6 +45,7 @@
 #define SIGINFO_MAX 64
 #define TLS_FIRST 12 /* GDT_ENTRY_TLS_MIN on x86-64 */
 #define TLS_COUNT 3
+#define PE_PARENT 1
 #define PE_PRESENT 4
 
 /* CRIU's vma_entry.status bits */
@@ -594,10 +596,14 @@ static int write_crux_task(struct dump_ctx *ctx, struct task_state *ts, struct t
 		th[i].xsave.len = x->xs.len;
 		thp[i] = &th[i];
 	}
+	_cleanup_free_ uint64_t *track = NULL;
+
 	e.has_pid = true;
 	e.pid = (uint32_t)ts->pid;
 	e.n_threads = n_ths + 1;
 	e.threads = thp;
+	if (ctx->track)
+		tm_fill_task_entry(ctx->track, ts->pid, &e, &track);
 	return write_one(ctx, IMG_CRUX_TASK, (unsigned long)ts->pid, &e);
 }
 
@@ -706,11 +712,11 @@ static int pages_sink(void *arg, const void *buf, size_t len)
 	return img_write_payload(((struct pages_sink *)arg)->img, buf, len);
 }
 
-static int write_pagemap(struct dump_ctx *ctx, pid_t pid, const struct mem_run *runs, size_t n)
+static int write_pagemap_entries(struct dump_ctx *ctx, pid_t pid, const struct mem_run *runs,
+				 size_t n)
 {
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	struct img *pm = NULL;
-	struct pages_sink sink = { 0 };
 	size_t i;
 	int err;
 
@@ -726,19 +732,38 @@ static int write_pagemap(struct dump_ctx *ctx, pid_t pid, const struct mem_run *
 		e.has_nr_pages = true;
 		e.nr_pages = runs[i].nr_pages;
 		e.has_flags = true;
-		e.flags = PE_PRESENT;
+		e.flags = runs[i].in_parent ? PE_PARENT : PE_PRESENT;
+		e.has_in_parent = runs[i].in_parent; /* the legacy form, for old readers */
+		e.in_parent = runs[i].in_parent;
 		err = img_write_one(pm, &e.base);
+		if (!runs[i].in_parent)
+			ctx->nr_pages += runs[i].nr_pages;
 	}
 	if (!err)
 		err = img__close(TAKE_PTR(pm));
 	img__close(pm);
 	if (err)
 		return pr_err_ret(err, "pid %d: cannot write its pagemap: %s", pid, img_error());
+	return 0;
+}
+
+/*
+ * pages-<pid>.img: the runs not in the parent. A pre-dump reads a running task: a page
+ * unmapped meanwhile reads as zeros (its mapping is then no longer tracked, so no later
+ * dump takes it from this image).
+ */
+static int write_pages(struct dump_ctx *ctx, pid_t pid, const struct mem_run *runs, size_t n,
+		       bool running)
+{
+	struct pages_sink sink = { 0 };
+	int err;
+
 	err = img__open(ctx->dirfd, IMG_PAGES, (unsigned long)pid, IMG_WRITE, &sink.img);
 	if (err)
 		return pr_err_ret(err, "pid %d: cannot create its pages image: %s", pid,
 				  img_error());
-	err = mem_copy_runs(pid, runs, n, pages_sink, &sink);
+	err = running ? mem_copy_runs_live(pid, runs, n, pages_sink, &sink) :
+			mem_copy_runs(pid, runs, n, pages_sink, &sink);
 	if (err) {
 		img__close(sink.img);
 		return pr_err_ret(err, "pid %d: cannot copy its memory: %s", pid, strerror(-err));
@@ -749,7 +774,24 @@ static int write_pagemap(struct dump_ctx *ctx, pid_t pid, const struct mem_run *
 	return 0;
 }
 
-static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
+/* The page runs of pid to save: all selected pages, those unchanged marked in_parent. */
+static int select_runs(struct dump_ctx *ctx, pid_t pid, int pidfd, const struct proc_vma *v,
+		       size_t nv, struct mem_run **runs, size_t *nr)
+{
+	uint64_t pages = 0;
+	int err;
+
+	err = mem_select(pid, v, nv, runs, nr, &pages);
+	if (err)
+		return pr_err_ret(err, "pid %d: cannot read its pagemap: %s", pid, strerror(-err));
+	if (ctx->track)
+		err = tm_task_runs(ctx, ctx->track, pid, pidfd, v, nv, runs, nr);
+	pr_debug("pid %d: %zu vmas, %llu pages in %zu runs", pid, nv, (unsigned long long)pages,
+		 *nr);
+	return err;
+}
+
+static int write_mm(struct dump_ctx *ctx, struct task_state *ts, int pidfd)
 {
 	MmEntry mm = MM_ENTRY__INIT;
 	struct proc_vma *v = NULL;
@@ -759,7 +801,6 @@ static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
 	_cleanup_free_ struct mem_run *runs = NULL;
 	_cleanup_free_ char *exe = NULL;
 	size_t nv = 0, na = 0, nr = 0, i;
-	uint64_t pages = 0;
 	int err;
 
 	err = proc_parse_maps(ts->pid, &v, &nv);
@@ -810,15 +851,11 @@ static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
 	err = write_one(ctx, IMG_MM, (unsigned long)ts->pid, &mm);
 	if (err)
 		goto out;
-	err = mem_select(ts->pid, v, nv, &runs, &nr, &pages);
-	if (err) {
-		pr_err("pid %d: cannot read its pagemap: %s", ts->pid, strerror(-err));
-		goto out;
-	}
-	err = write_pagemap(ctx, ts->pid, runs, nr);
-	ctx->nr_pages += pages;
-	pr_debug("pid %d: %zu vmas, %llu pages in %zu runs", ts->pid, nv, (unsigned long long)pages,
-		 nr);
+	err = select_runs(ctx, ts->pid, pidfd, v, nv, &runs, &nr);
+	if (!err)
+		err = write_pagemap_entries(ctx, ts->pid, runs, nr);
+	if (!err)
+		err = write_pages(ctx, ts->pid, runs, nr, false);
 out:
 	proc_vmas_free(v, nv);
 	return err;
@@ -863,10 +900,57 @@ int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
 	if (!err)
 		err = dump_threads(ctx, t, &ts[1]);
 	if (!err)
-		err = write_crux_task(ctx, ts, &ts[1], t->n_threads);
-	if (!err)
 		err = write_fs(ctx, ts);
+	/* after the memory: it carries what the memory tracking armed */
 	if (!err)
-		err = write_mm(ctx, ts);
+		err = write_mm(ctx, ts, t->pidfd);
+	if (!err)
+		err = write_crux_task(ctx, ts, &ts[1], t->n_threads);
 	return err;
+}
+
+int dump_task_pages_only(struct dump_ctx *ctx, struct pstree_task *t)
+{
+	CruxTaskEntry e = CRUX_TASK_ENTRY__INIT;
+	_cleanup_free_ uint64_t *track = NULL;
+	struct dump_deferred *d;
+	struct proc_vma *v = NULL;
+	struct mem_run *runs = NULL;
+	size_t nv = 0, nr = 0;
+	int err;
+
+	d = realloc(ctx->deferred, (ctx->n_deferred + 1) * sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	ctx->deferred = d;
+	err = proc_parse_maps(t->pid, &v, &nv);
+	if (err)
+		return pr_err_ret(err, "pid %d: cannot read its maps: %s", t->pid, strerror(-err));
+	err = select_runs(ctx, t->pid, t->pidfd, v, nv, &runs, &nr);
+	proc_vmas_free(v, nv);
+	if (!err)
+		err = write_pagemap_entries(ctx, t->pid, runs, nr);
+	if (err) {
+		free(runs);
+		return err;
+	}
+	ctx->deferred[ctx->n_deferred++] = (struct dump_deferred){ t->pid, runs, nr };
+	e.has_pid = true;
+	e.pid = (uint32_t)t->pid;
+	tm_fill_task_entry(ctx->track, t->pid, &e, &track);
+	return write_one(ctx, IMG_CRUX_TASK, (unsigned long)t->pid, &e);
+}
+
+int dump_copy_deferred(struct dump_ctx *ctx)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < ctx->n_deferred; i++) {
+		err = write_pages(ctx, ctx->deferred[i].pid, ctx->deferred[i].runs,
+				  ctx->deferred[i].n, true);
+		if (err)
+			return err;
+	}
+	return 0;
 }

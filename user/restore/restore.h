@@ -53,6 +53,7 @@ struct rst_pagerun {
 	uint64_t vaddr;
 	uint64_t nr_pages;
 	uint64_t off; /* byte offset in pages-<id>.img */
+	int fd; /* that pages image: of this image or of a parent (restore_chain.c) */
 };
 
 /* A thread other than the leader: core-<tid>.img, made by clone3 injected in the leader. */
@@ -73,7 +74,6 @@ struct rst_task {
 	size_t n_fds;
 	struct rst_pagerun *runs;
 	size_t n_runs;
-	int pages_fd; /* pages-<id>.img, read-only */
 	bool created;
 	struct inj inj;
 	struct rst_thread *threads; /* pstree_entry.threads without the leader */
@@ -110,6 +110,10 @@ struct rst_set {
 	size_t n_bound;
 	int problems; /* validation: problems reported so far */
 	uint64_t t_tree, t_done; /* now_ns() when the tree was ready, when all were rebuilt */
+	struct imgdir **chain; /* parent images, nearest first */
+	size_t n_chain;
+	int *chain_fds; /* every pages image the runs read from */
+	size_t n_chain_fds;
 };
 
 /* restore_img.c: load every image (refusing corrupt ones with file and offset), free it. */
@@ -118,6 +122,14 @@ void rst_set_free(struct rst_set *set);
 struct rst_file *rst_file_by_id(const struct rst_set *set, uint32_t id);
 struct rst_file *rst_file_by_ino(const struct rst_set *set, uint32_t ino);
 const char *rst_reg_name(const struct rst_set *set, uint32_t id);
+
+/*
+ * restore_chain.c: open the chain of parent images; resolve a task's pages to the newest
+ * image holding each (t->runs); close them all.
+ */
+int rst_chain_open(struct rst_set *set);
+int rst_chain_pages(struct rst_set *set, struct rst_task *t);
+void rst_chain_close(struct rst_set *set);
 
 /* restore_validate.c: report every problem (one line each); the number found. */
 int rst_validate(struct rst_set *set);
