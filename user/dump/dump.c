@@ -408,11 +408,14 @@ static void finish(struct dump_ctx *ctx, uint64_t t0)
 		nr_threads += 1 + ctx->tree.tasks[i].n_threads;
 	if (nr_threads > nr_tasks)
 		snprintf(threads, sizeof(threads), " (%zu threads)", nr_threads);
+	/* a killed tree never runs again: its freeze ends when the kill is sent */
+	ctx->t_frozen = now_ns() - ctx->t_freeze;
 	if (ctx->opts->leave_running)
 		err = pstree_resume(&ctx->tree);
 	else
 		err = pstree_kill(&ctx->tree);
-	ctx->t_frozen = now_ns() - ctx->t_freeze;
+	if (ctx->opts->leave_running)
+		ctx->t_frozen = now_ns() - ctx->t_freeze;
 	if (err)
 		pr_warn("could not %s every task: %s", ctx->opts->leave_running ? "resume" : "kill",
 			strerror(-err));
