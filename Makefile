@@ -72,7 +72,7 @@ TESTLIB		:= $(OUTPUT)/libtest.a
 TEST_SRCS	:= $(wildcard tests/unit/*.c tests/bpf/*.c tests/e2e/*.c tests/golden/*.c)
 TESTS		:= $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 
-.PHONY: all check demo bench asan lint install clean deps
+.PHONY: all check demo bench asan lint modgraph install clean deps
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -133,11 +133,9 @@ $(TESTLIB): $(TESTLIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-# main.c references the subcommands weakly, and a weak reference pulls no archive member:
-# the whole library goes into crux, so every cmd_X that exists is linked.
 $(OUTPUT)/crux: $(OUTPUT)/user/main.o $(LIBCRUX)
 	$(call msg,BIN,$@)
-	$(Q)$(CC) $(LDFLAGS) $< -Wl,--whole-archive $(LIBCRUX) -Wl,--no-whole-archive $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $< $(LIBCRUX) $(LDLIBS) -o $@
 
 $(OUTPUT)/crux-%: $(OUTPUT)/tools/crux_%.o $(LIBCRUX)
 	$(call msg,BIN,$@)
@@ -171,8 +169,13 @@ asan:
 		$(patsubst $(OUTPUT)/%,.output/asan/%,$(filter $(OUTPUT)/tests/unit/% $(OUTPUT)/tests/golden/%,$(TESTS))) \
 		$(patsubst $(OUTPUT)/%,.output/asan/%,$(TOOLS))
 
-lint:
+# lint reads the objects too: the module graph (tools/modgraph.sh) comes from their symbols.
+lint: $(LIB_OBJS)
 	$(Q)tools/lint.sh
+
+# Print the module graph: each module with the modules it uses; fails on a cycle.
+modgraph: $(LIB_OBJS)
+	$(Q)tools/modgraph.sh
 
 install: all
 	install -D -m 0755 $(OUTPUT)/crux $(DESTDIR)$(PREFIX)/sbin/crux

@@ -26,6 +26,7 @@
 #include <bpf/libbpf.h>
 
 #include "abi.h"
+#include "bpfobj.h"
 #include "cmd.h"
 #include "log.h"
 #include "sockmap.h"
@@ -227,7 +228,7 @@ static pid_t live_tracker(const char *pin_dir)
 static int check_abi(const char *pin_dir)
 {
 	struct crux_abi_info abi;
-	int err = sockmap_read_abi(pin_dir, &abi);
+	int err = bpfobj_read_abi(pin_dir, &abi);
 
 	if (err == -ENOENT)
 		return 0;
@@ -323,8 +324,7 @@ static int attach_and_pin(struct bpf_object *obj, const char *pin_dir, struct tr
 		}
 		link = bpf_program__attach(prog);
 		if (!link)
-			return pr_err_ret(-errno, "cannot attach %s: %s", bpf_program__name(prog),
-					  strerror(errno));
+			return pr_perror_ret("cannot attach %s", bpf_program__name(prog));
 		err = bpf_link__pin(link, path);
 		bpf_link__destroy(link); /* the pin holds it now */
 		if (err)
@@ -344,7 +344,7 @@ static void pin_tree_iterators(const char *pin_dir)
 	struct crux_iter_bpf *skel = NULL;
 	int err;
 
-	err = iterobj_load_private(false, true, &skel);
+	err = bpfobj_load_iter(false, true, &skel);
 	if (!err)
 		err = treeiter_pin(skel, pin_dir);
 	/* the pins hold the programs now */
@@ -361,7 +361,7 @@ static int write_abi(struct crux_track_bpf *skel)
 	__u32 zero = 0;
 
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.abi_info), &zero, &abi, BPF_ANY))
-		return pr_err_ret(-errno, "cannot write abi_info: %s", strerror(errno));
+		return pr_perror_ret("cannot write abi_info");
 	return 0;
 }
 
@@ -374,11 +374,10 @@ static int tracker_load(const char *pin_dir, struct tracker *t)
 	oo.sz = sizeof(oo);
 	oo.pin_root_path = pin_dir;
 	if (mkdir(pin_dir, 0700) && errno != EEXIST)
-		return pr_err_ret(-errno, "cannot create %s: %s", pin_dir, strerror(errno));
+		return pr_perror_ret("cannot create %s", pin_dir);
 	t->track = crux_track_bpf__open_opts(&oo);
 	if (!t->track)
-		return pr_err_ret(-errno, "cannot open the tracker's BPF object: %s",
-				  strerror(errno));
+		return pr_perror_ret("cannot open the tracker's BPF object");
 	err = crux_track_bpf__load(t->track);
 	if (err)
 		return pr_err_ret(err, "cannot load the tracker's BPF programs: %s (try -v)",
@@ -388,8 +387,7 @@ static int tracker_load(const char *pin_dir, struct tracker *t)
 		return err;
 	t->iter = crux_iter_bpf__open_opts(&oo);
 	if (!t->iter)
-		return pr_err_ret(-errno, "cannot open the iterator BPF object: %s",
-				  strerror(errno));
+		return pr_perror_ret("cannot open the iterator BPF object");
 	/* the dumper's tree iterators are attached per dump, never here */
 	bpf_program__set_autoload(t->iter->progs.iter_task_file_tree, false);
 	bpf_program__set_autoload(t->iter->progs.iter_task_file_refs, false);
@@ -465,10 +463,10 @@ static int daemonize(int *ret_notify_fd)
 	ssize_t n;
 
 	if (pipe2(p, O_CLOEXEC))
-		return pr_err_ret(-errno, "pipe: %s", strerror(errno));
+		return pr_perror_ret("pipe");
 	child = fork();
 	if (child < 0)
-		return pr_err_ret(-errno, "fork: %s", strerror(errno));
+		return pr_perror_ret("fork");
 	if (child == 0) {
 		close(p[0]);
 		setsid();
@@ -604,7 +602,7 @@ static int track_loop(const struct opts *o, struct sockmap *m, const sigset_t *s
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN)
-			return pr_err_ret(-errno, "sigtimedwait: %s", strerror(errno));
+			return pr_perror_ret("sigtimedwait");
 		if (!pins_present(o->pin_dir)) {
 			pr_warn("%s was removed: the programs are detached, exiting", o->pin_dir);
 			return 0;

@@ -46,7 +46,7 @@ int tm_begin(struct dump_ctx *ctx, struct trackmem *tm, const char *images_dir)
 				  "cannot take the memory tracking of pid %d from its holder: %s",
 				  root, strerror(-err));
 	if (getrandom(&tm->gen, sizeof(tm->gen), 0) != sizeof(tm->gen))
-		return dump_errno_ret("getrandom");
+		return pr_perror_ret("getrandom");
 	tm->gen |= 1; /* never 0: 0 means "not tracked" */
 	if (!tm->prev_arg)
 		return 0;
@@ -449,7 +449,7 @@ int tm_link_parent(const struct trackmem *tm, int dirfd)
 	if (!tm->prev_arg)
 		return 0;
 	if (symlinkat(tm->prev_arg, dirfd, "parent"))
-		return dump_errno_ret("cannot write the parent link to %s", tm->prev_arg);
+		return pr_perror_ret("cannot write the parent link to %s", tm->prev_arg);
 	return 0;
 }
 

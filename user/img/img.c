@@ -29,6 +29,7 @@
 #include "pagemap.pb-c.h"
 #include "pipe_data.pb-c.h"
 #include "pstree.pb-c.h"
+#include "seccomp.pb-c.h"
 #include "sk_packet.pb-c.h"
 
 #define IMG_BUF_SIZE (64u << 10)
@@ -53,6 +54,7 @@ static const struct img_kind {
 	[IMG_SK_QUEUES] = { "sk-queues", IMG_MAGIC_SK_QUEUES, false, &sk_packet_entry__descriptor },
 	[IMG_PIPES_DATA] = { "pipes-data", IMG_MAGIC_PIPES_DATA, false,
 			     &pipe_data_entry__descriptor },
+	[IMG_SECCOMP] = { "seccomp", IMG_MAGIC_SECCOMP, false, &seccomp_entry__descriptor },
 	[IMG_CRUX_EXT] = { "crux-ext", IMG_MAGIC_CRUX_EXT, false, &crux_ext_entry__descriptor },
 	[IMG_CRUX_TASK] = { "crux-task", IMG_MAGIC_CRUX_TASK, true, &crux_task_entry__descriptor },
 };
@@ -641,7 +643,7 @@ static void imgdir_remove_all(struct imgdir *d)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (unlinkat(d->fd, de->d_name, 0) < 0)
-			pr_debug("%s: cannot remove %s: %s", d->path, de->d_name, strerror(errno));
+			pr_pdebug("%s: cannot remove %s", d->path, de->d_name);
 	}
 	closedir(dir);
 }
@@ -655,7 +657,7 @@ void imgdir__abort(struct imgdir *d)
 		unlinkat(d->fd, "inventory.img", 0);
 		imgdir_remove_all(d);
 		if (d->created && rmdir(d->path) < 0)
-			pr_debug("cannot remove image directory %s: %s", d->path, strerror(errno));
+			pr_pdebug("cannot remove image directory %s", d->path);
 	}
 	imgdir_free(d);
 }

@@ -185,8 +185,7 @@ static int level_open_pages(struct level *L, uint32_t id)
 	img_name(IMG_PAGES, id, name, sizeof(name));
 	L->fd = openat(imgdir_fd(d), name, O_RDONLY | O_CLOEXEC);
 	if (L->fd < 0)
-		return pr_err_ret(-errno, "image %s: cannot open %s: %s", imgdir_path(d), name,
-				  strerror(errno));
+		return pr_perror_ret("image %s: cannot open %s", imgdir_path(d), name);
 	fds = realloc(L->set->chain_fds, (L->set->n_chain_fds + 1) * sizeof(*fds));
 	if (!fds) {
 		close(L->fd);
