@@ -11,7 +11,7 @@
 . "$(dirname "$0")/restore_lib.sh"
 need_root
 TGT=$CRUX_OUT/tests/e2e/memtgt
-echo "1..33"
+echo "1..34"
 
 # mstart DIR [thread]: the target as our child; sets TPID once it wrote step 0
 mstart() {
@@ -97,6 +97,9 @@ crit decode -i "$d/5/pagemap-$TPID.img" >"$d/crit.out" 2>&1 &&
 ok $? "crit decodes the incremental pagemap: in-parent and present runs" || diag "$d/crit.out"
 crit x "$d/5" ps >"$d/ps.out" 2>&1 && grep -q memtgt "$d/ps.out"
 ok $? "crit x ps reads the last image" || diag "$d/ps.out"
+"$CRUX" show "$d/5" >"$d/show.out" 2>&1 && grep -q "^parent   ../4 " "$d/show.out" &&
+	grep -qE "pages +$(copied "$d/5.out") in [0-9]+ runs, $(in_parent "$d/5.out") in the parent image" "$d/show.out"
+ok $? "crux show: the parent link and the pages in the parent" || diag "$d/show.out"
 want=$(sum_of "$d/state.4")
 got=$(mcheck "$d" "$TPID")
 [ "$got" = "check sum $want" ]
