@@ -406,10 +406,17 @@ static int sweep_conns(struct sockmap *m)
 	return 0;
 }
 
-static int reconcile_locked(struct sockmap *m, bool strict, __u64 *ret_swept)
+static __u64 realtime_ns(void)
 {
 	struct timespec ts;
-	__u64 gen, gen2, n = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int reconcile_locked(struct sockmap *m, bool strict, __u64 *ret_swept)
+{
+	__u64 gen, gen2, n = 0, start = now_ns();
 	int err, swept;
 
 	err = seed_pass(m, &gen);
@@ -428,8 +435,9 @@ static int reconcile_locked(struct sockmap *m, bool strict, __u64 *ret_swept)
 	err = sweep_conns(m);
 	if (err)
 		return err;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	stat_set(m->stats_fd, CRUX_ST_RECONCILE_TIME, ts.tv_sec * 1000000000ULL + ts.tv_nsec);
+	/* the duration is a monitoring figure (crux-map stats --prometheus), not a test's */
+	stat_set(m->stats_fd, CRUX_ST_RECONCILE_NS, now_ns() - start);
+	stat_set(m->stats_fd, CRUX_ST_RECONCILE_TIME, realtime_ns());
 	stat_set(m->stats_fd, CRUX_ST_RECONCILE_SWEPT, swept);
 	if (!stat_get(m->stats_fd, CRUX_ST_RECONCILES, &n))
 		stat_set(m->stats_fd, CRUX_ST_RECONCILES, n + 1);
