@@ -5,13 +5,14 @@
 # and moves mappings between them; each later dump writes only what changed (crit reads
 # the chain); restore from the last equals the memory at the last dump (checksum from
 # inside). Pre-dump while a thread writes, then a final dump and restore (the thread checks
-# its pages form one consistent snapshot). The holder never outlives its process, a dump
+# its pages form one consistent snapshot). A tree of three tasks restored from a chain. The
+# holder never outlives its process, a dump
 # without --track-mem releases it, a wrong parent is noticed, a missing or corrupt parent
 # is refused before anything is created.
 . "$(dirname "$0")/restore_lib.sh"
 need_root
 TGT=$CRUX_OUT/tests/e2e/memtgt
-echo "1..34"
+echo "1..38"
 
 # mstart DIR [thread]: the target as our child; sets TPID once it wrote step 0
 mstart() {
@@ -48,7 +49,7 @@ mcheck() {
 restored() {
 	local i
 	for ((i = 0; i < 50; i++)); do
-		grep -q "restored 1 task" "$1" 2>/dev/null && return 0
+		grep -q "restored [0-9]* task" "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1
@@ -169,6 +170,39 @@ ok $? "a missing --prev-images-dir is refused; the tree runs on, no image is lef
 	diag "$d/f.out"
 kill -9 "$TPID"
 wait "$TPID" 2>/dev/null
+
+# ---- a tree: a shell and two targets, one uffd per task ----
+d=$WORK/tree
+mkdir -p "$d/a" "$d/b"
+bash -c "\"$TGT\" \"$d/a\" & \"$TGT\" \"$d/b\" & wait" </dev/null >"$d/log" 2>&1 &
+TPID=$!
+wait_file "$d/a/state" && wait_file "$d/b/state"
+A=$(pgrep -P "$TPID" -f "$d/a\$")
+B=$(pgrep -P "$TPID" -f "$d/b\$")
+"$CRUX" dump -t "$TPID" -D "$d/1" -R --track-mem >"$d/1.out" 2>&1 &&
+	grep -q "^dumped 3 tasks" "$d/1.out"
+ok $? "a tree of 3 tasks (shell $TPID, targets $A $B): dump --track-mem" || diag "$d/1.out"
+kill -USR1 "$A"
+for i in $(seq 50); do grep -q "^step 1 " "$d/a/state" && break; sleep 0.1; done
+"$CRUX" dump -t "$TPID" -D "$d/2" -R --track-mem --prev-images-dir ../1 >"$d/2.out" 2>&1 &&
+	[ "$(in_parent "$d/2.out")" -gt 0 ]
+ok $? "the tree's next dump: $(copied "$d/2.out") pages copied, $(in_parent "$d/2.out") in the parent" ||
+	diag "$d/2.out"
+want_a=$(sum_of "$d/a/state")
+want_b=$(sum_of "$d/b/state")
+"$CRUX" dump -t "$TPID" -D "$d/3" --prev-images-dir ../2 >"$d/3.out" 2>&1
+ok $? "the last dump of the chain (killed)" || { diag "$d/3.out"; kill -9 "$TPID" "$A" "$B"; }
+wait "$TPID" 2>/dev/null
+wait_gone "$A"
+wait_gone "$B"
+"$CRUX" restore -v -D "$d/3" >"$d/restore.out" 2>&1 &
+RPID=$!
+restored "$d/restore.out"
+[ "$(mcheck "$d/a" "$A")" = "check sum $want_a" ] && [ "$(mcheck "$d/b" "$B")" = "check sum $want_b" ]
+ok $? "restore of the tree from the chain: each target computes the checksum it had" ||
+	diag "$d/restore.out"
+kill -9 "$A" "$B" "$TPID" 2>/dev/null
+wait "$RPID" 2>/dev/null
 
 # ---- pre-dump, pre-dump, dump, while a thread writes ----
 d=$WORK/pre
