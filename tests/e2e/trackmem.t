@@ -6,9 +6,8 @@
 # the chain); restore from the last equals the memory at the last dump (checksum from
 # inside). Pre-dump while a thread writes, then a final dump and restore (the thread checks
 # its pages form one consistent snapshot). A tree of three tasks restored from a chain. The
-# holder never outlives its process, a dump
-# without --track-mem releases it, a wrong parent is noticed, a missing or corrupt parent
-# is refused before anything is created.
+# holder never outlives its process, a dump without --track-mem releases it, a wrong parent
+# is noticed, a missing or corrupt parent is refused before anything is created.
 . "$(dirname "$0")/restore_lib.sh"
 need_root
 TGT=$CRUX_OUT/tests/e2e/memtgt
