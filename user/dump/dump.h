@@ -32,6 +32,9 @@ void dump_seccomp_free(struct dump_ctx *ctx);
 
 /* per task: core, ids, fs, mm, pagemap, pages, crux-task */
 int dump_task(struct dump_ctx *ctx, struct pstree_task *t);
+/* dump_mem.c: pagemap-<pid>.img and pages-<pid>.img of a frozen task with these vmas */
+int dump_task_pages(struct dump_ctx *ctx, pid_t pid, int pidfd, const struct proc_vma *v,
+		    size_t nv);
 /* pre-dump, per frozen task: arm/read tracking, write pagemap and crux-task; runs deferred */
 int dump_task_pages_only(struct dump_ctx *ctx, struct pstree_task *t);
 /* pre-dump, tree running: copy each deferred task's pages into pages-<pid>.img */
