@@ -69,6 +69,9 @@ int rst_chain_open(struct rst_set *set);
 int rst_chain_pages(struct rst_set *set, struct rst_task *t);
 void rst_chain_close(struct rst_set *set);
 
+/* restore_run.c: create, fork, rebuild and let go (all or nothing); 0 or -errno, logged. */
+int rst_run(struct rst_set *set);
+
 /* restore_validate.c: report every problem (one line each); the number found. */
 int rst_validate(struct rst_set *set);
 /* A pid's current holder as "comm (pid N)", for messages. */
