@@ -29,6 +29,7 @@
 enum {
 	OPT_NO_MAP = 0x100,
 	OPT_PIN_DIR,
+	OPT_INOTIFY_STRICT,
 };
 
 static const char doc[] =
@@ -59,6 +60,10 @@ static const struct argp_option options[] = {
 	  "do not use the live map of `crux track`; take a one-shot snapshot", 0 },
 	{ "pin-dir", OPT_PIN_DIR, "DIR", 0,
 	  "where `crux track` pinned the live map (default " CRUX_PIN_ROOT ")", 0 },
+	{ "inotify-strict", OPT_INOTIFY_STRICT, NULL, 0,
+	  "refuse inotify/fanotify groups with unread events (restore cannot recreate them; "
+	  "without this option they are dropped with a warning)",
+	  0 },
 	{ "verbose", 'v', NULL, 0, "more logging (repeat for debug)", 0 },
 	{ 0 },
 };
@@ -98,6 +103,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_PIN_DIR:
 		o->pin_dir = arg;
+		break;
+	case OPT_INOTIFY_STRICT:
+		o->inotify_strict = true;
 		break;
 	case 'v':
 		o->verbose++;
@@ -361,7 +369,7 @@ static int freeze(struct dump_ctx *ctx)
 static void finish(struct dump_ctx *ctx, uint64_t t0)
 {
 	size_t nr_tasks = ctx->tree.n, nr_fds = ctx->n_fds, nr_threads = 0, i;
-	char threads[48] = "";
+	char threads[48] = "", notify[96] = "";
 	int err;
 
 	for (i = 0; i < nr_tasks; i++)
@@ -375,12 +383,17 @@ static void finish(struct dump_ctx *ctx, uint64_t t0)
 	if (err)
 		pr_warn("could not %s every task: %s", ctx->opts->leave_running ? "resume" : "kill",
 			strerror(-err));
+	if (ctx->nr_notify_queued)
+		snprintf(notify, sizeof(notify),
+			 ", %zu inotify/fanotify queue%s of unread events "
+			 "NOT restored",
+			 ctx->nr_notify_queued, ctx->nr_notify_queued == 1 ? "" : "s");
 	printf("dumped %zu task%s%s, %zu fds, unix sockets %zu internal / %zu external / %zu "
-	       "inbound, %llu pages in %.1f ms (%s) -> %s\n",
+	       "inbound%s, %llu pages in %.1f ms (%s) -> %s\n",
 	       nr_tasks, nr_tasks == 1 ? "" : "s", threads, nr_fds, ctx->nr_unix_internal,
-	       ctx->nr_unix_external, ctx->nr_unix_inbound, (unsigned long long)ctx->nr_pages,
-	       (double)(now_ns() - t0) / 1e6, ctx->opts->leave_running ? "left running" : "killed",
-	       ctx->opts->dir);
+	       ctx->nr_unix_external, ctx->nr_unix_inbound, notify,
+	       (unsigned long long)ctx->nr_pages, (double)(now_ns() - t0) / 1e6,
+	       ctx->opts->leave_running ? "left running" : "killed", ctx->opts->dir);
 }
 
 int cmd_dump(int argc, char **argv)

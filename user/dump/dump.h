@@ -21,6 +21,7 @@ struct img;
 struct imgdir;
 struct dump_unix;
 struct dump_pipes;
+struct dump_epolls;
 
 struct dump_opts {
 	pid_t pid;
@@ -29,6 +30,7 @@ struct dump_opts {
 	uint64_t *ext_inos; /* --ext-unix-sk=INO,... */
 	size_t n_ext_inos;
 	bool leave_running;
+	bool inotify_strict; /* refuse inotify/fanotify groups with unread events */
 	bool no_map; /* do not use the live map even when a tracker runs */
 	const char *pin_dir; /* the tracker's pin dir (NULL: CRUX_PIN_ROOT) */
 	int verbose;
@@ -38,6 +40,12 @@ enum dump_fd_kind {
 	DUMP_FD_REG = 0, /* regular files, directories, character devices by path */
 	DUMP_FD_PIPE,
 	DUMP_FD_UNIX,
+	DUMP_FD_EVENTFD, /* the anon-inode kinds of an event loop, one file each in user/fd/ */
+	DUMP_FD_SIGNALFD,
+	DUMP_FD_TIMERFD,
+	DUMP_FD_INOTIFY,
+	DUMP_FD_FANOTIFY,
+	DUMP_FD_EPOLL, /* last: its check() resolves targets of every other kind */
 	DUMP_FD__MAX,
 };
 
@@ -68,6 +76,8 @@ struct dump_ctx {
 	size_t n_fds, cap_fds;
 
 	struct img *files_img; /* files.img, open while fds and mm write entries */
+	struct img *crux_fds_img; /* crux-fds.img, opened by the first kind that needs it */
+	struct dump_epolls *epoll_state;
 
 	/* REG file entries written for paths (cwd, root, exe, VMAs) */
 	struct dump_path_id {
@@ -85,6 +95,7 @@ struct dump_ctx {
 	/* summary */
 	uint64_t nr_pages;
 	size_t nr_unix_internal, nr_unix_external, nr_unix_inbound, nr_unix_other;
+	size_t nr_notify_queued; /* inotify/fanotify groups whose unread events are dropped */
 	bool map_live; /* the live map answered owner/inbound queries */
 };
 
@@ -105,6 +116,12 @@ struct dump_fd_ops {
 extern const struct dump_fd_ops dump_files_ops;
 extern const struct dump_fd_ops dump_pipes_ops;
 extern const struct dump_fd_ops dump_unix_ops;
+extern const struct dump_fd_ops dump_eventfd_ops;
+extern const struct dump_fd_ops dump_signalfd_ops;
+extern const struct dump_fd_ops dump_timerfd_ops;
+extern const struct dump_fd_ops dump_inotify_ops;
+extern const struct dump_fd_ops dump_fanotify_ops;
+extern const struct dump_fd_ops dump_epoll_ops;
 
 /*
  * Log a failed libc call with its cause and evaluate to -errno (captured before logging,
@@ -122,6 +139,18 @@ uint32_t dump_new_id(struct dump_ctx *ctx);
 int dump_path_id(struct dump_ctx *ctx, const char *path, uint32_t flags, uint32_t *ret_id);
 /* Append a file_entry (a FileEntry *) to files.img. */
 int dump_write_file_entry(struct dump_ctx *ctx, const void *file_entry);
+/* Append a crux_fd_entry (a CruxFdEntry *) to crux-fds.img, created on first use. */
+int dump_write_crux_fd(struct dump_ctx *ctx, const void *crux_fd_entry);
+/* The whole text of /proc/PID/fdinfo/FD of f (free it); 0 or -errno (logged). */
+int dump_fdinfo_text(struct dump_ctx *ctx, const struct dump_fd *f, char **ret);
+/* A fown_entry with every field 0 (F_SETOWN is not carried for the anon-inode kinds). */
+void dump_fown_zero(void *fown_entry);
+/*
+ * Unread bytes in an inotify/fanotify group's queue: restore cannot recreate them. Warned
+ * about (counted in the summary), or refused with --inotify-strict. 0 or -EBUSY.
+ */
+int dump_notify_queue(struct dump_ctx *ctx, const struct dump_fd *f, const char *kind,
+		      uint32_t *ret_bytes);
 /* "pid 1234 (comm) fd 5" for messages. */
 const char *dump_fd_desc(struct dump_ctx *ctx, const struct dump_fd *f, char *buf, size_t sz);
 /* The comm of a tree task, or "?" */

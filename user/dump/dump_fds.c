@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -23,13 +24,40 @@
 #include "log.h"
 #include "shared.h"
 #include "util.h"
+#include "crux_fds.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "fown.pb-c.h"
 
 static const struct dump_fd_ops *const fd_ops[DUMP_FD__MAX] = {
-	[DUMP_FD_REG] = &dump_files_ops,
-	[DUMP_FD_PIPE] = &dump_pipes_ops,
-	[DUMP_FD_UNIX] = &dump_unix_ops,
+	[DUMP_FD_REG] = &dump_files_ops,	 [DUMP_FD_PIPE] = &dump_pipes_ops,
+	[DUMP_FD_UNIX] = &dump_unix_ops,	 [DUMP_FD_EVENTFD] = &dump_eventfd_ops,
+	[DUMP_FD_SIGNALFD] = &dump_signalfd_ops, [DUMP_FD_TIMERFD] = &dump_timerfd_ops,
+	[DUMP_FD_INOTIFY] = &dump_inotify_ops,	 [DUMP_FD_FANOTIFY] = &dump_fanotify_ops,
+	[DUMP_FD_EPOLL] = &dump_epoll_ops,
 };
+
+/* The anon-inode kinds crux dumps, by the name /proc/PID/fd shows for them. */
+static const struct {
+	const char *link;
+	enum dump_fd_kind kind;
+} anon_kinds[] = {
+	{ "anon_inode:[eventfd]", DUMP_FD_EVENTFD },
+	{ "anon_inode:[signalfd]", DUMP_FD_SIGNALFD },
+	{ "anon_inode:[timerfd]", DUMP_FD_TIMERFD },
+	{ "anon_inode:inotify", DUMP_FD_INOTIFY },
+	{ "anon_inode:[fanotify]", DUMP_FD_FANOTIFY },
+	{ "anon_inode:[eventpoll]", DUMP_FD_EPOLL },
+};
+
+static int anon_kind(const struct dump_fd *f)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(anon_kinds); i++)
+		if (!strcmp(f->link, anon_kinds[i].link))
+			return (int)anon_kinds[i].kind;
+	return -1;
+}
 
 static int kcmp_file(pid_t p1, int fd1, pid_t p2, int fd2)
 {
@@ -89,6 +117,11 @@ static int fd_kind(struct dump_ctx *ctx, struct dump_fd *f, int pidfd)
 	socklen_t l = sizeof(dom);
 
 	dump_fd_desc(ctx, f, d, sizeof(d));
+	dom = anon_kind(f);
+	if (dom >= 0) {
+		f->kind = (enum dump_fd_kind)dom;
+		return 0;
+	}
 	switch (f->st.st_mode & S_IFMT) {
 	case S_IFSOCK:
 		f->stolen = pidfd_getfd(pidfd, f->fd, 0);
@@ -252,6 +285,12 @@ static int write_fdinfo(struct dump_ctx *ctx, pid_t pid)
 			[DUMP_FD_REG] = FD_TYPES__REG,
 			[DUMP_FD_PIPE] = FD_TYPES__PIPE,
 			[DUMP_FD_UNIX] = FD_TYPES__UNIXSK,
+			[DUMP_FD_EVENTFD] = FD_TYPES__EVENTFD,
+			[DUMP_FD_SIGNALFD] = FD_TYPES__SIGNALFD,
+			[DUMP_FD_TIMERFD] = FD_TYPES__TIMERFD,
+			[DUMP_FD_INOTIFY] = FD_TYPES__INOTIFY,
+			[DUMP_FD_FANOTIFY] = FD_TYPES__FANOTIFY,
+			[DUMP_FD_EPOLL] = FD_TYPES__EVENTPOLL,
 		};
 
 		if (ctx->fds[i].pid != pid)
@@ -285,6 +324,76 @@ int dump_fds_write(struct dump_ctx *ctx)
 		if (err)
 			return err;
 	}
+	if (ctx->crux_fds_img) {
+		err = img__close(TAKE_PTR(ctx->crux_fds_img));
+		if (err)
+			return pr_err_ret(err, "cannot write crux-fds.img: %s", img_error());
+	}
+	return 0;
+}
+
+int dump_write_crux_fd(struct dump_ctx *ctx, const void *crux_fd_entry)
+{
+	int err = 0;
+
+	if (!ctx->crux_fds_img)
+		err = img__open(ctx->dirfd, IMG_CRUX_FDS, 0, IMG_WRITE, &ctx->crux_fds_img);
+	if (!err)
+		err = img_write_one(ctx->crux_fds_img, (const ProtobufCMessage *)crux_fd_entry);
+	if (err)
+		return pr_err_ret(err, "cannot write crux-fds.img: %s", img_error());
+	return 0;
+}
+
+int dump_fdinfo_text(struct dump_ctx *ctx, const struct dump_fd *f, char **ret)
+{
+	char what[32], d[96];
+	int err;
+
+	snprintf(what, sizeof(what), "fdinfo/%d", f->fd);
+	err = proc_read_text(f->pid, what, ret);
+	if (err)
+		return pr_err_ret(err, "%s: cannot read its fdinfo: %s",
+				  dump_fd_desc(ctx, f, d, sizeof(d)), strerror(-err));
+	return 0;
+}
+
+void dump_fown_zero(void *fown_entry)
+{
+	FownEntry *o = fown_entry;
+
+	fown_entry__init(o);
+	o->uid = o->euid = o->signum = o->pid_type = o->pid = 0;
+}
+
+int dump_notify_queue(struct dump_ctx *ctx, const struct dump_fd *f, const char *kind,
+		      uint32_t *ret_bytes)
+{
+	_cleanup_close_ int fd = -1;
+	const struct pstree_task *t = pstree_find(&ctx->tree, f->pid);
+	char d[96];
+	int n = 0;
+
+	dump_fd_desc(ctx, f, d, sizeof(d));
+	fd = t ? pidfd_getfd(t->pidfd, f->fd, 0) : -1;
+	if (fd < 0)
+		return dump_errno_ret("%s: cannot take a copy of its %s fd", d, kind);
+	if (ioctl(fd, FIONREAD, &n))
+		return dump_errno_ret("%s: cannot count the unread events of its %s fd", d, kind);
+	*ret_bytes = (uint32_t)n;
+	if (!n)
+		return 0;
+	if (ctx->opts->inotify_strict)
+		return pr_err_ret(
+			-EBUSY,
+			"%s: %s group has %d bytes of unread events, which restore cannot "
+			"recreate; refused by --inotify-strict (let the process read them, "
+			"or dump without --inotify-strict to drop them with a warning)",
+			d, kind, n);
+	pr_warn("%s: %s group has %d bytes of unread events: they are not restored (the restored "
+		"group starts with an empty queue; --inotify-strict refuses this)",
+		d, kind, n);
+	ctx->nr_notify_queued++;
 	return 0;
 }
 
@@ -302,6 +411,7 @@ void dump_fds_cleanup(struct dump_ctx *ctx)
 			close(ctx->fds[i].stolen);
 	}
 	free(ctx->fds);
+	img__close(TAKE_PTR(ctx->crux_fds_img));
 	ctx->fds = NULL;
 	ctx->n_fds = 0;
 }

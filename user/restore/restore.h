@@ -29,6 +29,7 @@ struct PagemapEntry;
 struct FsEntry;
 struct CruxTaskEntry;
 struct CruxExtEntry;
+struct CruxFdEntry;
 
 struct rst_opts {
 	const char *dir;
@@ -41,6 +42,7 @@ struct rst_file {
 	struct FileEntry *fe;
 	int ctl_fd; /* -1 until created */
 	const struct CruxExtEntry *ext; /* external unix socket record, if any */
+	const struct CruxFdEntry *cfd; /* crux-fds.img record (epoll targets, ...), if any */
 };
 
 struct rst_fd {
@@ -101,6 +103,8 @@ struct rst_set {
 	size_t n_pipe_data;
 	struct CruxExtEntry **ext;
 	size_t n_ext;
+	struct CruxFdEntry **cfds; /* crux-fds.img */
+	size_t n_cfds;
 	uint32_t max_fd; /* highest dumped fd number of any task */
 	uint64_t tramp;
 	int sync_fd;	      /* the tasks' copy of the sync pipe, closed by injection */
@@ -131,6 +135,13 @@ void rst_files_close(struct rst_set *set);
 int rst_reg_open(struct rst_set *set, struct rst_file *f);
 int rst_pipes_create(struct rst_set *set);
 int rst_unix_create(struct rst_set *set);
+/* The event-loop kinds, one file each in user/fd/; epoll last (its targets must exist). */
+int rst_eventfd_open(struct rst_set *set, struct rst_file *f);
+int rst_signalfd_open(struct rst_set *set, struct rst_file *f);
+int rst_timerfd_open(struct rst_set *set, struct rst_file *f);
+int rst_inotify_open(struct rst_set *set, struct rst_file *f);
+int rst_fanotify_open(struct rst_set *set, struct rst_file *f);
+int rst_epoll_create(struct rst_set *set);
 /* Whether some task has f in its fd table. */
 bool rst_file_in_use(const struct rst_set *set, const struct rst_file *f);
 /* A socket name for messages: like unix_name_format(), without the NUL the kernel keeps

@@ -53,6 +53,24 @@ int rst_reg_open(struct rst_set *set, struct rst_file *f)
 	return 0;
 }
 
+/* The anon-inode kinds but epoll, each by its own file in user/fd/. */
+static int evloop_open(struct rst_set *set, struct rst_file *f)
+{
+	const FileEntry *fe = f->fe;
+
+	if (fe->type == FD_TYPES__EVENTFD && fe->efd)
+		return rst_eventfd_open(set, f);
+	if (fe->type == FD_TYPES__SIGNALFD && fe->sgfd)
+		return rst_signalfd_open(set, f);
+	if (fe->type == FD_TYPES__TIMERFD && fe->tfd)
+		return rst_timerfd_open(set, f);
+	if (fe->type == FD_TYPES__INOTIFY && fe->ify)
+		return rst_inotify_open(set, f);
+	if (fe->type == FD_TYPES__FANOTIFY && fe->ffy)
+		return rst_fanotify_open(set, f);
+	return 0;
+}
+
 int rst_files_create(struct rst_set *set)
 {
 	size_t i;
@@ -73,6 +91,10 @@ int rst_files_create(struct rst_set *set)
 	err = rst_pipes_create(set);
 	if (!err)
 		err = rst_unix_create(set);
+	for (i = 0; !err && i < set->n_files; i++)
+		err = evloop_open(set, &set->files[i]);
+	if (!err)
+		err = rst_epoll_create(set);
 	return err;
 }
 

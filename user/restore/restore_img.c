@@ -19,6 +19,7 @@
 
 #include "core.pb-c.h"
 #include "crux_ext.pb-c.h"
+#include "crux_fds.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "fs.pb-c.h"
@@ -530,6 +531,34 @@ static int load_ext(struct rst_set *set)
 	return 0;
 }
 
+/* crux-fds.img: attach each record to its file; epoll target numbers raise max_fd. */
+static int load_cfds(struct rst_set *set)
+{
+	size_t i, j;
+	int err;
+
+	err = read_all(set, IMG_CRUX_FDS, 0, &crux_fd_entry__descriptor, true, (void ***)&set->cfds,
+		       &set->n_cfds);
+	if (err)
+		return err;
+	for (i = 0; i < set->n_cfds; i++) {
+		const CruxFdEntry *c = set->cfds[i];
+		struct rst_file *f = rst_file_by_id(set, c->id);
+
+		if (!f) {
+			pr_err("image %s: crux-fds.img names file id %u, which files.img does not "
+			       "hold",
+			       imgdir_path(set->dir), c->id);
+			return -EBADMSG;
+		}
+		f->cfd = c;
+		/* the epoll helper dup2()s targets to these numbers: keep them below the objects */
+		for (j = 0; j < c->n_targets; j++)
+			set->max_fd = MAX(set->max_fd, c->targets[j]->tfd);
+	}
+	return 0;
+}
+
 int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 {
 	struct rst_set *set = calloc(1, sizeof(*set));
@@ -557,6 +586,8 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 		err = load_task(set, &set->tasks[i]);
 	if (!err)
 		err = load_ext(set);
+	if (!err)
+		err = load_cfds(set);
 	if (!err)
 		err = read_blobs(set, IMG_SK_QUEUES, &set->packets, &set->n_packets);
 	if (!err)
@@ -603,6 +634,9 @@ void rst_set_free(struct rst_set *set)
 	for (i = 0; i < set->n_ext; i++)
 		pb_free(set->ext[i]);
 	free(set->ext);
+	for (i = 0; i < set->n_cfds; i++)
+		pb_free(set->cfds[i]);
+	free(set->cfds);
 	for (i = 0; i < set->n_bound; i++)
 		free(set->bound[i]);
 	free(set->bound);

@@ -118,6 +118,12 @@ static void check_fd_kinds(struct rst_set *set, const struct rst_task *t)
 			break;
 		case FD_TYPES__PIPE:
 		case FD_TYPES__UNIXSK:
+		case FD_TYPES__EVENTFD:
+		case FD_TYPES__SIGNALFD:
+		case FD_TYPES__TIMERFD:
+		case FD_TYPES__EVENTPOLL:
+		case FD_TYPES__INOTIFY:
+		case FD_TYPES__FANOTIFY:
 			break;
 		default:
 			problem(set, "pid %d fd %u: file type %d cannot be restored yet", t->pid,
