@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Event-loop fds (eventfd, signalfd, timerfd, epoll, inotify, fanotify): each kind dumped,
+# restored, and checked from inside the restored process (evtgt.c says what each checks).
+. "$(dirname "$0")/restore_lib.sh"
+need_root
+TGT=$CRUX_OUT/tests/e2e/evtgt
+kinds="eventfd signalfd timerfd epoll inotify fanotify"
+echo "1..$((3 * 6 + 5))"
+
+for k in $kinds; do
+	d=$WORK/$k
+	start "$k" "$d" && dump "$d"
+	ok $? "$k: dumped"
+	reap "$d"
+	restore "$d"
+	ok $? "$k: restored"
+	verify "$d"
+	ok $? "$k: its state checked from inside the restored process"
+done
+
+# Unread inotify events: dropped with a warning in the summary, or refused when strict.
+d=$WORK/queued
+start inotify-queued "$d"
+"$CRUX" dump -t "$TPID" -D "$d/img" --inotify-strict >"$d/strict.out" 2>&1
+[ $? = 1 ] && grep -q "unread events.*--inotify-strict" "$d/strict.out" && [ ! -e "$d/img" ]
+ok $? "--inotify-strict refuses a group with unread events, no image left"
+kill -0 "$TPID"
+ok $? "the refused target was resumed"
+dump "$d" && grep -q "1 inotify/fanotify queue of unread events NOT restored" "$d/dump.out"
+ok $? "without it: dumped, and the summary says the queue is not restored"
+reap "$d"
+restore "$d"
+ok $? "inotify-queued: restored"
+verify "$d"
+ok $? "inotify-queued: the group is there, its queue empty (as the dump said)"
+exit $((T_FAILED > 0))
