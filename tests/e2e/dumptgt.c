@@ -25,7 +25,7 @@
  *                 end, one socket, the write end reopened through /proc, or the write end
  *                 in flight in a socket queue of its own. SIGUSR1 makes it let go.
  *   scm           a socketpair with an fd in flight (SCM_RIGHTS) in its queue
- *   eventfd       an eventfd (a kind crux does not dump yet)
+ *   pidfd         a pidfd of itself (a kind crux does not dump yet)
  *   threads       a second thread
  */
 #include <errno.h>
@@ -38,7 +38,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -402,9 +402,9 @@ int main(int argc, char **argv)
 			die("pthread_create");
 	} else if (!strcmp(argv[1], "scm"))
 		topo_scm();
-	else if (!strcmp(argv[1], "eventfd")) {
-		if (eventfd(0, 0) < 0)
-			die("eventfd");
+	else if (!strcmp(argv[1], "pidfd")) {
+		if (syscall(SYS_pidfd_open, getpid(), 0) < 0)
+			die("pidfd_open");
 	} else {
 		dprintf(2, "dumptgt: unknown topology %s\n", argv[1]);
 		return 64;

@@ -1,12 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Event-loop fds (eventfd, signalfd, timerfd, epoll, inotify, fanotify): each kind dumped,
-# restored, and checked from inside the restored process (evtgt.c says what each checks).
+# Event-loop fds (eventfd, signalfd, timerfd, epoll, inotify, fanotify) and POSIX timers:
+# each kind dumped, restored, and checked from inside the restored process (evtgt.c says
+# what each checks).
 . "$(dirname "$0")/restore_lib.sh"
 need_root
 TGT=$CRUX_OUT/tests/e2e/evtgt
-kinds="eventfd signalfd timerfd epoll inotify fanotify"
-echo "1..$((3 * 6 + 5))"
+kinds="eventfd signalfd timerfd epoll inotify fanotify ptimer"
+echo "1..$((3 * 7 + 5))"
 
 for k in $kinds; do
 	d=$WORK/$k

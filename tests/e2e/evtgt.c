@@ -21,6 +21,10 @@
  *             the wd numbers: same wds and masks, and a file created after restore is seen
  *   inotify-queued  an inotify group with an unread event at dump (not restored)
  *   fanotify  an inode mark (FAN_OPEN) on DIR/f: an open after restore is seen
+ *   ptimer    POSIX timers with a gap in their ids: CLOCK_MONOTONIC 2 s to a signal with
+ *             a value (delivered after restore, once), CLOCK_REALTIME SIGEV_NONE with an
+ *             interval, CLOCK_BOOTTIME to this thread (SIGEV_THREAD_ID): same ids, clocks,
+ *             notify settings and intervals (/proc/self/timers and timer_gettime)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -480,6 +484,87 @@ static void verify_fanotify(void)
 		close(m->fd);
 }
 
+/* POSIX timers, by raw syscalls: the kernel's ids, not glibc's timer_t */
+static int ptimer_ids[3];
+static char timers_before[1024];
+
+static int ptimer_make(int clock, int notify, int sig, uint64_t val, time_t v, time_t i)
+{
+	struct sigevent sev;
+	struct itimerspec its = { .it_value = { v, 0 }, .it_interval = { i, 0 } };
+	int id = -1;
+
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = notify;
+	sev.sigev_signo = sig;
+	sev.sigev_value.sival_ptr = (void *)(uintptr_t)val;
+	if (notify == SIGEV_THREAD_ID)
+		sev._sigev_un._tid = getpid();
+	if (syscall(SYS_timer_create, clock, &sev, &id) ||
+	    syscall(SYS_timer_settime, id, 0, &its, NULL))
+		die("timer_create");
+	return id;
+}
+
+static void timers_text(char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/timers", "re");
+	size_t len = 0;
+	char line[128];
+
+	out[0] = '\0';
+	while (f && fgets(line, sizeof(line), f))
+		len += (size_t)snprintf(out + len, size - len, "%s", line);
+	if (f)
+		fclose(f);
+}
+
+static void setup_ptimer(void)
+{
+	sigset_t m;
+	int gap;
+
+	sigemptyset(&m);
+	sigaddset(&m, SIGRTMIN + 1);
+	sigaddset(&m, SIGRTMIN + 2);
+	sigprocmask(SIG_BLOCK, &m, NULL);
+	ptimer_ids[0] = ptimer_make(CLOCK_MONOTONIC, SIGEV_SIGNAL, SIGRTMIN + 1, 0xabc, 2, 0);
+	gap = ptimer_make(CLOCK_MONOTONIC, SIGEV_NONE, 0, 0, 0, 0);
+	ptimer_ids[1] = ptimer_make(CLOCK_REALTIME, SIGEV_NONE, 0, 0, 100, 10);
+	ptimer_ids[2] = ptimer_make(CLOCK_BOOTTIME, SIGEV_THREAD_ID, SIGRTMIN + 2, 7, 50, 0);
+	syscall(SYS_timer_delete, gap);
+	timers_text(timers_before, sizeof(timers_before));
+}
+
+static void verify_ptimer(void)
+{
+	struct itimerspec its;
+	struct timespec wait = { 4, 0 };
+	char after[1024];
+	siginfo_t si;
+	sigset_t m;
+	long left_ms;
+
+	timers_text(after, sizeof(after));
+	check(timers_before[0] && !strcmp(timers_before, after), "timers were \"%s\", now \"%s\"",
+	      timers_before, after);
+	check(!syscall(SYS_timer_gettime, ptimer_ids[1], &its) && its.it_interval.tv_sec == 10 &&
+		      its.it_value.tv_sec < 100 && its.it_value.tv_sec > 0,
+	      "realtime timer: %ld s left, interval %ld s", (long)its.it_value.tv_sec,
+	      (long)its.it_interval.tv_sec);
+	check(!syscall(SYS_timer_gettime, ptimer_ids[2], &its) && its.it_value.tv_sec < 50 &&
+		      its.it_value.tv_sec > 0,
+	      "boottime timer: %ld s left", (long)its.it_value.tv_sec);
+	check(!syscall(SYS_timer_gettime, ptimer_ids[0], &its), "timer_gettime");
+	left_ms = its.it_value.tv_sec * 1000 + its.it_value.tv_nsec / 1000000;
+	check(left_ms > 0 && left_ms <= 2000, "monotonic timer has %ld ms left", left_ms);
+	sigemptyset(&m);
+	sigaddset(&m, SIGRTMIN + 1);
+	check(sigtimedwait(&m, &si, &wait) == SIGRTMIN + 1 && si.si_code == SI_TIMER &&
+		      si.si_value.sival_ptr == (void *)0xabc && si.si_timerid == ptimer_ids[0],
+	      "the monotonic timer's signal did not come with its value and id");
+}
+
 static const struct {
 	const char *name;
 	void (*setup)(void), (*verify)(void);
@@ -491,6 +576,7 @@ static const struct {
 	{ "inotify", setup_inotify, verify_inotify },
 	{ "inotify-queued", setup_inotify_queued, verify_inotify_queued },
 	{ "fanotify", setup_fanotify, verify_fanotify },
+	{ "ptimer", setup_ptimer, verify_ptimer },
 };
 
 int main(int argc, char **argv)

@@ -172,6 +172,24 @@ int dump_fds_check(struct dump_ctx *ctx);
 int dump_fds_write(struct dump_ctx *ctx);
 void dump_fds_cleanup(struct dump_ctx *ctx);
 
+/*
+ * POSIX timers of a process (dump_ptimer.c): /proc/PID/timers gives id, clock, signal and
+ * notify; dump_task.c asks the task for each one's value and overrun (timer_gettime and
+ * timer_getoverrun injected in it).
+ */
+#define PTIMER_MAX 64
+struct ptimer {
+	uint32_t id, clock, signo, notify; /* notify: SIGEV_*, SIGEV_THREAD_ID included */
+	int32_t tid; /* SIGEV_THREAD_ID: the thread signalled */
+	uint64_t sival;
+	uint64_t vsec, vnsec, isec, insec; /* time left, interval (timer_gettime) */
+	int32_t overrun;
+};
+/* The timers of pid into v (at most PTIMER_MAX); their count or -errno (logged). */
+int dump_ptimers_parse(pid_t pid, const char *comm, struct ptimer *v);
+/* Fill posix_timer_entry messages (PosixTimerEntry) for the core image. */
+void dump_ptimer_fill(void *posix_timer_entry, const struct ptimer *t);
+
 /* per task: core, ids, fs, mm, pagemap, pages, crux-task */
 int dump_task(struct dump_ctx *ctx, struct pstree_task *t);
 

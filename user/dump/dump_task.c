@@ -18,6 +18,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -76,6 +77,8 @@ struct task_inner {
 	int pdeath_sig;
 	long secbits, dumpable, subreaper, thp_disabled;
 	struct itimerval itimer[3];
+	struct ptimer pt[PTIMER_MAX]; /* POSIX timers (leader) */
+	int n_pt;
 };
 
 /* Layout of the scratch page shared by the queries. */
@@ -86,6 +89,7 @@ struct scratch {
 	int pdeath_sig;
 	int subreaper;
 	struct itimerval it;
+	struct itimerspec its;
 };
 
 struct task_state {
@@ -127,6 +131,34 @@ static int read_scratch(pid_t pid, uint64_t addr, struct scratch *s)
 		return -errno;
 	if (pread(fd, s, sizeof(*s), (off_t)addr) != (ssize_t)sizeof(*s))
 		return -EIO;
+	return 0;
+}
+
+/* A POSIX timer's value and overrun: only the task can ask (timer ids are per process). */
+static int ptimer_query(struct ptrace_inj *j, uint64_t scr, struct ptimer *t)
+{
+	struct scratch s;
+	long r;
+	int err;
+
+	err = inj(j, SYS_timer_gettime, t->id, scr + offsetof(struct scratch, its), 0, 0, &r);
+	if (!err && r)
+		err = (int)r;
+	if (!err)
+		err = read_scratch(j->tid, scr, &s);
+	if (!err)
+		err = inj(j, SYS_timer_getoverrun, t->id, 0, 0, 0, &r);
+	if (err)
+		return err;
+	t->vsec = (uint64_t)s.its.it_value.tv_sec;
+	t->vnsec = (uint64_t)s.its.it_value.tv_nsec;
+	t->isec = (uint64_t)s.its.it_interval.tv_sec;
+	t->insec = (uint64_t)s.its.it_interval.tv_nsec;
+	t->overrun = (int32_t)r;
+	if (r > 0)
+		pr_warn("pid %d: POSIX timer %u has an overrun count of %ld that the task has not "
+			"read; the kernel cannot set it, restore starts it at 0",
+			j->tid, t->id, r);
 	return 0;
 }
 
@@ -174,6 +206,11 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 		if (err)
 			return err;
 		in->itimer[i] = s.it;
+	}
+	for (i = 0; leader && i < in->n_pt; i++) {
+		err = ptimer_query(j, scr, &in->pt[i]);
+		if (err)
+			return err;
 	}
 	in->tid_address = s.tid_address;
 	in->sas = s.sas;
@@ -231,33 +268,12 @@ out:
 	return 0;
 }
 
-/* /proc/PID/timers lists the task's POSIX timers: any line means at least one. */
-static bool has_posix_timers(pid_t pid)
-{
-	char path[64];
-	FILE *f;
-	bool any;
-
-	snprintf(path, sizeof(path), "/proc/%d/timers", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	any = fgetc(f) != EOF;
-	fclose(f);
-	return any;
-}
-
 static int task_refuse_unsupported(struct task_state *ts)
 {
 	if (ts->ps.seccomp)
 		return pr_err_ret(-EOPNOTSUPP,
 				  "pid %d (%s) runs under seccomp (mode %u): not supported yet",
 				  ts->pid, ts->st.comm, ts->ps.seccomp);
-	if (has_posix_timers(ts->pid))
-		return pr_err_ret(
-			-EOPNOTSUPP,
-			"pid %d (%s) has POSIX timers (/proc/%d/timers): not supported yet",
-			ts->pid, ts->st.comm, ts->pid);
 	return 0;
 }
 
@@ -275,6 +291,9 @@ static int task_collect(struct task_state *ts, bool leader)
 	err = task_refuse_unsupported(ts);
 	if (err)
 		return err;
+	ts->in.n_pt = leader ? dump_ptimers_parse(ts->pid, ts->st.comm, ts->in.pt) : 0;
+	if (ts->in.n_pt < 0)
+		return ts->in.n_pt;
 	err = ptrace_getregs(ts->pid, &ts->regs);
 	if (!err)
 		err = ptrace_get_xstate(ts->pid, &ts->xs);
@@ -478,6 +497,7 @@ static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEn
 	SiginfoEntry es[SIGINFO_MAX], ep[SIGINFO_MAX], *esp[SIGINFO_MAX], *epp[SIGINFO_MAX];
 	TaskTimersEntry tm = TASK_TIMERS_ENTRY__INIT;
 	ItimerEntry it[3] = { ITIMER_ENTRY__INIT, ITIMER_ENTRY__INIT, ITIMER_ENTRY__INIT };
+	PosixTimerEntry pte[PTIMER_MAX], *ptp[PTIMER_MAX];
 	TaskRlimitsEntry rl = TASK_RLIMITS_ENTRY__INIT;
 	RlimitEntry rle[RLIM_NLIMITS], *rlp[RLIM_NLIMITS];
 	SaEntry sa[NSIG_MAX], *sap[NSIG_MAX];
@@ -522,6 +542,12 @@ static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEn
 	for (i = 0; i < 3; i++)
 		fill_itimer(&it[i], &ts->in.itimer[i]);
 	tm.real = &it[0], tm.virt = &it[1], tm.prof = &it[2];
+	for (i = 0; i < ts->in.n_pt; i++) {
+		dump_ptimer_fill(&pte[i], &ts->in.pt[i]);
+		ptp[i] = &pte[i];
+	}
+	tm.n_posix = (size_t)ts->in.n_pt;
+	tm.posix = ptp;
 	tc.timers = &tm;
 	err = leader ? fill_rlimits(ts->pid, rle, rlp, &rl) : 0;
 	if (err)
