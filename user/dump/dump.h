@@ -22,6 +22,7 @@ struct imgdir;
 struct dump_unix;
 struct dump_pipes;
 struct dump_epolls;
+struct dump_seccomp;
 
 struct dump_opts {
 	pid_t pid;
@@ -89,6 +90,7 @@ struct dump_ctx {
 
 	struct dump_unix *unix_state;
 	struct dump_pipes *pipes_state;
+	struct dump_seccomp *seccomp_state; /* filters seen so far (dump_seccomp.c) */
 	struct treeiter *treeiter; /* loaded on first use: dump_treeiter() */
 	int treeiter_err;
 
@@ -189,6 +191,14 @@ struct ptimer {
 int dump_ptimers_parse(pid_t pid, const char *comm, struct ptimer *v);
 /* Fill posix_timer_entry messages (PosixTimerEntry) for the core image. */
 void dump_ptimer_fill(void *posix_timer_entry, const struct ptimer *t);
+
+/*
+ * dump_seccomp.c: the filters of a thread in seccomp filter mode, kept once for the whole
+ * tree; *ret_filter is the index of its newest in seccomp.img. Nothing for other modes.
+ */
+int dump_seccomp_thread(struct dump_ctx *ctx, pid_t tid, uint32_t mode, uint32_t *ret_filter);
+int dump_seccomp_write(struct dump_ctx *ctx);
+void dump_seccomp_free(struct dump_ctx *ctx);
 
 /* per task: core, ids, fs, mm, pagemap, pages, crux-task */
 int dump_task(struct dump_ctx *ctx, struct pstree_task *t);
