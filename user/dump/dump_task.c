@@ -41,6 +41,7 @@
 #define NSIG_MAX 64
 /* task_core_entry.task_state, CRIU's values */
 #define TASK_STATE_ALIVE 1
+#define TASK_STATE_DEAD 2
 #define TASK_STATE_STOPPED 3
 #define SCRATCH_SIZE 4096
 #define SIGINFO_MAX 64
@@ -876,7 +877,24 @@ static int dump_threads(struct dump_ctx *ctx, struct pstree_task *t, struct task
 	return 0;
 }
 
-int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
+/*
+ * A zombie is its wait status: core-<pid>.img with task_state TASK_DEAD and the status in
+ * exit_code, as CRIU writes it; nothing else of it is left to dump.
+ */
+static int dump_zombie(struct dump_ctx *ctx, struct pstree_task *t)
+{
+	CoreEntry core = CORE_ENTRY__INIT;
+	TaskCoreEntry tc = TASK_CORE_ENTRY__INIT;
+
+	tc.task_state = TASK_STATE_DEAD;
+	tc.exit_code = (uint32_t)t->exit_code;
+	tc.comm = t->comm;
+	core.mtype = CORE_ENTRY__MARCH__X86_64;
+	core.tc = &tc;
+	return write_one(ctx, IMG_CORE, (unsigned long)t->pid, &core);
+}
+
+static int dump_live_task(struct dump_ctx *ctx, struct pstree_task *t)
 {
 	/* the leader, then its other threads */
 	_cleanup_free_ struct task_state *ts = calloc(t->n_threads + 1, sizeof(*ts));
@@ -903,4 +921,9 @@ int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
 	if (!err)
 		err = write_mm(ctx, ts);
 	return err;
+}
+
+int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
+{
+	return t->zombie ? dump_zombie(ctx, t) : dump_live_task(ctx, t);
 }

@@ -78,6 +78,7 @@ struct rst_task {
 	size_t n_runs;
 	int pages_fd; /* pages-<id>.img, read-only */
 	bool created;
+	bool zombie; /* dumped as a zombie: only core (tc) is loaded; made to exit at restore */
 	struct inj inj;
 	struct rst_thread *threads; /* pstree_entry.threads without the leader */
 	size_t n_threads;

@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* task_core_entry.task_state of a zombie (CRIU's TASK_DEAD) */
+#define TASK_STATE_DEAD 2
+
 #define LOG_PREFIX "restore: "
 #include "img.h"
 #include "log.h"
@@ -413,12 +416,26 @@ static int load_threads(struct rst_set *set, struct rst_task *t)
 	return 0;
 }
 
+/* A zombie has its core (the wait status) and nothing else; never the root, no threads. */
+static int load_zombie(struct rst_set *set, struct rst_task *t)
+{
+	if (t->parent < 0 || t->n_threads) {
+		pr_err("image %s: pid %d is a zombie %s", imgdir_path(set->dir), t->pid,
+		       t->parent < 0 ? "at the root of the tree" : "with threads");
+		return -EBADMSG;
+	}
+	t->zombie = true;
+	return 0;
+}
+
 static int load_task(struct rst_set *set, struct rst_task *t)
 {
 	TaskKobjIdsEntry *ids = NULL;
 	int err;
 
 	err = read_one(set, IMG_CORE, t->pid, &core_entry__descriptor, false, (void **)&t->core);
+	if (!err && t->core->tc && t->core->tc->task_state == TASK_STATE_DEAD)
+		return load_zombie(set, t);
 	if (!err && (!t->core->thread_info || !t->core->tc || !t->core->thread_info->gpregs)) {
 		pr_err("image %s: core-%d.img has no registers or no task core",
 		       imgdir_path(set->dir), t->pid);
