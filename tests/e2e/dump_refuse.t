@@ -22,6 +22,10 @@ start pidfd || exit 1
 out=$("$CRUX" dump -t $tpid -D "$tdir/img" 2>&1)
 ok "$([ $? = 1 ]; echo $?)" "a pidfd: refused"
 has "$out" "pid $tpid \(dumptgt\) fd 4: anon_inode:\[pidfd\]" "the message names the fd and its kind"
+line=$(grep -o "pid $tpid (dumptgt) fd 4: .*supported yet" <<<"$out")
+map=$("${CRUX_MAP:-$PWD/.output/crux-map}" external $tpid 2>/dev/null)
+ok "$(grep -qxF "refused: $line" <<<"$map" && grep -q "would be refused" <<<"$map"; echo $?)" \
+	"crux-map external refuses it with the dump's own words"
 running $tpid "$tdir"
 ok $? "the target runs on"
 

@@ -37,6 +37,7 @@ struct dump_opts {
 	int verbose;
 };
 
+/* The same order as enum fdkind (fdkind.h), which decides an fd's kind. */
 enum dump_fd_kind {
 	DUMP_FD_REG = 0, /* regular files, directories, character devices by path */
 	DUMP_FD_PIPE,

@@ -20,6 +20,7 @@
 
 #define LOG_PREFIX "dump: "
 #include "dump.h"
+#include "fdkind.h"
 #include "img.h"
 #include "log.h"
 #include "shared.h"
@@ -28,6 +29,9 @@
 #include "fdinfo.pb-c.h"
 #include "fown.pb-c.h"
 
+_Static_assert((int)DUMP_FD_EPOLL == (int)FDKIND_EPOLL && (int)DUMP_FD__MAX == (int)FDKIND__MAX,
+	       "enum dump_fd_kind follows enum fdkind");
+
 static const struct dump_fd_ops *const fd_ops[DUMP_FD__MAX] = {
 	[DUMP_FD_REG] = &dump_files_ops,	 [DUMP_FD_PIPE] = &dump_pipes_ops,
 	[DUMP_FD_UNIX] = &dump_unix_ops,	 [DUMP_FD_EVENTFD] = &dump_eventfd_ops,
@@ -35,29 +39,6 @@ static const struct dump_fd_ops *const fd_ops[DUMP_FD__MAX] = {
 	[DUMP_FD_INOTIFY] = &dump_inotify_ops,	 [DUMP_FD_FANOTIFY] = &dump_fanotify_ops,
 	[DUMP_FD_EPOLL] = &dump_epoll_ops,
 };
-
-/* The anon-inode kinds crux dumps, by the name /proc/PID/fd shows for them. */
-static const struct {
-	const char *link;
-	enum dump_fd_kind kind;
-} anon_kinds[] = {
-	{ "anon_inode:[eventfd]", DUMP_FD_EVENTFD },
-	{ "anon_inode:[signalfd]", DUMP_FD_SIGNALFD },
-	{ "anon_inode:[timerfd]", DUMP_FD_TIMERFD },
-	{ "anon_inode:inotify", DUMP_FD_INOTIFY },
-	{ "anon_inode:[fanotify]", DUMP_FD_FANOTIFY },
-	{ "anon_inode:[eventpoll]", DUMP_FD_EPOLL },
-};
-
-static int anon_kind(const struct dump_fd *f)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(anon_kinds); i++)
-		if (!strcmp(f->link, anon_kinds[i].link))
-			return (int)anon_kinds[i].kind;
-	return -1;
-}
 
 static int kcmp_file(pid_t p1, int fd1, pid_t p2, int fd2)
 {
@@ -102,67 +83,27 @@ static void fd_dedup(struct dump_ctx *ctx, struct dump_fd *f)
 	f->file_id = dump_new_id(ctx);
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
-/* The kind of an fd, or a refusal naming what it is. */
+/* The kind of an fd, or a refusal naming what it is (fdkind.c decides, for crux-map too). */
 static int fd_kind(struct dump_ctx *ctx, struct dump_fd *f, int pidfd)
 {
-	char d[96];
-	int dom = 0;
+	char d[96], why[512];
+	int dom = 0, err;
 	socklen_t l = sizeof(dom);
+	enum fdkind k;
 
 	dump_fd_desc(ctx, f, d, sizeof(d));
-	dom = anon_kind(f);
-	if (dom >= 0) {
-		f->kind = (enum dump_fd_kind)dom;
-		return 0;
-	}
-	switch (f->st.st_mode & S_IFMT) {
-	case S_IFSOCK:
+	if (S_ISSOCK(f->st.st_mode)) {
 		f->stolen = pidfd_getfd(pidfd, f->fd, 0);
 		if (f->stolen < 0)
 			return dump_errno_ret("%s: cannot take a copy of %s", d, f->link);
 		if (getsockopt(f->stolen, SOL_SOCKET, SO_DOMAIN, &dom, &l))
 			return dump_errno_ret("%s: cannot read the family of %s", d, f->link);
-		if (dom != AF_UNIX)
-			return pr_err_ret(-EOPNOTSUPP,
-					  "%s: %s is a socket of family %d: only unix sockets are "
-					  "supported",
-					  d, f->link, dom);
-		f->kind = DUMP_FD_UNIX;
-		return 0;
-	case S_IFIFO:
-		if (strncmp(f->link, "pipe:", 5))
-			return pr_err_ret(-EOPNOTSUPP, "%s: named FIFO %s is not supported yet", d,
-					  f->link);
-		f->kind = DUMP_FD_PIPE;
-		return 0;
-	case S_IFREG:
-	case S_IFDIR:
-	case S_IFCHR:
-		if (f->link[0] != '/')
-			return pr_err_ret(-EOPNOTSUPP,
-					  "%s: %s has no path (memfd or anonymous inode): not "
-					  "supported yet",
-					  d, f->link);
-		if (ends_with(f->link, " (deleted)"))
-			return pr_err_ret(-EOPNOTSUPP,
-					  "%s: file %s is deleted: deleted files are not supported "
-					  "(keep the file or close it before the dump)",
-					  d, f->link);
-		f->kind = DUMP_FD_REG;
-		return 0;
-	default:
-		return pr_err_ret(-EOPNOTSUPP,
-				  "%s: %s (an anonymous inode, block device or other special "
-				  "file) is not supported yet",
-				  d, f->link);
 	}
+	err = fdkind_of(f->link, f->st.st_mode, dom, &k, why, sizeof(why));
+	if (err)
+		return pr_err_ret(err, "%s: %s", d, why);
+	f->kind = (enum dump_fd_kind)k;
+	return 0;
 }
 
 static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
