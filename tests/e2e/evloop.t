@@ -7,7 +7,7 @@
 need_root
 TGT=$CRUX_OUT/tests/e2e/evtgt
 kinds="eventfd signalfd timerfd epoll inotify fanotify ptimer"
-echo "1..$((3 * 7 + 5))"
+echo "1..$((3 * 7 + 7))"
 
 for k in $kinds; do
 	d=$WORK/$k
@@ -19,6 +19,22 @@ for k in $kinds; do
 	verify "$d"
 	ok $? "$k: its state checked from inside the restored process"
 done
+
+# The images: crux show and Debian's crit read the event-loop entries.
+"$CRUX" show "$WORK/epoll/img" 2>&1 | grep -q "epoll, 6 targets: .*data 0x4444"
+ok $? "crux show lists the epoll's targets"
+if command -v crit >/dev/null; then
+	{ crit decode -i "$WORK/epoll/img/files.img" && crit decode -i "$WORK/timerfd/img/files.img"; } |
+		python3 -c '
+import json, sys
+ep, tf = (json.loads(l)["entries"] for l in sys.stdin)
+tfds = sorted(len(e["epfd"]["tfd"]) for e in ep if e["type"] == "EVENTPOLL")
+clocks = sorted(e["tfd"]["clockid"] for e in tf if e["type"] == "TIMERFD")
+sys.exit(not (tfds == [1, 1, 6] and clocks == [0, 1, 1, 1, 7]))'
+	ok $? "crit decodes the eventpoll and timerfd entries of files.img"
+else
+	ok 1 "crit decodes the eventpoll and timerfd entries (crit missing: run tools/deps.sh)"
+fi
 
 # Unread inotify events: dropped with a warning in the summary, or refused when strict.
 d=$WORK/queued

@@ -515,7 +515,7 @@ static void out_file(struct show *s, const FileEntry *f)
 			out_queue(s, qsum_find(s->pipeq, s->n_pipeq, f->pipe->pipe_id), "chunk");
 	} else if (f->usk) {
 		out_unix(s, f);
-	} else {
+	} else if (!show_evloop_file(s->o, f)) {
 		outfmt_text(s->o, "%s.%u", type ?: "type?", f->id);
 	}
 }
