@@ -6,8 +6,8 @@
 . "$(dirname "$0")/restore_lib.sh"
 need_root
 TGT=$CRUX_OUT/tests/e2e/evtgt
-kinds="eventfd signalfd timerfd epoll inotify fanotify ptimer"
-echo "1..$((3 * 7 + 7))"
+kinds="eventfd signalfd timerfd epoll epoll-tree inotify fanotify ptimer"
+echo "1..$((3 * 8 + 7))"
 
 for k in $kinds; do
 	d=$WORK/$k

@@ -17,6 +17,9 @@
  *             (EPOLLOUT|EPOLLONESHOT), a closed fd whose file lives on in a dup, a nested
  *             epoll, EPOLLEXCLUSIVE, and a fired ONESHOT: same registrations, same ready
  *             events and data words
+ *   epoll-tree  an epoll shared with a child, which registered its own eventfd as fd 50,
+ *             EPOLLWAKEUP, then moved it to fd 51 (the registration stays keyed by fd 50 of
+ *             a file only the child holds): ready again after restore with its data word
  *   inotify   watches on DIR (IN_CREATE) and DIR/sub (IN_DELETE|IN_ONESHOT) with a gap in
  *             the wd numbers: same wds and masks, and a file created after restore is seen
  *   inotify-queued  an inotify group with an unread event at dump (not restored)
@@ -42,9 +45,11 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -325,6 +330,50 @@ static void verify_epoll(void)
 	check(set & 0x40, "the EPOLLEXCLUSIVE target is not reported");
 }
 
+static pid_t ep_child;
+
+static void setup_epoll_tree(void)
+{
+	int sync[2];
+	char c;
+
+	if (dup2(epoll_create1(0), EP) < 0 || pipe(sync))
+		die("epoll_create1");
+	ep_child = fork();
+	if (ep_child < 0)
+		die("fork");
+	if (ep_child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (dup2(eventfd(1, EFD_NONBLOCK), 50) < 0)
+			die("child eventfd");
+		ep_add(EP, 50, EPOLLIN | EPOLLWAKEUP, 0x9999);
+		if (dup2(50, 51) < 0 || close(50) || write(sync[1], "r", 1) != 1)
+			die("child dup");
+		for (;;)
+			pause();
+	}
+	if (read(sync[0], &c, 1) != 1)
+		die("child did not get ready");
+	close(sync[0]);
+	close(sync[1]);
+	if (dup2(eventfd(0, EFD_NONBLOCK), 52) < 0)
+		die("eventfd");
+	ep_add(EP, 52, EPOLLIN, 0xa000);
+}
+
+static void verify_epoll_tree(void)
+{
+	uint32_t ev[16] = { 0 };
+	unsigned int set = ready(EP, ev);
+
+	check(set == 0x200 && ev[9] == EPOLLIN, "ready set %#x (events %#x), expected 0x200", set,
+	      ev[9]);
+	check(fcntl(50, F_GETFD) < 0 && fcntl(51, F_GETFD) < 0, "the child's fds leaked to us");
+	check(kill(ep_child, 0) == 0, "the child is gone");
+	kill(ep_child, SIGKILL);
+	waitpid(ep_child, NULL, 0);
+}
+
 /* fdinfo "tfd: events: data:" lines (file-independent part), for the before/after check. */
 static void ep_lines(int ep, char *out, size_t size)
 {
@@ -573,6 +622,7 @@ static const struct {
 	{ "signalfd", setup_signalfd, verify_signalfd },
 	{ "timerfd", setup_timerfd, verify_timerfd },
 	{ "epoll", setup_epoll, verify_epoll },
+	{ "epoll-tree", setup_epoll_tree, verify_epoll_tree },
 	{ "inotify", setup_inotify, verify_inotify },
 	{ "inotify-queued", setup_inotify_queued, verify_inotify_queued },
 	{ "fanotify", setup_fanotify, verify_fanotify },
@@ -601,7 +651,7 @@ int main(int argc, char **argv)
 	if (cfd < 0)
 		die("counter");
 	kinds[k].setup();
-	if (k == 3)
+	if (!strncmp(kinds[k].name, "epoll", 5))
 		ep_lines(EP, ep_before, sizeof(ep_before));
 	path_of(p, sizeof(p), "ready");
 	close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
@@ -613,7 +663,7 @@ int main(int argc, char **argv)
 			die("counter");
 		usleep(2000);
 	}
-	if (k == 3) {
+	if (!strncmp(kinds[k].name, "epoll", 5)) {
 		ep_lines(EP, after, sizeof(after));
 		/* the kernel orders the list by file address: compare it as a set */
 		check(ep_before[0] && same_set(ep_before, after),
