@@ -480,7 +480,8 @@ static void test_magics(void)
 		   "crux magic 0x%08x is outside CRIU's range", crux[i]);
 	ok(IMG_MAGIC_COMMON != IMG_MAGIC_CRUX_EXT && IMG_MAGIC_SERVICE != IMG_MAGIC_CRUX_EXT &&
 		   IMG_MAGIC_COMMON != IMG_MAGIC_CRUX_TASK &&
-		   IMG_MAGIC_SERVICE != IMG_MAGIC_CRUX_TASK && IMG_MAGIC_COMMON != IMG_MAGIC_CRUX_FDS &&
+		   IMG_MAGIC_SERVICE != IMG_MAGIC_CRUX_TASK &&
+		   IMG_MAGIC_COMMON != IMG_MAGIC_CRUX_FDS &&
 		   IMG_MAGIC_SERVICE != IMG_MAGIC_CRUX_FDS,
 	   "crux magics differ from the common and service magics");
 	for (t = 0; t < IMG_TYPE_MAX; t++) {
