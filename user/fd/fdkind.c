@@ -21,8 +21,8 @@ static const struct {
 	const char *link;
 	enum fdkind kind;
 } anon_kinds[] = {
-	{ "anon_inode:[eventfd]", FDKIND_EVENTFD },	{ "anon_inode:[signalfd]", FDKIND_SIGNALFD },
-	{ "anon_inode:[timerfd]", FDKIND_TIMERFD },	{ "anon_inode:inotify", FDKIND_INOTIFY },
+	{ "anon_inode:[eventfd]", FDKIND_EVENTFD },   { "anon_inode:[signalfd]", FDKIND_SIGNALFD },
+	{ "anon_inode:[timerfd]", FDKIND_TIMERFD },   { "anon_inode:inotify", FDKIND_INOTIFY },
 	{ "anon_inode:[fanotify]", FDKIND_FANOTIFY }, { "anon_inode:[eventpoll]", FDKIND_EPOLL },
 };
 
@@ -66,14 +66,16 @@ int fdkind_of(const char *link, mode_t mode, int sock_family, enum fdkind *ret_k
 	case S_IFDIR:
 	case S_IFCHR:
 		if (link[0] != '/')
-			return refuse(why, size,
-				      "%s has no path (memfd or anonymous inode): not supported yet",
-				      link);
+			return refuse(
+				why, size,
+				"%s has no path (memfd or anonymous inode): not supported yet",
+				link);
 		if (ends_with(link, " (deleted)"))
-			return refuse(why, size,
-				      "file %s is deleted: deleted files are not supported (keep the "
-				      "file or close it before the dump)",
-				      link);
+			return refuse(
+				why, size,
+				"file %s is deleted: deleted files are not supported (keep the "
+				"file or close it before the dump)",
+				link);
 		*ret_kind = FDKIND_REG;
 		return 0;
 	default:
