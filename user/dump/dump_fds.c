@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The fd tables of the frozen tree: every fd of every task, open file descriptions shared
- * between fds found with kcmp(KCMP_FILE), each kind handed to its ops (dump_files.c,
- * dump_pipes.c, dump_unix.c); then fdinfo-<pid>.img per task. Kinds crux cannot restore
- * yet are refused here, all of them in one run, and so are pipe ends and sockets that a
- * process outside the tree holds too (shared.h).
+ * between fds found with kcmp(KCMP_FILE), each handed to the first kind of fd_kinds[] that
+ * claims it (user/fd/); then fdinfo-<pid>.img per task. An fd no kind claims is refused
+ * here by what it is, all of them in one run, and so are pipe ends and sockets that a
+ * process outside the tree holds too (shared.h). This file never names a kind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -20,25 +19,12 @@
 
 #define LOG_PREFIX "dump: "
 #include "dump.h"
-#include "fdkind.h"
+#include "fd.h"
 #include "img.h"
 #include "log.h"
 #include "shared.h"
 #include "util.h"
-#include "crux_fds.pb-c.h"
 #include "fdinfo.pb-c.h"
-#include "fown.pb-c.h"
-
-_Static_assert((int)DUMP_FD_EPOLL == (int)FDKIND_EPOLL && (int)DUMP_FD__MAX == (int)FDKIND__MAX,
-	       "enum dump_fd_kind follows enum fdkind");
-
-static const struct dump_fd_ops *const fd_ops[DUMP_FD__MAX] = {
-	[DUMP_FD_REG] = &dump_files_ops,	 [DUMP_FD_PIPE] = &dump_pipes_ops,
-	[DUMP_FD_UNIX] = &dump_unix_ops,	 [DUMP_FD_EVENTFD] = &dump_eventfd_ops,
-	[DUMP_FD_SIGNALFD] = &dump_signalfd_ops, [DUMP_FD_TIMERFD] = &dump_timerfd_ops,
-	[DUMP_FD_INOTIFY] = &dump_inotify_ops,	 [DUMP_FD_FANOTIFY] = &dump_fanotify_ops,
-	[DUMP_FD_EPOLL] = &dump_epoll_ops,
-};
 
 static int kcmp_file(pid_t p1, int fd1, pid_t p2, int fd2)
 {
@@ -83,27 +69,26 @@ static void fd_dedup(struct dump_ctx *ctx, struct dump_fd *f)
 	f->file_id = dump_new_id(ctx);
 }
 
-/* The kind of an fd, or a refusal naming what it is (fdkind.c decides, for crux-map too). */
+/* The first kind of the table that claims f, or a refusal naming what it is. */
 static int fd_kind(struct dump_ctx *ctx, struct dump_fd *f, int pidfd)
 {
+	struct fd_probe p = { .st = &f->st, .link = f->link, .family = -1 };
+	socklen_t l = sizeof(p.family);
 	char d[96], why[512];
-	int dom = 0, err;
-	socklen_t l = sizeof(dom);
-	enum fdkind k;
 
 	dump_fd_desc(ctx, f, d, sizeof(d));
 	if (S_ISSOCK(f->st.st_mode)) {
+		/* the family is only known from the socket itself */
 		f->stolen = pidfd_getfd(pidfd, f->fd, 0);
 		if (f->stolen < 0)
-			return dump_errno_ret("%s: cannot take a copy of %s", d, f->link);
-		if (getsockopt(f->stolen, SOL_SOCKET, SO_DOMAIN, &dom, &l))
-			return dump_errno_ret("%s: cannot read the family of %s", d, f->link);
+			return pr_perror_ret("%s: cannot take a copy of %s", d, f->link);
+		if (getsockopt(f->stolen, SOL_SOCKET, SO_DOMAIN, &p.family, &l))
+			return pr_perror_ret("%s: cannot read the family of %s", d, f->link);
 	}
-	err = fdkind_of(f->link, f->st.st_mode, dom, &k, why, sizeof(why));
-	if (err)
-		return pr_err_ret(err, "%s: %s", d, why);
-	f->kind = (enum dump_fd_kind)k;
-	return 0;
+	/* fd_kinds.c decides, for crux-map external too: both give the same verdict */
+	if (!fd_kind_find(&p, &f->kind, why, sizeof(why)))
+		return 0;
+	return pr_err_ret(-EOPNOTSUPP, "%s: %s", d, why);
 }
 
 static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
@@ -123,7 +108,7 @@ static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
 		return pr_err_ret(err, "pid %d fd %d: cannot read it: %s", t->pid, fd,
 				  strerror(-err));
 	if (stat(path, &f->st))
-		return dump_errno_ret("pid %d fd %d: cannot stat %s", t->pid, fd, f->link);
+		return pr_perror_ret("pid %d fd %d: cannot stat %s", t->pid, fd, f->link);
 	err = proc_parse_fdinfo(t->pid, fd, &f->fi);
 	if (err)
 		return pr_err_ret(err, "pid %d fd %d: cannot read its fdinfo", t->pid, fd);
@@ -139,13 +124,13 @@ static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
 	}
 	if (!f->primary)
 		return 0;
-	if (f->kind == DUMP_FD_PIPE) {
+	if (f->kind->steal && f->stolen < 0) {
 		f->stolen = pidfd_getfd(t->pidfd, fd, 0);
 		if (f->stolen < 0)
-			return dump_errno_ret("pid %d fd %d: cannot take a copy of %s", t->pid, fd,
-					      f->link);
+			return pr_perror_ret("pid %d fd %d: cannot take a copy of %s", t->pid, fd,
+					     f->link);
 	}
-	return fd_ops[f->kind]->collect ? fd_ops[f->kind]->collect(ctx, f) : 0;
+	return f->kind->collect ? f->kind->collect(ctx, f) : 0;
 }
 
 int dump_fds_collect(struct dump_ctx *ctx)
@@ -175,13 +160,15 @@ int dump_fds_collect(struct dump_ctx *ctx)
 
 int dump_fds_check(struct dump_ctx *ctx)
 {
-	int k, err, failed = 0;
+	const struct fd_kind *k;
+	int err, failed = 0;
+	size_t i;
 
 	/* every kind reports all its offenders before the dump fails */
-	for (k = 0; k < DUMP_FD__MAX; k++) {
-		if (!fd_ops[k]->check)
+	fd_for_each_kind(i, k) {
+		if (!k->check)
 			continue;
-		err = fd_ops[k]->check(ctx);
+		err = k->check(ctx);
 		if (err && !failed)
 			failed = err;
 	}
@@ -224,23 +211,11 @@ static int write_fdinfo(struct dump_ctx *ctx, pid_t pid)
 	err = img__open(ctx->dirfd, IMG_FDINFO, (unsigned long)pid, IMG_WRITE, &img);
 	for (i = 0; !err && i < ctx->n_fds; i++) {
 		FdinfoEntry e = FDINFO_ENTRY__INIT;
-		static const FdTypes types[DUMP_FD__MAX] = {
-			[DUMP_FD_REG] = FD_TYPES__REG,
-			[DUMP_FD_PIPE] = FD_TYPES__PIPE,
-			[DUMP_FD_UNIX] = FD_TYPES__UNIXSK,
-			[DUMP_FD_EVENTFD] = FD_TYPES__EVENTFD,
-			[DUMP_FD_SIGNALFD] = FD_TYPES__SIGNALFD,
-			[DUMP_FD_TIMERFD] = FD_TYPES__TIMERFD,
-			[DUMP_FD_INOTIFY] = FD_TYPES__INOTIFY,
-			[DUMP_FD_FANOTIFY] = FD_TYPES__FANOTIFY,
-			[DUMP_FD_EPOLL] = FD_TYPES__EVENTPOLL,
-		};
-
 		if (ctx->fds[i].pid != pid)
 			continue;
 		e.id = ctx->fds[i].file_id;
 		e.flags = ctx->fds[i].fd_flags;
-		e.type = types[ctx->fds[i].kind];
+		e.type = (FdTypes)ctx->fds[i].kind->fd_type;
 		e.fd = (uint32_t)ctx->fds[i].fd;
 		err = img_write_one(img, &e.base);
 	}
@@ -254,11 +229,12 @@ static int write_fdinfo(struct dump_ctx *ctx, pid_t pid)
 
 int dump_fds_write(struct dump_ctx *ctx)
 {
+	const struct fd_kind *k;
 	size_t i;
-	int k, err;
+	int err;
 
-	for (k = 0; k < DUMP_FD__MAX; k++) {
-		err = fd_ops[k]->write ? fd_ops[k]->write(ctx) : 0;
+	fd_for_each_kind(i, k) {
+		err = k->write ? k->write(ctx) : 0;
 		if (err)
 			return err;
 	}
@@ -267,94 +243,36 @@ int dump_fds_write(struct dump_ctx *ctx)
 		if (err)
 			return err;
 	}
-	if (ctx->crux_fds_img) {
-		err = img__close(TAKE_PTR(ctx->crux_fds_img));
-		if (err)
-			return pr_err_ret(err, "cannot write crux-fds.img: %s", img_error());
+	return 0;
+}
+
+void dump_fds_summary(struct dump_ctx *ctx, char *buf, size_t size)
+{
+	const struct fd_kind *k;
+	size_t i, len;
+
+	buf[0] = '\0';
+	fd_for_each_kind(i, k) {
+		len = strlen(buf);
+		if (k->summary && len < size)
+			k->summary(ctx, buf + len, size - len);
 	}
-	return 0;
-}
-
-int dump_write_crux_fd(struct dump_ctx *ctx, const void *crux_fd_entry)
-{
-	int err = 0;
-
-	if (!ctx->crux_fds_img)
-		err = img__open(ctx->dirfd, IMG_CRUX_FDS, 0, IMG_WRITE, &ctx->crux_fds_img);
-	if (!err)
-		err = img_write_one(ctx->crux_fds_img, (const ProtobufCMessage *)crux_fd_entry);
-	if (err)
-		return pr_err_ret(err, "cannot write crux-fds.img: %s", img_error());
-	return 0;
-}
-
-int dump_fdinfo_text(struct dump_ctx *ctx, const struct dump_fd *f, char **ret)
-{
-	char what[32], d[96];
-	int err;
-
-	snprintf(what, sizeof(what), "fdinfo/%d", f->fd);
-	err = proc_read_text(f->pid, what, ret);
-	if (err)
-		return pr_err_ret(err, "%s: cannot read its fdinfo: %s",
-				  dump_fd_desc(ctx, f, d, sizeof(d)), strerror(-err));
-	return 0;
-}
-
-void dump_fown_zero(void *fown_entry)
-{
-	FownEntry *o = fown_entry;
-
-	fown_entry__init(o);
-	o->uid = o->euid = o->signum = o->pid_type = o->pid = 0;
-}
-
-int dump_notify_queue(struct dump_ctx *ctx, const struct dump_fd *f, const char *kind,
-		      uint32_t *ret_bytes)
-{
-	_cleanup_close_ int fd = -1;
-	const struct pstree_task *t = pstree_find(&ctx->tree, f->pid);
-	char d[96];
-	int n = 0;
-
-	dump_fd_desc(ctx, f, d, sizeof(d));
-	fd = t ? pidfd_getfd(t->pidfd, f->fd, 0) : -1;
-	if (fd < 0)
-		return dump_errno_ret("%s: cannot take a copy of its %s fd", d, kind);
-	if (ioctl(fd, FIONREAD, &n))
-		return dump_errno_ret("%s: cannot count the unread events of its %s fd", d, kind);
-	*ret_bytes = (uint32_t)n;
-	if (!n)
-		return 0;
-	if (ctx->opts->inotify_strict)
-		return pr_err_ret(
-			-EBUSY,
-			"%s: %s group has %d bytes of unread events, which restore cannot "
-			"recreate; refused by --inotify-strict (let the process read them, "
-			"or dump without --inotify-strict to drop them with a warning)",
-			d, kind, n);
-	pr_warn("%s: %s group has %d bytes of unread events: they are not restored (the restored "
-		"group starts with an empty queue; --inotify-strict refuses this)",
-		d, kind, n);
-	ctx->nr_notify_queued++;
-	return 0;
 }
 
 void dump_fds_cleanup(struct dump_ctx *ctx)
 {
+	const struct fd_kind *k;
 	size_t i;
-	int k;
 
-	for (k = 0; k < DUMP_FD__MAX; k++)
-		if (fd_ops[k]->cleanup)
-			fd_ops[k]->cleanup(ctx);
+	fd_for_each_kind(i, k)
+		if (k->cleanup)
+			k->cleanup(ctx);
 	for (i = 0; i < ctx->n_fds; i++) {
 		free(ctx->fds[i].link);
 		if (ctx->fds[i].stolen >= 0)
 			close(ctx->fds[i].stolen);
 	}
 	free(ctx->fds);
-	img__close(TAKE_PTR(ctx->crux_fds_img));
 	ctx->fds = NULL;
 	ctx->n_fds = 0;
 }

@@ -83,8 +83,7 @@ int dump_ptimers_parse(pid_t pid, const char *comm, struct ptimer *v)
 	snprintf(path, sizeof(path), "/proc/%d/timers", pid);
 	f = fopen(path, "re");
 	if (!f)
-		return pr_err_ret(-errno, "pid %d (%s): cannot read %s: %s", pid, comm, path,
-				  strerror(errno));
+		return pr_perror_ret("pid %d (%s): cannot read %s", pid, comm, path);
 	while (!err && fgets(line, sizeof(line), f))
 		err = parse_line(line, v, &n);
 	if (err == -E2BIG)

@@ -311,8 +311,8 @@ static int task_collect(struct task_state *ts, bool leader)
 		ts->tls[i].entry_number = TLS_FIRST + i;
 		if (ptrace(PTRACE_GET_THREAD_AREA, ts->pid, (void *)(long)(TLS_FIRST + i),
 			   &ts->tls[i]))
-			return dump_errno_ret("pid %d: cannot read TLS slot %d", ts->pid,
-					      TLS_FIRST + i);
+			return pr_perror_ret("pid %d: cannot read TLS slot %d", ts->pid,
+					     TLS_FIRST + i);
 	}
 	/* the shared queue is the process's: read once, in the leader */
 	ts->n_shared = leader ? ptrace_peek_siginfo(ts->pid, true, ts->sig_shared, SIGINFO_MAX) : 0;
@@ -323,7 +323,7 @@ static int task_collect(struct task_state *ts, bool leader)
 		return pr_err_ret(-EOPNOTSUPP, "pid %d: more than %d pending signals", ts->pid,
 				  SIGINFO_MAX - 1);
 	if (syscall(SYS_get_robust_list, ts->pid, &ts->robust_head, &robust_len))
-		return dump_errno_ret("pid %d: cannot read its robust futex list", ts->pid);
+		return pr_perror_ret("pid %d: cannot read its robust futex list", ts->pid);
 	ts->robust_len = (size_t)robust_len;
 	return task_read_inner(ts->pid, &ts->in, leader);
 }
@@ -484,6 +484,19 @@ static int write_one(struct dump_ctx *ctx, enum img_type t, unsigned long key, c
  * core-<tid>.img of one thread. Only the leader's holds the per-process parts (tc, ids), as
  * CRIU writes them; every thread has its registers and thread_core.
  */
+static void fill_ptimers(TaskTimersEntry *tm, const struct task_inner *in, PosixTimerEntry *pte,
+			 PosixTimerEntry **ptp)
+{
+	int i;
+
+	for (i = 0; i < in->n_pt; i++) {
+		dump_ptimer_fill(&pte[i], &in->pt[i]);
+		ptp[i] = &pte[i];
+	}
+	tm->n_posix = (size_t)in->n_pt;
+	tm->posix = ptp;
+}
+
 static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEntry *ids,
 		      bool leader)
 {
@@ -547,12 +560,7 @@ static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEn
 	for (i = 0; i < 3; i++)
 		fill_itimer(&it[i], &ts->in.itimer[i]);
 	tm.real = &it[0], tm.virt = &it[1], tm.prof = &it[2];
-	for (i = 0; i < ts->in.n_pt; i++) {
-		dump_ptimer_fill(&pte[i], &ts->in.pt[i]);
-		ptp[i] = &pte[i];
-	}
-	tm.n_posix = (size_t)ts->in.n_pt;
-	tm.posix = ptp;
+	fill_ptimers(&tm, &ts->in, pte, ptp);
 	tc.timers = &tm;
 	err = leader ? fill_rlimits(ts->pid, rle, rlp, &rl) : 0;
 	if (err)

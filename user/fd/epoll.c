@@ -24,9 +24,11 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "epoll: "
-#include "dump.h"
+#include "dumpctx.h"
+#include "evloop.h"
+#include "fd.h"
 #include "log.h"
-#include "restore.h"
+#include "rstctx.h"
 #include "util.h"
 #include "crux_fds.pb-c.h"
 #include "eventpoll.pb-c.h"
@@ -49,6 +51,13 @@ struct dump_epolls {
 	struct ep_rec *v;
 	size_t n;
 };
+
+extern const struct fd_kind fd_epoll;
+
+static bool ep_match(const struct fd_probe *p)
+{
+	return !strcmp(p->link, "anon_inode:[eventpoll]");
+}
 
 static int parse(const char *text, struct ep_tfd **ret, size_t *ret_n)
 {
@@ -130,7 +139,7 @@ static int check_one(struct dump_ctx *ctx, size_t fdi, struct ep_rec *r)
 	int err, failed = 0;
 
 	r->fdi = fdi;
-	err = dump_fdinfo_text(ctx, ep, &text);
+	err = evl_fdinfo_text(ctx, ep, &text);
 	if (err)
 		return err;
 	err = parse(text, &r->v, &r->n);
@@ -148,18 +157,17 @@ static int check_one(struct dump_ctx *ctx, size_t fdi, struct ep_rec *r)
 
 static int epoll_check(struct dump_ctx *ctx)
 {
+	void **slot = dump_kstate(ctx, &fd_epoll);
 	struct dump_epolls *s;
 	size_t i;
 	int err, failed = 0;
 
-	s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!slot || !(*slot = s = calloc(1, sizeof(*s))))
 		return -ENOMEM;
-	ctx->epoll_state = s;
 	for (i = 0; i < ctx->n_fds; i++) {
 		struct ep_rec *nv;
 
-		if (ctx->fds[i].kind != DUMP_FD_EPOLL || !ctx->fds[i].primary)
+		if (ctx->fds[i].kind != &fd_epoll || !ctx->fds[i].primary)
 			continue;
 		nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
 		if (!nv)
@@ -208,7 +216,7 @@ static int write_one(struct dump_ctx *ctx, const struct ep_rec *r)
 		cv[i].target_id = r->v[i].target_id;
 		cp[i] = &cv[i];
 	}
-	dump_fown_zero(&fown);
+	evl_fown_zero(&fown);
 	e.id = ep->file_id;
 	e.flags = ep->fi.flags;
 	e.fown = &fown;
@@ -224,12 +232,13 @@ static int write_one(struct dump_ctx *ctx, const struct ep_rec *r)
 	c.id = ep->file_id;
 	c.n_targets = r->n;
 	c.targets = cp;
-	return dump_write_crux_fd(ctx, &c);
+	return evl_cruxfds_write(ctx, &c);
 }
 
 static int epoll_write(struct dump_ctx *ctx)
 {
-	struct dump_epolls *s = ctx->epoll_state;
+	void **slot = dump_kstate(ctx, &fd_epoll);
+	struct dump_epolls *s = slot ? *slot : NULL;
 	size_t i;
 	int err;
 
@@ -243,7 +252,8 @@ static int epoll_write(struct dump_ctx *ctx)
 
 static void epoll_cleanup(struct dump_ctx *ctx)
 {
-	struct dump_epolls *s = ctx->epoll_state;
+	void **slot = dump_kstate(ctx, &fd_epoll);
+	struct dump_epolls *s = slot ? *slot : NULL;
 	size_t i;
 
 	for (i = 0; s && i < s->n; i++)
@@ -251,19 +261,13 @@ static void epoll_cleanup(struct dump_ctx *ctx)
 	if (s)
 		free(s->v);
 	free(s);
-	ctx->epoll_state = NULL;
+	if (slot)
+		*slot = NULL;
 }
-
-const struct dump_fd_ops dump_epoll_ops = {
-	.name = "epoll",
-	.check = epoll_check,
-	.write = epoll_write,
-	.cleanup = epoll_cleanup,
-};
 
 /* Restore half. */
 
-static int create_all(struct rst_set *set)
+static int ep_create(struct rst_set *set)
 {
 	size_t i;
 	int fd, err;
@@ -275,8 +279,7 @@ static int create_all(struct rst_set *set)
 			continue;
 		fd = epoll_create1(EPOLL_CLOEXEC);
 		if (fd < 0)
-			return pr_err_ret(-errno, "file id %u: cannot create an epoll: %s",
-					  f->fe->id, strerror(errno));
+			return pr_perror_ret("file id %u: cannot create an epoll", f->fe->id);
 		err = rst_park_fd(set, &fd);
 		if (err) {
 			close(fd);
@@ -291,11 +294,12 @@ static int create_all(struct rst_set *set)
 static int add_one(struct rst_set *set, const struct rst_file *ep, size_t i, char *msg, size_t size)
 {
 	const EventpollTfdEntry *t = ep->fe->epfd->tfd[i];
+	const CruxFdEntry *cfd = evl_cruxfds_get(set, ep->fe->id);
 	const struct rst_file *target = NULL;
 	struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
 
-	if (ep->cfd && i < ep->cfd->n_targets && ep->cfd->targets[i]->tfd == t->tfd)
-		target = rst_file_by_id(set, ep->cfd->targets[i]->target_id);
+	if (cfd && i < cfd->n_targets && cfd->targets[i]->tfd == t->tfd)
+		target = rst_file_by_id(set, cfd->targets[i]->target_id);
 	if (!target || target->ctl_fd < 0) {
 		snprintf(msg, size,
 			 "epoll file id %u: the target of fd %u is not in the image "
@@ -333,16 +337,14 @@ static __attribute__((noreturn)) void helper(struct rst_set *set, int wfd)
 	_exit(0);
 }
 
-int rst_epoll_create(struct rst_set *set)
+/* After every kind created its files: register the targets from a helper child. */
+static int ep_post_create(struct rst_set *set)
 {
 	char msg[256] = "";
-	int p[2], status = 0, err;
+	int p[2], status = 0;
 	ssize_t n;
 	pid_t pid;
 
-	err = create_all(set);
-	if (err)
-		return err;
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
 	pid = fork();
@@ -351,7 +353,7 @@ int rst_epoll_create(struct rst_set *set)
 	close(p[1]);
 	if (pid < 0) {
 		close(p[0]);
-		return pr_err_ret(-errno, "cannot fork the epoll helper: %s", strerror(errno));
+		return pr_perror_ret("cannot fork the epoll helper");
 	}
 	n = read(p[0], msg, sizeof(msg) - 1);
 	close(p[0]);
@@ -360,3 +362,15 @@ int rst_epoll_create(struct rst_set *set)
 		return pr_err_ret(-EIO, "%s", *msg ? msg : "the epoll helper failed");
 	return 0;
 }
+
+const struct fd_kind fd_epoll = {
+	.name = "epoll",
+	.fd_type = FD_TYPES__EVENTPOLL,
+	.match = ep_match,
+	.check = epoll_check,
+	.write = epoll_write,
+	.cleanup = epoll_cleanup,
+	.create = ep_create,
+	.post_create = ep_post_create,
+	.show = evl_show,
+};

@@ -14,13 +14,22 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "eventfd: "
-#include "dump.h"
+#include "dumpctx.h"
+#include "evloop.h"
+#include "fd.h"
 #include "log.h"
-#include "restore.h"
+#include "rstctx.h"
 #include "util.h"
 #include "eventfd.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "fown.pb-c.h"
+
+extern const struct fd_kind fd_eventfd;
+
+static bool efd_match(const struct fd_probe *p)
+{
+	return !strcmp(p->link, "anon_inode:[eventfd]");
+}
 
 static int parse(struct dump_ctx *ctx, const struct dump_fd *f, uint64_t *count, bool *sem)
 {
@@ -29,7 +38,7 @@ static int parse(struct dump_ctx *ctx, const struct dump_fd *f, uint64_t *count,
 	unsigned int sem_u = 0;
 	const char *p;
 	char d[96];
-	int err = dump_fdinfo_text(ctx, f, &text);
+	int err = evl_fdinfo_text(ctx, f, &text);
 
 	if (err)
 		return err;
@@ -65,12 +74,12 @@ static int efd_dump_write(struct dump_ctx *ctx)
 		FownEntry fown;
 		bool sem = false;
 
-		if (f->kind != DUMP_FD_EVENTFD || !f->primary)
+		if (f->kind != &fd_eventfd || !f->primary)
 			continue;
 		err = parse(ctx, f, &e.counter, &sem);
 		if (err)
 			return err;
-		dump_fown_zero(&fown);
+		evl_fown_zero(&fown);
 		e.id = f->file_id;
 		e.flags = (f->fi.flags & ~(uint32_t)O_ACCMODE) | (sem ? EFD_SEMAPHORE : 0);
 		e.fown = &fown;
@@ -84,12 +93,7 @@ static int efd_dump_write(struct dump_ctx *ctx)
 	return 0;
 }
 
-const struct dump_fd_ops dump_eventfd_ops = {
-	.name = "eventfd",
-	.write = efd_dump_write,
-};
-
-int rst_eventfd_open(struct rst_set *set, struct rst_file *f)
+static int efd_open(struct rst_set *set, struct rst_file *f)
 {
 	const EventfdFileEntry *e = f->fe->efd;
 	_cleanup_close_ int fd = -1;
@@ -98,17 +102,39 @@ int rst_eventfd_open(struct rst_set *set, struct rst_file *f)
 	/* created empty and non-blocking: a write() adds any 64-bit count without blocking */
 	fd = eventfd(0, (int)(e->flags & EFD_SEMAPHORE) | EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fd < 0)
-		return pr_err_ret(-errno, "file id %u: cannot create the eventfd: %s", e->id,
-				  strerror(errno));
+		return pr_perror_ret("file id %u: cannot create the eventfd", e->id);
 	if (e->counter && write(fd, &e->counter, sizeof(e->counter)) != sizeof(e->counter))
-		return pr_err_ret(-errno, "file id %u: cannot set the eventfd counter to %llu: %s",
-				  e->id, (unsigned long long)e->counter, strerror(errno));
+		return pr_perror_ret("file id %u: cannot set the eventfd counter to %llu", e->id,
+				     (unsigned long long)e->counter);
 	if (!(e->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, 0))
-		return pr_err_ret(-errno, "file id %u: cannot clear O_NONBLOCK: %s", e->id,
-				  strerror(errno));
+		return pr_perror_ret("file id %u: cannot clear O_NONBLOCK", e->id);
 	err = rst_park_fd(set, &fd);
 	if (err)
 		return pr_err_ret(err, "cannot park an eventfd: %s", strerror(-err));
 	f->ctl_fd = TAKE_FD(fd);
 	return 0;
 }
+
+static int efd_create(struct rst_set *set)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < set->n_files; i++) {
+		if (set->files[i].fe->type != FD_TYPES__EVENTFD || !set->files[i].fe->efd)
+			continue;
+		err = efd_open(set, &set->files[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+const struct fd_kind fd_eventfd = {
+	.name = "eventfd",
+	.fd_type = FD_TYPES__EVENTFD,
+	.match = efd_match,
+	.write = efd_dump_write,
+	.create = efd_create,
+	.show = evl_show,
+};

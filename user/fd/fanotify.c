@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "fanotify: "
-#include "dump.h"
+#include "dumpctx.h"
+#include "evloop.h"
+#include "fd.h"
 #include "fsnotify.h"
 #include "log.h"
-#include "restore.h"
+#include "rstctx.h"
 #include "util.h"
 #include "fdinfo.pb-c.h"
 #include "fown.pb-c.h"
@@ -30,16 +32,50 @@
 #define FAN_MARK_IGNORE 0x00000400
 #endif
 
+extern const struct fd_kind fd_fanotify;
+
+static bool ffy_match(const struct fd_probe *p)
+{
+	return !strcmp(p->link, "anon_inode:[fanotify]");
+}
+
+/* How many groups lost unread events (for the summary), in the kind's state slot. */
+static size_t *queued_count(struct dump_ctx *ctx)
+{
+	void **slot = dump_kstate(ctx, &fd_fanotify);
+
+	if (slot && !*slot)
+		*slot = calloc(1, sizeof(size_t));
+	return slot ? *slot : NULL;
+}
+
+static void ffy_summary(struct dump_ctx *ctx, char *buf, size_t size)
+{
+	size_t *n = queued_count(ctx);
+
+	evl_notify_summary(n ? *n : 0, "fanotify", buf, size);
+}
+
+static void ffy_cleanup(struct dump_ctx *ctx)
+{
+	void **slot = dump_kstate(ctx, &fd_fanotify);
+
+	if (slot)
+		free(TAKE_PTR(*slot));
+}
+
 static int fanotify_check(struct dump_ctx *ctx)
 {
-	uint32_t bytes;
+	size_t *count = queued_count(ctx);
 	size_t i;
 	int err, failed = 0;
 
+	if (!count)
+		return -ENOMEM;
 	for (i = 0; i < ctx->n_fds; i++) {
-		if (ctx->fds[i].kind != DUMP_FD_FANOTIFY || !ctx->fds[i].primary)
+		if (ctx->fds[i].kind != &fd_fanotify || !ctx->fds[i].primary)
 			continue;
-		err = dump_notify_queue(ctx, &ctx->fds[i], "fanotify", &bytes);
+		err = evl_notify_queue(ctx, &ctx->fds[i], "fanotify", count);
 		if (err && !failed)
 			failed = err;
 	}
@@ -165,7 +201,7 @@ static int write_one(struct dump_ctx *ctx, const struct dump_fd *f)
 	char d[96];
 	int err;
 
-	err = dump_fdinfo_text(ctx, f, &text);
+	err = evl_fdinfo_text(ctx, f, &text);
 	if (err)
 		return err;
 	p = strstr(text, "fanotify flags:");
@@ -174,7 +210,7 @@ static int write_one(struct dump_ctx *ctx, const struct dump_fd *f)
 				  dump_fd_desc(ctx, f, d, sizeof(d)));
 	err = parse_marks(ctx, f, text, &v, &n);
 	if (!err) {
-		dump_fown_zero(&fown);
+		evl_fown_zero(&fown);
 		e.id = f->file_id;
 		e.flags = f->fi.flags;
 		e.fown = &fown;
@@ -197,7 +233,7 @@ static int fanotify_write(struct dump_ctx *ctx)
 	int err;
 
 	for (i = 0; i < ctx->n_fds; i++) {
-		if (ctx->fds[i].kind != DUMP_FD_FANOTIFY || !ctx->fds[i].primary)
+		if (ctx->fds[i].kind != &fd_fanotify || !ctx->fds[i].primary)
 			continue;
 		err = write_one(ctx, &ctx->fds[i]);
 		if (err)
@@ -205,12 +241,6 @@ static int fanotify_write(struct dump_ctx *ctx)
 	}
 	return 0;
 }
-
-const struct dump_fd_ops dump_fanotify_ops = {
-	.name = "fanotify",
-	.check = fanotify_check,
-	.write = fanotify_write,
-};
 
 /* The mask, then the ignored mask, of one mark on path. */
 static int mark_path(int ffd, const FanotifyMarkEntry *m, unsigned int where, const char *path)
@@ -256,7 +286,7 @@ static int add_mark(int ffd, const FanotifyMarkEntry *m, uint32_t id)
 	return 0;
 }
 
-int rst_fanotify_open(struct rst_set *set, struct rst_file *f)
+static int ffy_open(struct rst_set *set, struct rst_file *f)
 {
 	const FanotifyFileEntry *e = f->fe->ffy;
 	unsigned int flags = (e->faflags & ~(FAN_CLOEXEC | FAN_NONBLOCK)) | FAN_CLOEXEC |
@@ -267,10 +297,9 @@ int rst_fanotify_open(struct rst_set *set, struct rst_file *f)
 
 	fd = fanotify_init(flags, e->evflags);
 	if (fd < 0)
-		return pr_err_ret(-errno,
-				  "file id %u: cannot create a fanotify group (flags %#x): "
-				  "%s",
-				  e->id, flags, strerror(errno));
+		return pr_perror_ret("file id %u: cannot create a fanotify group (flags %#x): "
+				     "",
+				     e->id, flags);
 	for (i = 0; i < e->n_mark; i++) {
 		err = add_mark(fd, e->mark[i], e->id);
 		if (err)
@@ -282,3 +311,30 @@ int rst_fanotify_open(struct rst_set *set, struct rst_file *f)
 	f->ctl_fd = TAKE_FD(fd);
 	return 0;
 }
+
+static int ffy_create(struct rst_set *set)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < set->n_files; i++) {
+		if (set->files[i].fe->type != FD_TYPES__FANOTIFY || !set->files[i].fe->ffy)
+			continue;
+		err = ffy_open(set, &set->files[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+const struct fd_kind fd_fanotify = {
+	.name = "fanotify",
+	.fd_type = FD_TYPES__FANOTIFY,
+	.match = ffy_match,
+	.check = fanotify_check,
+	.write = fanotify_write,
+	.summary = ffy_summary,
+	.cleanup = ffy_cleanup,
+	.create = ffy_create,
+	.show = evl_show,
+};

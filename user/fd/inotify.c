@@ -19,25 +19,61 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "inotify: "
-#include "dump.h"
+#include "dumpctx.h"
+#include "evloop.h"
+#include "fd.h"
 #include "fsnotify.h"
 #include "log.h"
-#include "restore.h"
+#include "rstctx.h"
 #include "util.h"
 #include "fdinfo.pb-c.h"
 #include "fown.pb-c.h"
 #include "fsnotify.pb-c.h"
 
+extern const struct fd_kind fd_inotify;
+
+static bool ify_match(const struct fd_probe *p)
+{
+	return !strcmp(p->link, "anon_inode:inotify");
+}
+
+/* How many groups lost unread events (for the summary), in the kind's state slot. */
+static size_t *queued_count(struct dump_ctx *ctx)
+{
+	void **slot = dump_kstate(ctx, &fd_inotify);
+
+	if (slot && !*slot)
+		*slot = calloc(1, sizeof(size_t));
+	return slot ? *slot : NULL;
+}
+
+static void ify_summary(struct dump_ctx *ctx, char *buf, size_t size)
+{
+	size_t *n = queued_count(ctx);
+
+	evl_notify_summary(n ? *n : 0, "inotify", buf, size);
+}
+
+static void ify_cleanup(struct dump_ctx *ctx)
+{
+	void **slot = dump_kstate(ctx, &fd_inotify);
+
+	if (slot)
+		free(TAKE_PTR(*slot));
+}
+
 static int inotify_check(struct dump_ctx *ctx)
 {
-	uint32_t bytes;
+	size_t *count = queued_count(ctx);
 	size_t i;
 	int err, failed = 0;
 
+	if (!count)
+		return -ENOMEM;
 	for (i = 0; i < ctx->n_fds; i++) {
-		if (ctx->fds[i].kind != DUMP_FD_INOTIFY || !ctx->fds[i].primary)
+		if (ctx->fds[i].kind != &fd_inotify || !ctx->fds[i].primary)
 			continue;
-		err = dump_notify_queue(ctx, &ctx->fds[i], "inotify", &bytes);
+		err = evl_notify_queue(ctx, &ctx->fds[i], "inotify", count);
 		if (err && !failed)
 			failed = err;
 	}
@@ -95,7 +131,7 @@ static int write_one(struct dump_ctx *ctx, const struct dump_fd *f)
 	char d[96];
 	int err;
 
-	err = dump_fdinfo_text(ctx, f, &text);
+	err = evl_fdinfo_text(ctx, f, &text);
 	for (p = text; !err && (p = strstr(p, "inotify wd:")); p++) {
 		nv = realloc(v, (n + 1) * sizeof(*v));
 		if (!nv) {
@@ -111,7 +147,7 @@ static int write_one(struct dump_ctx *ctx, const struct dump_fd *f)
 			       dump_fd_desc(ctx, f, d, sizeof(d)), p);
 	}
 	if (!err) {
-		dump_fown_zero(&fown);
+		evl_fown_zero(&fown);
 		e.id = f->file_id;
 		e.flags = f->fi.flags;
 		e.fown = &fown;
@@ -132,7 +168,7 @@ static int inotify_write(struct dump_ctx *ctx)
 	int err;
 
 	for (i = 0; i < ctx->n_fds; i++) {
-		if (ctx->fds[i].kind != DUMP_FD_INOTIFY || !ctx->fds[i].primary)
+		if (ctx->fds[i].kind != &fd_inotify || !ctx->fds[i].primary)
 			continue;
 		err = write_one(ctx, &ctx->fds[i]);
 		if (err)
@@ -140,12 +176,6 @@ static int inotify_write(struct dump_ctx *ctx)
 	}
 	return 0;
 }
-
-const struct dump_fd_ops dump_inotify_ops = {
-	.name = "inotify",
-	.check = inotify_check,
-	.write = inotify_write,
-};
 
 static int cmp_wd(const void *a, const void *b)
 {
@@ -170,8 +200,8 @@ static int add_watch(int ifd, const InotifyWdEntry *w, uint32_t id, size_t *remo
 	for (;;) {
 		wd = inotify_add_watch(ifd, path, w->mask);
 		if (wd < 0)
-			return pr_err_ret(-errno, "file id %u: cannot add watch %u (mask %#x): %s",
-					  id, w->wd, w->mask, strerror(errno));
+			return pr_perror_ret("file id %u: cannot add watch %u (mask %#x)", id,
+					     w->wd, w->mask);
 		if ((uint32_t)wd >= w->wd)
 			break;
 		inotify_rm_watch(ifd, wd);
@@ -185,7 +215,7 @@ static int add_watch(int ifd, const InotifyWdEntry *w, uint32_t id, size_t *remo
 	return 0;
 }
 
-int rst_inotify_open(struct rst_set *set, struct rst_file *f)
+static int ify_open(struct rst_set *set, struct rst_file *f)
 {
 	InotifyFileEntry *e = f->fe->ify;
 	_cleanup_close_ int fd = -1;
@@ -195,8 +225,7 @@ int rst_inotify_open(struct rst_set *set, struct rst_file *f)
 
 	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (fd < 0)
-		return pr_err_ret(-errno, "file id %u: cannot create an inotify group: %s", e->id,
-				  strerror(errno));
+		return pr_perror_ret("file id %u: cannot create an inotify group", e->id);
 	qsort(e->wd, e->n_wd, sizeof(*e->wd), cmp_wd);
 	for (i = 0; i < e->n_wd; i++) {
 		err = add_watch(fd, e->wd[i], e->id, &removed);
@@ -206,11 +235,37 @@ int rst_inotify_open(struct rst_set *set, struct rst_file *f)
 	while (removed && read(fd, buf, sizeof(buf)) > 0)
 		; /* the IN_IGNORED events of the watches removed above */
 	if (!(e->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, 0))
-		return pr_err_ret(-errno, "file id %u: cannot clear O_NONBLOCK: %s", e->id,
-				  strerror(errno));
+		return pr_perror_ret("file id %u: cannot clear O_NONBLOCK", e->id);
 	err = rst_park_fd(set, &fd);
 	if (err)
 		return pr_err_ret(err, "cannot park an inotify fd: %s", strerror(-err));
 	f->ctl_fd = TAKE_FD(fd);
 	return 0;
 }
+
+static int ify_create(struct rst_set *set)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < set->n_files; i++) {
+		if (set->files[i].fe->type != FD_TYPES__INOTIFY || !set->files[i].fe->ify)
+			continue;
+		err = ify_open(set, &set->files[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+const struct fd_kind fd_inotify = {
+	.name = "inotify",
+	.fd_type = FD_TYPES__INOTIFY,
+	.match = ify_match,
+	.check = inotify_check,
+	.write = inotify_write,
+	.summary = ify_summary,
+	.cleanup = ify_cleanup,
+	.create = ify_create,
+	.show = evl_show,
+};

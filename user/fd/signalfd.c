@@ -15,13 +15,22 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "signalfd: "
-#include "dump.h"
+#include "dumpctx.h"
+#include "evloop.h"
+#include "fd.h"
 #include "log.h"
-#include "restore.h"
+#include "rstctx.h"
 #include "util.h"
 #include "fdinfo.pb-c.h"
 #include "fown.pb-c.h"
 #include "signalfd.pb-c.h"
+
+extern const struct fd_kind fd_signalfd;
+
+static bool sfd_match(const struct fd_probe *p)
+{
+	return !strcmp(p->link, "anon_inode:[signalfd]");
+}
 
 static int signalfd_write(struct dump_ctx *ctx)
 {
@@ -38,16 +47,16 @@ static int signalfd_write(struct dump_ctx *ctx)
 		const char *p;
 		char d[96];
 
-		if (f->kind != DUMP_FD_SIGNALFD || !f->primary)
+		if (f->kind != &fd_signalfd || !f->primary)
 			continue;
-		err = dump_fdinfo_text(ctx, f, &text);
+		err = evl_fdinfo_text(ctx, f, &text);
 		if (err)
 			return err;
 		p = strstr(text, "sigmask:");
 		if (!p || sscanf(p, "sigmask: %llx", &mask) != 1)
 			return pr_err_ret(-EINVAL, "%s: no sigmask in its fdinfo",
 					  dump_fd_desc(ctx, f, d, sizeof(d)));
-		dump_fown_zero(&fown);
+		evl_fown_zero(&fown);
 		e.id = f->file_id;
 		e.flags = f->fi.flags;
 		e.fown = &fown;
@@ -62,12 +71,7 @@ static int signalfd_write(struct dump_ctx *ctx)
 	return 0;
 }
 
-const struct dump_fd_ops dump_signalfd_ops = {
-	.name = "signalfd",
-	.write = signalfd_write,
-};
-
-int rst_signalfd_open(struct rst_set *set, struct rst_file *f)
+static int sfd_open(struct rst_set *set, struct rst_file *f)
 {
 	const SignalfdEntry *e = f->fe->sgfd;
 	uint64_t mask = e->sigmask;
@@ -77,8 +81,8 @@ int rst_signalfd_open(struct rst_set *set, struct rst_file *f)
 	fd = (int)syscall(SYS_signalfd4, -1, &mask, sizeof(mask),
 			  (e->flags & O_NONBLOCK ? SFD_NONBLOCK : 0) | SFD_CLOEXEC);
 	if (fd < 0)
-		return pr_err_ret(-errno, "file id %u: cannot create the signalfd (mask %#llx): %s",
-				  e->id, (unsigned long long)mask, strerror(errno));
+		return pr_perror_ret("file id %u: cannot create the signalfd (mask %#llx)", e->id,
+				     (unsigned long long)mask);
 	err = rst_park_fd(set, &fd);
 	if (err) {
 		close(fd);
@@ -87,3 +91,27 @@ int rst_signalfd_open(struct rst_set *set, struct rst_file *f)
 	f->ctl_fd = fd;
 	return 0;
 }
+
+static int sfd_create(struct rst_set *set)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < set->n_files; i++) {
+		if (set->files[i].fe->type != FD_TYPES__SIGNALFD || !set->files[i].fe->sgfd)
+			continue;
+		err = sfd_open(set, &set->files[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+const struct fd_kind fd_signalfd = {
+	.name = "signalfd",
+	.fd_type = FD_TYPES__SIGNALFD,
+	.match = sfd_match,
+	.write = signalfd_write,
+	.create = sfd_create,
+	.show = evl_show,
+};

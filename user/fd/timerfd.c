@@ -23,9 +23,11 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "timerfd: "
-#include "dump.h"
+#include "dumpctx.h"
+#include "evloop.h"
+#include "fd.h"
 #include "log.h"
-#include "restore.h"
+#include "rstctx.h"
 #include "util.h"
 #include "crux_fds.pb-c.h"
 #include "fdinfo.pb-c.h"
@@ -35,6 +37,13 @@
 #ifndef TFD_IOC_SET_TICKS
 #define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
 #endif
+
+extern const struct fd_kind fd_timerfd;
+
+static bool tfd_match(const struct fd_probe *p)
+{
+	return !strcmp(p->link, "anon_inode:[timerfd]");
+}
 
 static int parse(const char *text, TimerfdEntry *e)
 {
@@ -82,13 +91,13 @@ static int write_one(struct dump_ctx *ctx, const struct dump_fd *f)
 	int err;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	err = dump_fdinfo_text(ctx, f, &text);
+	err = evl_fdinfo_text(ctx, f, &text);
 	if (err)
 		return err;
 	if (parse(text, &e))
 		return pr_err_ret(-EINVAL, "%s: cannot parse its timerfd fdinfo",
 				  dump_fd_desc(ctx, f, d, sizeof(d)));
-	dump_fown_zero(&fown);
+	evl_fown_zero(&fown);
 	e.id = f->file_id;
 	e.flags = f->fi.flags;
 	e.fown = &fown;
@@ -102,7 +111,7 @@ static int write_one(struct dump_ctx *ctx, const struct dump_fd *f)
 	c.has_id = true;
 	c.dump_realtime_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 	c.has_dump_realtime_ns = true;
-	return dump_write_crux_fd(ctx, &c);
+	return evl_cruxfds_write(ctx, &c);
 }
 
 static int timerfd_write(struct dump_ctx *ctx)
@@ -111,7 +120,7 @@ static int timerfd_write(struct dump_ctx *ctx)
 	int err;
 
 	for (i = 0; i < ctx->n_fds; i++) {
-		if (ctx->fds[i].kind != DUMP_FD_TIMERFD || !ctx->fds[i].primary)
+		if (ctx->fds[i].kind != &fd_timerfd || !ctx->fds[i].primary)
 			continue;
 		err = write_one(ctx, &ctx->fds[i]);
 		if (err)
@@ -120,15 +129,12 @@ static int timerfd_write(struct dump_ctx *ctx)
 	return 0;
 }
 
-const struct dump_fd_ops dump_timerfd_ops = {
-	.name = "timerfd",
-	.write = timerfd_write,
-};
-
 /* The it_value to arm with, and its flags (see the top of the file). */
-static int restore_value(const struct rst_file *f, struct itimerspec *its, int *flags)
+static int restore_value(const struct rst_set *set, const struct rst_file *f,
+			 struct itimerspec *its, int *flags)
 {
 	const TimerfdEntry *e = f->fe->tfd;
+	const CruxFdEntry *cfd = evl_cruxfds_get(set, e->id);
 	uint64_t left = e->vsec * 1000000000ull + e->vnsec, at;
 	struct timespec now;
 
@@ -140,9 +146,9 @@ static int restore_value(const struct rst_file *f, struct itimerspec *its, int *
 	if (!left || !(e->settime_flags & TFD_TIMER_ABSTIME))
 		return 0;
 	if (keeps_deadline(e->clockid, e->settime_flags)) {
-		if (!f->cfd || !f->cfd->has_dump_realtime_ns)
+		if (!cfd || !cfd->has_dump_realtime_ns)
 			return -EBADMSG;
-		at = f->cfd->dump_realtime_ns + left;
+		at = cfd->dump_realtime_ns + left;
 	} else {
 		/* an absolute deadline on a clock that shifts: now + what was left */
 		if (clock_gettime((clockid_t)e->clockid, &now))
@@ -156,14 +162,14 @@ static int restore_value(const struct rst_file *f, struct itimerspec *its, int *
 }
 
 /* Arm it and put the unread expirations back (plus any it made since, if already due). */
-static int arm(const struct rst_file *f, int fd)
+static int arm(const struct rst_set *set, const struct rst_file *f, int fd)
 {
 	const TimerfdEntry *e = f->fe->tfd;
 	struct itimerspec its;
 	uint64_t ticks = e->ticks, more = 0;
 	int flags, err;
 
-	err = restore_value(f, &its, &flags);
+	err = restore_value(set, f, &its, &flags);
 	if (err == -EBADMSG)
 		return pr_err_ret(err,
 				  "file id %u: crux-fds.img lacks the dump time of this "
@@ -173,21 +179,19 @@ static int arm(const struct rst_file *f, int fd)
 		return pr_err_ret(err, "file id %u: cannot read clock %u: %s", e->id, e->clockid,
 				  strerror(-err));
 	if ((its.it_value.tv_sec || its.it_value.tv_nsec) && timerfd_settime(fd, flags, &its, NULL))
-		return pr_err_ret(-errno, "file id %u: cannot arm the timerfd: %s", e->id,
-				  strerror(errno));
+		return pr_perror_ret("file id %u: cannot arm the timerfd", e->id);
 	/* fd is non-blocking here: an expiration already counted reads at once, or EAGAIN */
 	if (read(fd, &more, sizeof(more)) != sizeof(more))
 		more = 0;
 	ticks += more;
 	if (ticks && ioctl(fd, TFD_IOC_SET_TICKS, &ticks))
-		return pr_err_ret(-errno,
-				  "file id %u: cannot put back %llu unread expirations "
-				  "(TFD_IOC_SET_TICKS needs CONFIG_CHECKPOINT_RESTORE): %s",
-				  e->id, (unsigned long long)ticks, strerror(errno));
+		return pr_perror_ret("file id %u: cannot put back %llu unread expirations "
+				     "(TFD_IOC_SET_TICKS needs CONFIG_CHECKPOINT_RESTORE)",
+				     e->id, (unsigned long long)ticks);
 	return 0;
 }
 
-int rst_timerfd_open(struct rst_set *set, struct rst_file *f)
+static int tfd_open(struct rst_set *set, struct rst_file *f)
 {
 	const TimerfdEntry *e = f->fe->tfd;
 	_cleanup_close_ int fd = -1;
@@ -195,17 +199,40 @@ int rst_timerfd_open(struct rst_set *set, struct rst_file *f)
 
 	fd = timerfd_create((int)e->clockid, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (fd < 0)
-		return pr_err_ret(-errno, "file id %u: cannot create a timerfd on clock %u: %s",
-				  e->id, e->clockid, strerror(errno));
-	err = arm(f, fd);
+		return pr_perror_ret("file id %u: cannot create a timerfd on clock %u", e->id,
+				     e->clockid);
+	err = arm(set, f, fd);
 	if (err)
 		return err;
 	if (!(e->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, 0))
-		return pr_err_ret(-errno, "file id %u: cannot clear O_NONBLOCK: %s", e->id,
-				  strerror(errno));
+		return pr_perror_ret("file id %u: cannot clear O_NONBLOCK", e->id);
 	err = rst_park_fd(set, &fd);
 	if (err)
 		return pr_err_ret(err, "cannot park a timerfd: %s", strerror(-err));
 	f->ctl_fd = TAKE_FD(fd);
 	return 0;
 }
+
+static int tfd_create(struct rst_set *set)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < set->n_files; i++) {
+		if (set->files[i].fe->type != FD_TYPES__TIMERFD || !set->files[i].fe->tfd)
+			continue;
+		err = tfd_open(set, &set->files[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+const struct fd_kind fd_timerfd = {
+	.name = "timerfd",
+	.fd_type = FD_TYPES__TIMERFD,
+	.match = tfd_match,
+	.write = timerfd_write,
+	.create = tfd_create,
+	.show = evl_show,
+};

@@ -154,6 +154,10 @@ static int rebuild_tasks(struct rst_set *set)
 		if (err)
 			return err;
 	}
+	/* The kinds' last steps in the controller, while every task is still held. */
+	err = rst_files_finish(set);
+	if (err)
+		return err;
 	/* Only when every task is rebuilt does any of them run again. */
 	for (i = set->n_tasks; i-- > 0;) {
 		if (set->tasks[i].zombie)
@@ -194,7 +198,7 @@ static int do_restore(struct rst_set *set)
 	set->t_done = now_ns();
 	if (err) {
 		rst_tree_kill(set);
-		rst_unix_unlink_bound(set);
+		rst_files_abort(set);
 		return err;
 	}
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
@@ -232,7 +236,7 @@ static int wait_root(pid_t pid)
 
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR) {
-			pr_err("cannot wait for pid %d: %s", pid, strerror(errno));
+			pr_perror("cannot wait for pid %d", pid);
 			return 1;
 		}
 	if (WIFEXITED(st))
