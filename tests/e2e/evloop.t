@@ -7,7 +7,7 @@
 need_root
 TGT=$CRUX_OUT/tests/e2e/evtgt
 kinds="eventfd signalfd timerfd epoll epoll-tree inotify fanotify ptimer"
-echo "1..$((3 * 8 + 7))"
+echo "1..$((3 * 8 + 9))"
 
 for k in $kinds; do
 	d=$WORK/$k
@@ -19,6 +19,19 @@ for k in $kinds; do
 	verify "$d"
 	ok $? "$k: its state checked from inside the restored process"
 done
+
+# An epoll target whose file only a process outside the tree holds: refused, resumed.
+d=$WORK/outside
+mkdir -p "$d"
+"$TGT" epoll-outside "$d" </dev/null >"$d/log" 2>&1 &
+wait_file "$d/ready" && wait_file "$d/child" && c=$(cat "$d/child")
+"$CRUX" dump -t "${c:-0}" -D "$d/img" >"$d/dump.out" 2>&1
+[ $? = 1 ] && grep -q "epoll target fd 60 .*no fd of the dumped tree holds its file" "$d/dump.out" &&
+	[ ! -e "$d/img" ]
+ok $? "an epoll target held only outside the tree: refused by name, no image" || diag "$d/dump.out"
+kill -0 "${c:-0}" 2>/dev/null
+ok $? "the refused target was resumed"
+kill -9 "${c:-0}" 2>/dev/null
 
 # The images: crux show and Debian's crit read the event-loop entries.
 "$CRUX" show "$WORK/epoll/img" 2>&1 | grep -q "epoll, 6 targets: .*data 0x4444"

@@ -20,6 +20,9 @@
  *   epoll-tree  an epoll shared with a child, which registered its own eventfd as fd 50,
  *             EPOLLWAKEUP, then moved it to fd 51 (the registration stays keyed by fd 50 of
  *             a file only the child holds): ready again after restore with its data word
+ *   epoll-outside  (refused) the process started forks the target and stays outside its
+ *             tree holding an eventfd as fd 60; the target registered fd 60 in its epoll and
+ *             closed it: no fd of the dumped tree holds the target's file (DIR/child: pid)
  *   inotify   watches on DIR (IN_CREATE) and DIR/sub (IN_DELETE|IN_ONESHOT) with a gap in
  *             the wd numbers: same wds and masks, and a file created after restore is seen
  *   inotify-queued  an inotify group with an unread event at dump (not restored)
@@ -374,6 +377,40 @@ static void verify_epoll_tree(void)
 	waitpid(ep_child, NULL, 0);
 }
 
+static void setup_epoll_outside(void)
+{
+	char p[PATH_MAX];
+	int e = eventfd(1, EFD_NONBLOCK);
+	pid_t child;
+	FILE *f;
+
+	/* fd 60 is its only fd: the child must keep no other copy of it */
+	if (e < 0 || dup2(e, 60) < 0 || close(e))
+		die("eventfd");
+	child = fork();
+	if (child < 0)
+		die("fork");
+	if (child > 0) {
+		/* outside the dumped tree: keep fd 60's file alive, nothing else */
+		path_of(p, sizeof(p), "child");
+		f = fopen(p, "we");
+		if (!f || fprintf(f, "%d\n", child) < 0 || fclose(f))
+			die("child file");
+		for (;;)
+			pause();
+	}
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (dup2(epoll_create1(0), EP) < 0)
+		die("epoll_create1");
+	ep_add(EP, 60, EPOLLIN, 0x6060);
+	close(60);
+}
+
+static void verify_epoll_outside(void)
+{
+	check(0, "a tree whose epoll target lives outside it must not be dumped");
+}
+
 /* fdinfo "tfd: events: data:" lines (file-independent part), for the before/after check. */
 static void ep_lines(int ep, char *out, size_t size)
 {
@@ -623,6 +660,7 @@ static const struct {
 	{ "timerfd", setup_timerfd, verify_timerfd },
 	{ "epoll", setup_epoll, verify_epoll },
 	{ "epoll-tree", setup_epoll_tree, verify_epoll_tree },
+	{ "epoll-outside", setup_epoll_outside, verify_epoll_outside },
 	{ "inotify", setup_inotify, verify_inotify },
 	{ "inotify-queued", setup_inotify_queued, verify_inotify_queued },
 	{ "fanotify", setup_fanotify, verify_fanotify },
