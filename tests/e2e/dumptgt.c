@@ -352,7 +352,7 @@ static void topo_shared(const char *what)
 int main(int argc, char **argv)
 {
 	unsigned long counter = 0;
-	char p[300];
+	char p[300], b0[300];
 	int fd;
 
 	if (argc < 3) {
@@ -409,11 +409,16 @@ int main(int argc, char **argv)
 		dprintf(2, "dumptgt: unknown topology %s\n", argv[1]);
 		return 64;
 	}
-	snprintf(p, sizeof(p), "%s/ready", dir);
+	/* made under another name, then renamed: "ready" never shows while its fd is open (a
+	 * test that dumps at once would see one fd more than the target keeps) */
+	snprintf(p, sizeof(p), "%s/ready.tmp", dir);
 	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		die("ready");
 	close(fd);
+	snprintf(b0, sizeof(b0), "%s/ready", dir);
+	if (rename(p, b0))
+		die("ready");
 	for (;;) {
 		char b[32];
 		int n = snprintf(b, sizeof(b), "%lu\n", ++counter);
