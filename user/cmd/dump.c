@@ -27,6 +27,7 @@ enum {
 	OPT_PIN_DIR,
 	OPT_TRACK_MEM,
 	OPT_PREV_DIR,
+	OPT_INOTIFY_STRICT,
 };
 
 static const char doc[] =
@@ -69,6 +70,10 @@ static const struct argp_option options[] = {
 	  "do not use the live map of `crux track`; take a one-shot snapshot", 0 },
 	{ "pin-dir", OPT_PIN_DIR, "DIR", 0,
 	  "where `crux track` pinned the live map (default " CRUX_PIN_ROOT ")", 0 },
+	{ "inotify-strict", OPT_INOTIFY_STRICT, NULL, 0,
+	  "refuse inotify/fanotify groups with unread events (restore cannot recreate them; "
+	  "without this option they are dropped with a warning)",
+	  0 },
 	{ "verbose", 'v', NULL, 0, "more logging (repeat for debug)", 0 },
 	{ 0 },
 };
@@ -118,6 +123,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_PIN_DIR:
 		o->pin_dir = arg;
+		break;
+	case OPT_INOTIFY_STRICT:
+		o->inotify_strict = true;
 		break;
 	case 'v':
 		o->verbose++;

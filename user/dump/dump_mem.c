@@ -2,11 +2,14 @@
 /*
  * The memory of a dumped task: pagemap-<pid>.img and pages-<pid>.img, the pages the parent
  * image holds unchanged marked in_parent (trackmem.h), and pre-dump's two halves (the page
- * list while frozen, the copy once the tree runs again).
+ * list while frozen, the copy once the tree runs again). And each mapping's vma_entry of
+ * mm-<pid>.img.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define LOG_PREFIX "dump: "
 #include "dump.h"
@@ -17,9 +20,19 @@
 #include "trackmem.h"
 #include "util.h"
 #include "crux_task.pb-c.h"
+#include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 
 /* pagemap_entry.flags, CRIU's values */
+/* CRIU's vma_entry.status bits */
+#define VMA_AREA_REGULAR (1 << 0)
+#define VMA_AREA_VSYSCALL (1 << 2)
+#define VMA_AREA_VDSO (1 << 3)
+#define VMA_AREA_HEAP (1 << 5)
+#define VMA_FILE_PRIVATE (1 << 6)
+#define VMA_FILE_SHARED (1 << 7)
+#define VMA_ANON_PRIVATE (1 << 9)
+#define VMA_AREA_VVAR (1 << 12)
 #define PE_PARENT 1
 #define PE_PRESENT 4
 
@@ -187,4 +200,77 @@ int dump_copy_deferred(struct dump_ctx *ctx)
 			return err;
 	}
 	return 0;
+}
+
+/* ---- vma_entry of mm-<pid>.img ---- */
+
+static int vma_refuse(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v)
+{
+	return pr_err_ret(-EOPNOTSUPP,
+			  "pid %d (%s): mapping %llx-%llx %s%s%s cannot be dumped yet (shared "
+			  "anonymous, SysV, memfd or deleted-file mappings are not supported)",
+			  pid, dump_comm(ctx, pid), (unsigned long long)v->start,
+			  (unsigned long long)v->end, v->shared ? "shared " : "",
+			  v->path ? v->path : "anonymous", v->deleted ? " (deleted)" : "");
+}
+
+int dump_fill_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, VmaEntry *e)
+{
+	enum mem_vma_kind k = mem_vma_kind(v);
+	int err;
+
+	*e = (VmaEntry)VMA_ENTRY__INIT;
+	if (k != MEM_VMA_VDSO && k != MEM_VMA_VSYSCALL) {
+		uint64_t madv;
+		bool locked;
+
+		err = dump_vma_flags(ctx, pid, v, &madv, &locked);
+		if (err)
+			return err;
+		e->has_madv = madv != 0;
+		e->madv = madv;
+		e->flags = locked ? MAP_LOCKED : 0;
+	}
+	e->start = v->start;
+	e->end = v->end;
+	e->pgoff = v->pgoff;
+	e->prot = v->prot;
+	e->fd = -1;
+	e->flags |= v->shared ? MAP_SHARED : MAP_PRIVATE;
+	switch (k) {
+	case MEM_VMA_ANON:
+		e->flags |= MAP_ANONYMOUS;
+		e->status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE;
+		if (v->path && !strcmp(v->path, "[heap]"))
+			e->status |= VMA_AREA_HEAP;
+		if (v->path && !strcmp(v->path, "[stack]"))
+			e->flags |= MAP_GROWSDOWN;
+		return 0;
+	case MEM_VMA_VDSO:
+		e->flags |= MAP_ANONYMOUS;
+		e->status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE |
+			    (strcmp(v->path, "[vdso]") ? VMA_AREA_VVAR : VMA_AREA_VDSO);
+		return 0;
+	case MEM_VMA_VSYSCALL:
+		e->flags |= MAP_ANONYMOUS;
+		e->status = VMA_AREA_VSYSCALL | VMA_ANON_PRIVATE;
+		return 0;
+	case MEM_VMA_FILE_PRIV:
+	case MEM_VMA_FILE_SHARED: {
+		uint32_t id, fl = (k == MEM_VMA_FILE_SHARED && (v->prot & PROT_WRITE)) ? O_RDWR :
+											 O_RDONLY;
+
+		err = dump_path_id(ctx, v->path, fl, &id);
+		if (err)
+			return err;
+		e->shmid = id;
+		e->status = VMA_AREA_REGULAR |
+			    (k == MEM_VMA_FILE_SHARED ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
+		e->has_fdflags = true;
+		e->fdflags = fl;
+		return 0;
+	}
+	default:
+		return vma_refuse(ctx, pid, v);
+	}
 }

@@ -40,6 +40,7 @@ struct dump_opts {
 	bool pre_dump; /* `crux pre-dump`: pages copied after the tree is resumed */
 	bool no_map; /* do not use the live map even when a tracker runs */
 	const char *pin_dir; /* the tracker's pin dir (NULL: CRUX_PIN_ROOT) */
+	bool inotify_strict; /* refuse inotify/fanotify groups with unread events */
 	int verbose;
 };
 
