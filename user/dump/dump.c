@@ -29,6 +29,7 @@
 enum {
 	OPT_NO_MAP = 0x100,
 	OPT_PIN_DIR,
+	OPT_TCP_ESTABLISHED,
 };
 
 static const char doc[] =
@@ -44,7 +45,9 @@ static const char doc[] =
 	"                                     named outside server (e.g. /dev/log)\n"
 	"  crux dump -t 1234 -D /tmp/img --ext-unix-sk=4242\n"
 	"                                     also accept the stream socket of inode\n"
-	"                                     4242 (restore opens a new connection)";
+	"                                     4242 (restore opens a new connection)\n"
+	"  crux dump -t 1234 -D /tmp/img --tcp-established\n"
+	"                                     also dump TCP connections to outside peers";
 
 static const struct argp_option options[] = {
 	{ "tree", 't', "PID", 0, "root of the tree to dump", 0 },
@@ -52,6 +55,10 @@ static const struct argp_option options[] = {
 	{ "ext-unix-sk", 'x', "INO,...", OPTION_ARG_OPTIONAL,
 	  "accept external unix sockets: datagram sockets connected to a named peer, and the "
 	  "listed inodes of any type",
+	  0 },
+	{ "tcp-established", OPT_TCP_ESTABLISHED, NULL, 0,
+	  "accept TCP connections to outside the tree: dumped in repair mode, their traffic "
+	  "dropped by an nftables table until restore",
 	  0 },
 	{ "leave-running", 'R', NULL, 0, "resume the tree after the dump instead of killing it",
 	  0 },
@@ -92,6 +99,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'R':
 		o->leave_running = true;
+		break;
+	case OPT_TCP_ESTABLISHED:
+		o->tcp_established = true;
 		break;
 	case OPT_NO_MAP:
 		o->no_map = true;
@@ -361,7 +371,7 @@ static int freeze(struct dump_ctx *ctx)
 static void finish(struct dump_ctx *ctx, uint64_t t0)
 {
 	size_t nr_tasks = ctx->tree.n, nr_fds = ctx->n_fds, nr_threads = 0, i;
-	char threads[48] = "";
+	char threads[48] = "", inet[128] = "";
 	int err;
 
 	for (i = 0; i < nr_tasks; i++)
@@ -372,13 +382,19 @@ static void finish(struct dump_ctx *ctx, uint64_t t0)
 		err = pstree_resume(&ctx->tree);
 	else
 		err = pstree_kill(&ctx->tree);
+	ctx->killed = !ctx->opts->leave_running;
 	if (err)
 		pr_warn("could not %s every task: %s", ctx->opts->leave_running ? "resume" : "kill",
 			strerror(-err));
+	if (ctx->nr_inet || ctx->nr_netlink)
+		snprintf(inet, sizeof(inet),
+			 ", inet sockets %zu (TCP connections %zu internal / %zu external), "
+			 "netlink %zu",
+			 ctx->nr_inet, ctx->nr_tcp_internal, ctx->nr_tcp_external, ctx->nr_netlink);
 	printf("dumped %zu task%s%s, %zu fds, unix sockets %zu internal / %zu external / %zu "
-	       "inbound, %llu pages in %.1f ms (%s) -> %s\n",
+	       "inbound%s, %llu pages in %.1f ms (%s) -> %s\n",
 	       nr_tasks, nr_tasks == 1 ? "" : "s", threads, nr_fds, ctx->nr_unix_internal,
-	       ctx->nr_unix_external, ctx->nr_unix_inbound, (unsigned long long)ctx->nr_pages,
+	       ctx->nr_unix_external, ctx->nr_unix_inbound, inet, (unsigned long long)ctx->nr_pages,
 	       (double)(now_ns() - t0) / 1e6, ctx->opts->leave_running ? "left running" : "killed",
 	       ctx->opts->dir);
 }

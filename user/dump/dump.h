@@ -21,6 +21,8 @@ struct img;
 struct imgdir;
 struct dump_unix;
 struct dump_pipes;
+struct dump_inet;
+struct dump_netlink;
 
 struct dump_opts {
 	pid_t pid;
@@ -28,6 +30,7 @@ struct dump_opts {
 	bool ext_unix_sk;
 	uint64_t *ext_inos; /* --ext-unix-sk=INO,... */
 	size_t n_ext_inos;
+	bool tcp_established; /* accept TCP connections to outside the tree */
 	bool leave_running;
 	bool no_map; /* do not use the live map even when a tracker runs */
 	const char *pin_dir; /* the tracker's pin dir (NULL: CRUX_PIN_ROOT) */
@@ -38,6 +41,8 @@ enum dump_fd_kind {
 	DUMP_FD_REG = 0, /* regular files, directories, character devices by path */
 	DUMP_FD_PIPE,
 	DUMP_FD_UNIX,
+	DUMP_FD_INET, /* TCP, UDP, UDP-lite, ICMP over IPv4/IPv6 (user/fd/inet.c) */
+	DUMP_FD_NETLINK,
 	DUMP_FD__MAX,
 };
 
@@ -79,6 +84,8 @@ struct dump_ctx {
 
 	struct dump_unix *unix_state;
 	struct dump_pipes *pipes_state;
+	struct dump_inet *inet_state;
+	struct dump_netlink *netlink_state;
 	struct treeiter *treeiter; /* loaded on first use: dump_treeiter() */
 	int treeiter_err;
 
@@ -86,6 +93,8 @@ struct dump_ctx {
 	uint64_t nr_pages;
 	size_t nr_unix_internal, nr_unix_external, nr_unix_inbound, nr_unix_other;
 	bool map_live; /* the live map answered owner/inbound queries */
+	size_t nr_tcp_internal, nr_tcp_external, nr_inet, nr_netlink;
+	bool killed; /* the dump succeeded and the tree was killed */
 };
 
 /*
@@ -105,6 +114,8 @@ struct dump_fd_ops {
 extern const struct dump_fd_ops dump_files_ops;
 extern const struct dump_fd_ops dump_pipes_ops;
 extern const struct dump_fd_ops dump_unix_ops;
+extern const struct dump_fd_ops dump_inet_ops;
+extern const struct dump_fd_ops dump_netlink_ops;
 
 /*
  * Log a failed libc call with its cause and evaluate to -errno (captured before logging,

@@ -26,9 +26,9 @@
 #include "fdinfo.pb-c.h"
 
 static const struct dump_fd_ops *const fd_ops[DUMP_FD__MAX] = {
-	[DUMP_FD_REG] = &dump_files_ops,
-	[DUMP_FD_PIPE] = &dump_pipes_ops,
-	[DUMP_FD_UNIX] = &dump_unix_ops,
+	[DUMP_FD_REG] = &dump_files_ops,       [DUMP_FD_PIPE] = &dump_pipes_ops,
+	[DUMP_FD_UNIX] = &dump_unix_ops,       [DUMP_FD_INET] = &dump_inet_ops,
+	[DUMP_FD_NETLINK] = &dump_netlink_ops,
 };
 
 static int kcmp_file(pid_t p1, int fd1, pid_t p2, int fd2)
@@ -81,6 +81,33 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
+static int sock_kind(struct dump_fd *f, int dom, const char *d)
+{
+	switch (dom) {
+	case AF_UNIX:
+		f->kind = DUMP_FD_UNIX;
+		return 0;
+	case AF_INET:
+	case AF_INET6:
+		f->kind = DUMP_FD_INET;
+		return 0;
+	case AF_NETLINK:
+		f->kind = DUMP_FD_NETLINK;
+		return 0;
+	case AF_PACKET:
+		return pr_err_ret(-EOPNOTSUPP,
+				  "%s: %s is a packet socket (AF_PACKET): packet sockets are not "
+				  "supported",
+				  d, f->link);
+	default:
+		return pr_err_ret(
+			-EOPNOTSUPP,
+			"%s: %s is a socket of family %d: only unix, IPv4/IPv6 (TCP, UDP, "
+			"UDP-lite, ICMP) and netlink sockets are supported",
+			d, f->link, dom);
+	}
+}
+
 /* The kind of an fd, or a refusal naming what it is. */
 static int fd_kind(struct dump_ctx *ctx, struct dump_fd *f, int pidfd)
 {
@@ -96,13 +123,7 @@ static int fd_kind(struct dump_ctx *ctx, struct dump_fd *f, int pidfd)
 			return dump_errno_ret("%s: cannot take a copy of %s", d, f->link);
 		if (getsockopt(f->stolen, SOL_SOCKET, SO_DOMAIN, &dom, &l))
 			return dump_errno_ret("%s: cannot read the family of %s", d, f->link);
-		if (dom != AF_UNIX)
-			return pr_err_ret(-EOPNOTSUPP,
-					  "%s: %s is a socket of family %d: only unix sockets are "
-					  "supported",
-					  d, f->link, dom);
-		f->kind = DUMP_FD_UNIX;
-		return 0;
+		return sock_kind(f, dom, d);
 	case S_IFIFO:
 		if (strncmp(f->link, "pipe:", 5))
 			return pr_err_ret(-EOPNOTSUPP, "%s: named FIFO %s is not supported yet", d,
@@ -249,9 +270,9 @@ static int write_fdinfo(struct dump_ctx *ctx, pid_t pid)
 	for (i = 0; !err && i < ctx->n_fds; i++) {
 		FdinfoEntry e = FDINFO_ENTRY__INIT;
 		static const FdTypes types[DUMP_FD__MAX] = {
-			[DUMP_FD_REG] = FD_TYPES__REG,
-			[DUMP_FD_PIPE] = FD_TYPES__PIPE,
-			[DUMP_FD_UNIX] = FD_TYPES__UNIXSK,
+			[DUMP_FD_REG] = FD_TYPES__REG,		 [DUMP_FD_PIPE] = FD_TYPES__PIPE,
+			[DUMP_FD_UNIX] = FD_TYPES__UNIXSK,	 [DUMP_FD_INET] = FD_TYPES__INETSK,
+			[DUMP_FD_NETLINK] = FD_TYPES__NETLINKSK,
 		};
 
 		if (ctx->fds[i].pid != pid)

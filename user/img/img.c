@@ -20,6 +20,7 @@
 
 #include "core.pb-c.h"
 #include "crux_ext.pb-c.h"
+#include "crux_inet.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "fs.pb-c.h"
@@ -30,6 +31,7 @@
 #include "pipe_data.pb-c.h"
 #include "pstree.pb-c.h"
 #include "sk_packet.pb-c.h"
+#include "tcp_stream.pb-c.h"
 
 #define IMG_BUF_SIZE (64u << 10)
 #define INVENTORY_TMP ".inventory.img.tmp"
@@ -55,6 +57,13 @@ static const struct img_kind {
 			     &pipe_data_entry__descriptor },
 	[IMG_CRUX_EXT] = { "crux-ext", IMG_MAGIC_CRUX_EXT, false, &crux_ext_entry__descriptor },
 	[IMG_CRUX_TASK] = { "crux-task", IMG_MAGIC_CRUX_TASK, true, &crux_task_entry__descriptor },
+	[IMG_TCP_STREAM] = { "tcp-stream", IMG_MAGIC_TCP_STREAM, true,
+			     &tcp_stream_entry__descriptor },
+	[IMG_CRUX_INET] = { "crux-inet", IMG_MAGIC_CRUX_INET, false, &crux_inet_entry__descriptor },
+	[IMG_CRUX_DGRAM] = { "crux-dgram", IMG_MAGIC_CRUX_DGRAM, false,
+			     &crux_dgram_entry__descriptor },
+	[IMG_CRUX_NETLINK] = { "crux-netlink", IMG_MAGIC_CRUX_NETLINK, false,
+			       &crux_inet_entry__descriptor },
 };
 
 struct img {

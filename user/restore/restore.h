@@ -29,10 +29,12 @@ struct PagemapEntry;
 struct FsEntry;
 struct CruxTaskEntry;
 struct CruxExtEntry;
+struct rst_inet;
 
 struct rst_opts {
 	const char *dir;
 	bool ext_unix_sk;
+	bool tcp_established;
 	bool detach;
 };
 
@@ -108,6 +110,7 @@ struct rst_set {
 	/* Names this restore bound: removed again if it fails. */
 	char **bound;
 	size_t n_bound;
+	struct rst_inet *inet; /* inet_restore.c */
 	int problems; /* validation: problems reported so far */
 	uint64_t t_tree, t_done; /* now_ns() when the tree was ready, when all were rebuilt */
 };

@@ -12,6 +12,7 @@
 
 #define LOG_PREFIX "restore: "
 #include "log.h"
+#include "inet_restore.h"
 #include "restore.h"
 #include "util.h"
 
@@ -73,6 +74,10 @@ int rst_files_create(struct rst_set *set)
 	err = rst_pipes_create(set);
 	if (!err)
 		err = rst_unix_create(set);
+	if (!err)
+		err = rst_inet_create(set);
+	if (!err)
+		err = rst_netlink_create(set);
 	return err;
 }
 

@@ -14,6 +14,7 @@
 #include "img.h"
 #include "log.h"
 #include "pb.h"
+#include "inet_restore.h"
 #include "restore.h"
 #include "util.h"
 
@@ -561,6 +562,8 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 		err = read_blobs(set, IMG_SK_QUEUES, &set->packets, &set->n_packets);
 	if (!err)
 		err = read_blobs(set, IMG_PIPES_DATA, &set->pipe_data, &set->n_pipe_data);
+	if (!err)
+		err = rst_inet_load(set);
 	if (err) {
 		rst_set_free(set);
 		return err;
@@ -606,6 +609,7 @@ void rst_set_free(struct rst_set *set)
 	for (i = 0; i < set->n_bound; i++)
 		free(set->bound[i]);
 	free(set->bound);
+	rst_inet_free(set);
 	imgdir__close(set->dir);
 	free(set);
 }

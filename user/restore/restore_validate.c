@@ -14,6 +14,7 @@
 
 #define LOG_PREFIX "restore: "
 #include "log.h"
+#include "inet_restore.h"
 #include "restore.h"
 #include "util.h"
 
@@ -118,6 +119,8 @@ static void check_fd_kinds(struct rst_set *set, const struct rst_task *t)
 			break;
 		case FD_TYPES__PIPE:
 		case FD_TYPES__UNIXSK:
+		case FD_TYPES__INETSK:
+		case FD_TYPES__NETLINKSK:
 			break;
 		default:
 			problem(set, "pid %d fd %u: file type %d cannot be restored yet", t->pid,
@@ -253,6 +256,7 @@ int rst_validate(struct rst_set *set)
 		check_memory(set, &set->tasks[i]);
 	}
 	check_externals(set);
+	rst_inet_validate(set);
 	rst_unix_check_names(set);
 	return set->problems;
 }
