@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <bpf/libbpf.h>
@@ -18,6 +19,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "mapsrc.h"
+#include "netsk.h"
 #include "shared.h"
 #include "sockprint.h"
 #include "util.h"
@@ -523,12 +525,21 @@ struct tree {
 	struct classify_sock *socks;
 	size_t n;
 	size_t n_unknown; /* socket fds the map does not know */
+	struct other_sk { /* ... of which other families' (netsk.h) */
+		pid_t pid;
+		int fd;
+		__u64 ino;
+	} * other;
+	struct netsk_table net;
+	bool net_read; /* net holds /proc/PID/net (not for a recorded snapshot) */
 };
 
 static void tree_free(struct tree *t)
 {
 	mapsrc_procs_free(t->procs, t->n_procs);
 	free(t->socks);
+	free(t->other);
+	netsk_table_free(&t->net);
 }
 
 /* PID and descendants, their socket fds and the map's record of each. */
@@ -544,7 +555,8 @@ static int tree_read(struct mapsrc *src, pid_t pid, struct tree *t)
 	for (i = 0; i < t->n_procs; i++)
 		total += t->procs[i].n_fds;
 	t->socks = calloc(total + 1, sizeof(*t->socks));
-	if (!t->socks)
+	t->other = calloc(total + 1, sizeof(*t->other));
+	if (!t->socks || !t->other)
 		return -ENOMEM;
 	for (i = 0; i < t->n_procs; i++) {
 		const struct mapsrc_proc *p = &t->procs[i];
@@ -553,7 +565,9 @@ static int tree_read(struct mapsrc *src, pid_t pid, struct tree *t)
 			struct classify_sock *c = &t->socks[t->n];
 
 			if (mapsrc_lookup(src, p->fds[j].ino, &c->sk)) {
-				t->n_unknown++;
+				t->other[t->n_unknown].pid = p->pid;
+				t->other[t->n_unknown].fd = p->fds[j].fd;
+				t->other[t->n_unknown++].ino = p->fds[j].ino;
 				continue;
 			}
 			c->pid = (__u32)p->pid;
@@ -620,10 +634,75 @@ static const char *tree_comm(const struct tree *t, pid_t pid)
 	return "?";
 }
 
+static const char *netsk_state(const struct netsk *s)
+{
+	static const char *const names[] = {
+		[1] = "estab", [2] = "syn-sent", [7] = "unconn", [8] = "close-wait", [10] = "listen"
+	};
+
+	if (s->family == AF_NETLINK || s->family == AF_PACKET)
+		return "-";
+	return s->state > 0 && s->state < (int)ARRAY_SIZE(names) && names[s->state] ?
+		       names[s->state] :
+		       "closing";
+}
+
+enum other_out { OTHER_COUNT, OTHER_TABLE, OTHER_LINES, OTHER_JSON };
+
+/*
+ * The tree's sockets of other families (IPv4/IPv6, netlink, packet), each under its own
+ * kind with the dump's verdict (netsk.h): a table, one line per refusal, or a JSON array;
+ * the number refused.
+ */
+static size_t other_print(const struct opts *o, const struct tree *t, enum other_out out)
+{
+	_cleanup_free_ uint64_t *inos = calloc(t->n_unknown + 1, sizeof(*inos));
+	size_t i, refused = 0, n = 0;
+	char msg[512];
+
+	if (!inos || !t->net_read)
+		return 0;
+	for (i = 0; i < t->n_unknown; i++)
+		inos[i] = t->other[i].ino;
+	if (out == OTHER_TABLE && t->n_unknown && !o->no_header)
+		printf("%-7s %-5s %-9s %-8s %-10s %-22s %s\n", "PID", "FD", "INO", "KIND", "STATE",
+		       "LOCAL", "REMOTE");
+	for (i = 0; i < t->n_unknown; i++) {
+		const struct netsk *s = netsk_find(&t->net, t->other[i].ino);
+		/* /proc does not list an unbound netlink socket: the dump reads it itself */
+		struct netsk unlisted = { .ino = t->other[i].ino,
+					  .kind = "?",
+					  .family = AF_PACKET };
+		int bad;
+
+		if (!s)
+			s = &unlisted;
+		bad = s == &unlisted ? 0 :
+				       netsk_verdict(&t->net, s, inos, t->n_unknown, false, msg,
+						     sizeof(msg));
+		refused += (size_t)bad;
+		if (out == OTHER_JSON)
+			printf("%s{\"pid\":%d,\"fd\":%d,\"ino\":%llu,\"kind\":\"%s\","
+			       "\"state\":\"%s\",\"local\":\"%s\",\"remote\":\"%s\","
+			       "\"verdict\":\"%s\"}",
+			       n++ ? "," : "", t->other[i].pid, t->other[i].fd,
+			       (unsigned long long)s->ino, s->kind, netsk_state(s), s->local,
+			       s->remote, bad ? "refused" : "ok");
+		else if (out == OTHER_TABLE)
+			printf("%-7d %-5d %-9llu %-8s %-10s %-22s %s\n", t->other[i].pid,
+			       t->other[i].fd, (unsigned long long)s->ino, s->kind, netsk_state(s),
+			       s->local[0] ? s->local : "-", s->remote[0] ? s->remote : "-");
+		else if (out == OTHER_LINES && bad)
+			printf("refused: pid %d (%s) fd %d: %s\n", t->other[i].pid,
+			       tree_comm(t, t->other[i].pid), t->other[i].fd, msg);
+	}
+	return refused;
+}
+
 static void external_print(const struct opts *o, pid_t pid, const struct classify_report *rep,
 			   const struct tree *t, const struct shared_end *shared, size_t n_shared)
 {
-	size_t n_refused = rep->n_refused + n_shared;
+	size_t n_refused = rep->n_refused + n_shared + other_print(o, t, OTHER_COUNT);
 	static const enum sp_col cols[] = { SP_PID,	 SP_FD,	       SP_INO,	   SP_TYPE,
 					    SP_CLASS,	 SP_EXT,       SP_PEER,	   SP_PEER_NAME,
 					    SP_PEER_PID, SP_PEER_COMM, SP_PEER_FD, SP_ACTION,
@@ -646,6 +725,13 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 		sockprint_row(pr, &row);
 	}
 	sockprint__free(pr);
+	if (o->json && t->net_read) {
+		printf(",\"other\":[");
+		other_print(o, t, OTHER_JSON);
+		printf("]");
+	}
+	if (!o->json)
+		other_print(o, t, OTHER_TABLE);
 	if (o->json) {
 		/* only when there is one: a recorded snapshot (not checked) answers the same */
 		if (n_shared)
@@ -669,6 +755,7 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 		shared_format(&shared[i], tree_comm(t, shared[i].pid), msg, sizeof(msg));
 		printf("refused: %s\n", msg);
 	}
+	other_print(o, t, OTHER_LINES);
 	if (n_refused)
 		printf("verdict: crux dump -t %d would be refused: %zu %s above\n", pid, n_refused,
 		       n_shared ? (n_refused == 1 ? "refusal" : "refusals") :
@@ -732,6 +819,13 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 	/* a recorded snapshot has no processes to count references in */
 	if (!err && mapsrc_kind(src) != MAPSRC_FILE)
 		tree_shared(src, &t, &shared, &n_shared);
+	if (!err && t.n_unknown && mapsrc_kind(src) != MAPSRC_FILE) {
+		t.net_read = !netsk_read(pid, &t.net);
+		if (!t.net_read)
+			pr_warn("cannot read /proc/%d/net: sockets other than unix ones are not "
+				"listed",
+				pid);
+	}
 	if (!err) {
 		if (t.n_unknown)
 			pr_debug("%zu socket fds of the tree are not unix sockets the map knows",

@@ -7,7 +7,8 @@
 # new bytes reach the server, which never saw a reset) and the lock is gone.
 . "$(dirname "$0")/inet_lib.sh"
 inet_setup
-echo "1..12"
+echo "1..14"
+CRUX_MAP=${CRUX_MAP:-$PWD/.output/crux-map}
 d=$WORK/ext
 mkdir -p "$d"
 cat >"$d/server.py" <<'PY'
@@ -37,6 +38,14 @@ wait_file "$d/port"
 port=$(cat "$d/port")
 start ext-client "$d" "$port"
 ok $? "target connected to the outside server on port $port"
+
+"$CRUX_MAP" external "$TPID" >"$d/map.out" 2>"$d/map.err"
+grep -Eq "^$TPID +[0-9]+ +[0-9]+ +TCP +estab +127.0.0.1:[0-9]+ +127.0.0.1:$port" "$d/map.out"
+ok $? "crux-map external lists the connection as a TCP socket"
+[ $? = 0 ] || diag "$d/map.out"
+grep -q "^refused: .*is connected to 127.0.0.1:$port outside the dumped tree.*--tcp-established" \
+	"$d/map.out" && grep -q "^verdict: crux dump -t $TPID would be refused" "$d/map.out"
+ok $? "crux-map external gives the dump's verdict: refused, naming --tcp-established"
 
 "$CRUX" dump -t "$TPID" -D "$d/refused" >"$d/refused.out" 2>&1
 rc=$?
