@@ -674,7 +674,7 @@ static int show_threads(struct show *s, const PstreeEntry *t, const CruxTaskEntr
 	return 0;
 }
 
-static int show_task_head(struct show *s, const PstreeEntry *t)
+static int show_task_head(struct show *s, const PstreeEntry *t, bool *ret_zombie)
 {
 	CoreEntry *core;
 	int err;
@@ -690,9 +690,16 @@ static int show_task_head(struct show *s, const PstreeEntry *t)
 	outfmt_uint(s->o, "sid", " sid %llu", t->sid);
 	if (core->tc) {
 		outfmt_str(s->o, "state", ", %s", task_state(core->tc->task_state));
-		if (core->tc->task_state == 2)
-			outfmt_uint(s->o, "exit_code", " exit code %llu", core->tc->exit_code);
+		*ret_zombie = core->tc->task_state == 2;
+		if (*ret_zombie)
+			outfmt_uint(s->o, "exit_code", " wait status %#llx", core->tc->exit_code);
 		outfmt_uint(s->o, "sigactions", ", %llu sigactions", core->tc->n_sigactions);
+		if (core->thread_core && core->thread_core->has_seccomp_mode &&
+		    core->thread_core->seccomp_mode)
+			outfmt_str(s->o, "seccomp", ", seccomp %s",
+				   core->thread_core->seccomp_mode == SECCOMP_MODE__strict ?
+					   "strict" :
+					   "filter");
 	} else {
 		problem(s, "core-%u.img: the leader's core has no task core (tc)", t->pid);
 	}
@@ -723,10 +730,17 @@ static int show_task(struct show *s, const PstreeEntry *t)
 	TaskKobjIdsEntry *ids = NULL;
 	CruxTaskEntry *ct = NULL;
 	FsEntry *fs = NULL;
+	bool zombie = false;
 	int err;
 
 	outfmt_open(s->o, NULL, '{');
-	err = show_task_head(s, t);
+	err = show_task_head(s, t, &zombie);
+	if (!err && zombie) {
+		/* nothing but its wait status was left to dump */
+		outfmt_close(s->o);
+		flush_problems(s);
+		return 0;
+	}
 	err = err ?: load_one(s, IMG_CRUX_TASK, t->pid, true, (void **)&ct);
 	err = err ?: show_threads(s, t, ct);
 	err = err ?: load_one(s, IMG_IDS, t->pid, false, (void **)&ids);

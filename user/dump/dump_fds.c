@@ -203,6 +203,8 @@ int dump_fds_collect(struct dump_ctx *ctx)
 	for (i = 0; i < ctx->tree.n; i++) {
 		_cleanup_free_ int *fds = NULL;
 
+		if (ctx->tree.tasks[i].zombie)
+			continue; /* its files were closed when it exited */
 		err = proc_list_fds(ctx->tree.tasks[i].pid, &fds, &n);
 		if (err)
 			return pr_err_ret(err, "pid %d: cannot list its fds: %s",

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/prctl.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@
 #define NSIG_MAX 64
 /* task_core_entry.task_state, CRIU's values */
 #define TASK_STATE_ALIVE 1
+#define TASK_STATE_DEAD 2
 #define TASK_STATE_STOPPED 3
 #define SCRATCH_SIZE 4096
 #define SIGINFO_MAX 64
@@ -249,10 +251,11 @@ static bool has_posix_timers(pid_t pid)
 
 static int task_refuse_unsupported(struct task_state *ts)
 {
-	if (ts->ps.seccomp)
-		return pr_err_ret(-EOPNOTSUPP,
-				  "pid %d (%s) runs under seccomp (mode %u): not supported yet",
-				  ts->pid, ts->st.comm, ts->ps.seccomp);
+	if (ts->ps.seccomp > SECCOMP_MODE_FILTER)
+		return pr_err_ret(
+			-EOPNOTSUPP,
+			"pid %d (%s) runs under an unknown seccomp mode %u: not supported", ts->pid,
+			ts->st.comm, ts->ps.seccomp);
 	if (has_posix_timers(ts->pid))
 		return pr_err_ret(
 			-EOPNOTSUPP,
@@ -376,6 +379,8 @@ static void fill_creds(CredsEntry *c, const struct proc_status *ps, long secbits
 	c->secbits = secbits < 0 ? 0 : (uint32_t)secbits;
 	c->n_groups = (size_t)ps->nr_groups;
 	c->groups = (uint32_t *)ps->groups;
+	c->has_no_new_privs = true;
+	c->no_new_privs = ps->no_new_privs;
 }
 
 static void fill_sigactions(TaskCoreEntry *tc, const struct task_inner *in, SaEntry *sa,
@@ -555,7 +560,11 @@ static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEn
 	fill_creds(&cr, &ts->ps, ts->in.secbits, caps);
 	th.creds = &cr;
 	th.has_seccomp_mode = true;
-	th.seccomp_mode = SECCOMP_MODE__disabled;
+	th.seccomp_mode = (SeccompMode)ts->ps.seccomp;
+	err = dump_seccomp_thread(ctx, ts->pid, ts->ps.seccomp, &th.seccomp_filter);
+	if (err)
+		return err;
+	th.has_seccomp_filter = ts->ps.seccomp == SECCOMP_MODE_FILTER;
 	th.comm = ts->st.comm;
 	if (ts->rseq.abi_pointer) {
 		rs.rseq_abi_pointer = ts->rseq.abi_pointer;
@@ -842,7 +851,24 @@ static int dump_threads(struct dump_ctx *ctx, struct pstree_task *t, struct task
 	return 0;
 }
 
-int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
+/*
+ * A zombie is its wait status: core-<pid>.img with task_state TASK_DEAD and the status in
+ * exit_code, as CRIU writes it; nothing else of it is left to dump.
+ */
+static int dump_zombie(struct dump_ctx *ctx, struct pstree_task *t)
+{
+	CoreEntry core = CORE_ENTRY__INIT;
+	TaskCoreEntry tc = TASK_CORE_ENTRY__INIT;
+
+	tc.task_state = TASK_STATE_DEAD;
+	tc.exit_code = (uint32_t)t->exit_code;
+	tc.comm = t->comm;
+	core.mtype = CORE_ENTRY__MARCH__X86_64;
+	core.tc = &tc;
+	return write_one(ctx, IMG_CORE, (unsigned long)t->pid, &core);
+}
+
+static int dump_live_task(struct dump_ctx *ctx, struct pstree_task *t)
 {
 	/* the leader, then its other threads */
 	_cleanup_free_ struct task_state *ts = calloc(t->n_threads + 1, sizeof(*ts));
@@ -869,4 +895,9 @@ int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
 	if (!err)
 		err = write_mm(ctx, ts);
 	return err;
+}
+
+int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
+{
+	return t->zombie ? dump_zombie(ctx, t) : dump_live_task(ctx, t);
 }

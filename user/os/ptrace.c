@@ -62,7 +62,14 @@ int ptrace_freeze(pid_t tid)
 {
 	int status, err, i;
 
-	err = ptrace_seize(tid, 0);
+	/*
+	 * The syscalls a dump runs inside a task must not meet its seccomp filters (strict
+	 * mode would kill it at the first one). The option ends with the tracer, so a task
+	 * let go, or left by a killed crux, is filtered again. It needs CAP_SYS_ADMIN.
+	 */
+	err = ptrace_seize(tid, PTRACE_O_SUSPEND_SECCOMP);
+	if (err == -EPERM)
+		err = ptrace_seize(tid, 0);
 	if (err)
 		return err;
 	err = ptrace_interrupt(tid);

@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* task_core_entry.task_state of a zombie (CRIU's TASK_DEAD) */
+#define TASK_STATE_DEAD 2
+
 #define LOG_PREFIX "restore: "
 #include "img.h"
 #include "log.h"
@@ -20,6 +23,7 @@
 
 #include "core.pb-c.h"
 #include "crux_ext.pb-c.h"
+#include "seccomp.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "fs.pb-c.h"
@@ -412,12 +416,26 @@ static int load_threads(struct rst_set *set, struct rst_task *t)
 	return 0;
 }
 
+/* A zombie has its core (the wait status) and nothing else; never the root, no threads. */
+static int load_zombie(struct rst_set *set, struct rst_task *t)
+{
+	if (t->parent < 0 || t->n_threads) {
+		pr_err("image %s: pid %d is a zombie %s", imgdir_path(set->dir), t->pid,
+		       t->parent < 0 ? "at the root of the tree" : "with threads");
+		return -EBADMSG;
+	}
+	t->zombie = true;
+	return 0;
+}
+
 static int load_task(struct rst_set *set, struct rst_task *t)
 {
 	TaskKobjIdsEntry *ids = NULL;
 	int err;
 
 	err = read_one(set, IMG_CORE, t->pid, &core_entry__descriptor, false, (void **)&t->core);
+	if (!err && t->core->tc && t->core->tc->task_state == TASK_STATE_DEAD)
+		return load_zombie(set, t);
 	if (!err && (!t->core->thread_info || !t->core->tc || !t->core->thread_info->gpregs)) {
 		pr_err("image %s: core-%d.img has no registers or no task core",
 		       imgdir_path(set->dir), t->pid);
@@ -531,6 +549,24 @@ static int load_ext(struct rst_set *set)
 	return 0;
 }
 
+/* seccomp.img, when some thread runs under filters: every chain checked now. */
+static int load_seccomp(struct rst_set *set)
+{
+	size_t i, j;
+	int err;
+
+	err = read_one(set, IMG_SECCOMP, 0, &seccomp_entry__descriptor, true,
+		       (void **)&set->seccomp);
+	for (i = 0; !err && i < set->n_tasks; i++) {
+		const struct rst_task *t = &set->tasks[i];
+
+		err = rst_seccomp_validate(set, t->core, t->pid);
+		for (j = 0; !err && j < t->n_threads; j++)
+			err = rst_seccomp_validate(set, t->threads[j].core, t->threads[j].tid);
+	}
+	return err;
+}
+
 int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 {
 	struct rst_set *set = calloc(1, sizeof(*set));
@@ -558,6 +594,8 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 		err = load_task(set, &set->tasks[i]);
 	if (!err)
 		err = load_ext(set);
+	if (!err)
+		err = load_seccomp(set);
 	if (!err)
 		err = read_blobs(set, IMG_SK_QUEUES, &set->packets, &set->n_packets);
 	if (!err)
@@ -603,6 +641,7 @@ void rst_set_free(struct rst_set *set)
 	for (i = 0; i < set->n_pipe_data; i++)
 		free(set->pipe_data[i].data);
 	free(set->pipe_data);
+	pb_free(set->seccomp);
 	for (i = 0; i < set->n_ext; i++)
 		pb_free(set->ext[i]);
 	free(set->ext);

@@ -136,10 +136,7 @@ static void check_memory(struct rst_set *set, const struct rst_task *t)
 	size_t i;
 
 	if (state != TASK_ALIVE && state != TASK_STOPPED)
-		problem(set,
-			"pid %d was not alive at dump (task state %u: a zombie?); restoring "
-			"it is not supported",
-			t->pid, state);
+		problem(set, "pid %d has task state %u, which crux does not know", t->pid, state);
 	if (rst_vdso_check(set, t, why, sizeof(why)))
 		problem(set,
 			"pid %d: the vDSO layout does not match this kernel: %s; restore on "
@@ -252,6 +249,8 @@ int rst_validate(struct rst_set *set)
 	set->problems = 0;
 	check_pids(set);
 	for (i = 0; i < set->n_tasks; i++) {
+		if (set->tasks[i].zombie)
+			continue; /* only its pid, checked above */
 		check_fd_kinds(set, &set->tasks[i]);
 		check_memory(set, &set->tasks[i]);
 	}
