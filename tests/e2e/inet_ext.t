@@ -17,8 +17,10 @@ s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 0))
 s.listen(1)
+s.settimeout(60)
 open(sys.argv[1] + "/port", "w").write(str(s.getsockname()[1]))
 c, _ = s.accept()
+c.settimeout(60)
 c.recv(5)
 c.sendall(b"greeting")
 got = b""
@@ -29,7 +31,7 @@ try:
             break
         got += b
     open(sys.argv[1] + "/server.txt", "w").write("got " + got.decode())
-except OSError as e:
+except (OSError, socket.timeout) as e:
     open(sys.argv[1] + "/server.txt", "w").write("error " + str(e))
 PY
 in_ns /usr/bin/python3 "$d/server.py" "$d" </dev/null >"$d/server.log" 2>&1 &
