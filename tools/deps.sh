@@ -5,8 +5,8 @@
 set -eu
 
 pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
-protobuf-c-compiler libprotobuf-c-dev criu python3 iproute2 cppcheck clang-format perl
-nftables lighttpd dnsmasq-base curl"
+protobuf-c-compiler libprotobuf-c-dev criu python3 iproute2 cppcheck clang-format perl pmccabe
+systemd prometheus-node-exporter curl nftables lighttpd dnsmasq-base"
 
 missing=""
 for p in $pkgs; do

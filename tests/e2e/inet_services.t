@@ -80,6 +80,6 @@ grep -qx 10.1.2.3 "$WORK/dnsmasq/after"
 ok $? "dnsmasq: the answer over UDP after restore is the configured address"
 grep -qx 10.1.2.3 "$WORK/dnsmasq/tcp"
 ok $? "dnsmasq: and over TCP (its listener accepted a new client)"
-grep -q "netlink [1-9]" "$WORK/dnsmasq/dump.out"
+grep -q "netlink sockets [1-9]" "$WORK/dnsmasq/dump.out"
 ok $? "dnsmasq: its netlink socket was dumped and restored too"
 exit $((T_FAILED > 0))

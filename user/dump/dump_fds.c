@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The fd tables of the frozen tree: every fd of every task, open file descriptions shared
- * between fds found with kcmp(KCMP_FILE), each kind handed to its ops (dump_files.c,
- * dump_pipes.c, dump_unix.c); then fdinfo-<pid>.img per task. Kinds crux cannot restore
- * yet are refused here, all of them in one run, and so are pipe ends and sockets that a
- * process outside the tree holds too (shared.h).
+ * between fds found with kcmp(KCMP_FILE), each handed to the first kind of fd_kinds[] that
+ * claims it (user/fd/); then fdinfo-<pid>.img per task. An fd no kind claims is refused
+ * here by what it is, all of them in one run, and so are pipe ends and sockets that a
+ * process outside the tree holds too (shared.h). This file never names a kind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,17 +19,12 @@
 
 #define LOG_PREFIX "dump: "
 #include "dump.h"
+#include "fd.h"
 #include "img.h"
 #include "log.h"
 #include "shared.h"
 #include "util.h"
 #include "fdinfo.pb-c.h"
-
-static const struct dump_fd_ops *const fd_ops[DUMP_FD__MAX] = {
-	[DUMP_FD_REG] = &dump_files_ops,       [DUMP_FD_PIPE] = &dump_pipes_ops,
-	[DUMP_FD_UNIX] = &dump_unix_ops,       [DUMP_FD_INET] = &dump_inet_ops,
-	[DUMP_FD_NETLINK] = &dump_netlink_ops,
-};
 
 static int kcmp_file(pid_t p1, int fd1, pid_t p2, int fd2)
 {
@@ -81,76 +76,61 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
-static int sock_kind(struct dump_fd *f, int dom, const char *d)
+/* What an fd is, for the refusal of an fd no kind claims. */
+static void describe(const struct dump_fd *f, int family, char *buf, size_t size)
 {
-	switch (dom) {
-	case AF_UNIX:
-		f->kind = DUMP_FD_UNIX;
-		return 0;
-	case AF_INET:
-	case AF_INET6:
-		f->kind = DUMP_FD_INET;
-		return 0;
-	case AF_NETLINK:
-		f->kind = DUMP_FD_NETLINK;
-		return 0;
-	case AF_PACKET:
-		return pr_err_ret(-EOPNOTSUPP,
-				  "%s: %s is a packet socket (AF_PACKET): packet sockets are not "
-				  "supported",
-				  d, f->link);
-	default:
-		return pr_err_ret(
-			-EOPNOTSUPP,
-			"%s: %s is a socket of family %d: only unix, IPv4/IPv6 (TCP, UDP, "
-			"UDP-lite, ICMP) and netlink sockets are supported",
-			d, f->link, dom);
-	}
-}
-
-/* The kind of an fd, or a refusal naming what it is. */
-static int fd_kind(struct dump_ctx *ctx, struct dump_fd *f, int pidfd)
-{
-	char d[96];
-	int dom = 0;
-	socklen_t l = sizeof(dom);
-
-	dump_fd_desc(ctx, f, d, sizeof(d));
 	switch (f->st.st_mode & S_IFMT) {
 	case S_IFSOCK:
-		f->stolen = pidfd_getfd(pidfd, f->fd, 0);
-		if (f->stolen < 0)
-			return dump_errno_ret("%s: cannot take a copy of %s", d, f->link);
-		if (getsockopt(f->stolen, SOL_SOCKET, SO_DOMAIN, &dom, &l))
-			return dump_errno_ret("%s: cannot read the family of %s", d, f->link);
-		return sock_kind(f, dom, d);
+		if (family == AF_PACKET)
+			snprintf(buf, size, "a packet socket (AF_PACKET)");
+		else
+			snprintf(buf, size, "a socket of family %d", family);
+		return;
 	case S_IFIFO:
-		if (strncmp(f->link, "pipe:", 5))
-			return pr_err_ret(-EOPNOTSUPP, "%s: named FIFO %s is not supported yet", d,
-					  f->link);
-		f->kind = DUMP_FD_PIPE;
-		return 0;
+		snprintf(buf, size, "%s", strncmp(f->link, "pipe:", 5) ? "a named FIFO" : "a pipe");
+		return;
 	case S_IFREG:
 	case S_IFDIR:
 	case S_IFCHR:
 		if (f->link[0] != '/')
-			return pr_err_ret(-EOPNOTSUPP,
-					  "%s: %s has no path (memfd or anonymous inode): not "
-					  "supported yet",
-					  d, f->link);
-		if (ends_with(f->link, " (deleted)"))
-			return pr_err_ret(-EOPNOTSUPP,
-					  "%s: file %s is deleted: deleted files are not supported "
-					  "(keep the file or close it before the dump)",
-					  d, f->link);
-		f->kind = DUMP_FD_REG;
-		return 0;
+			snprintf(buf, size, "a file without a path (memfd or anonymous inode)");
+		else if (ends_with(f->link, " (deleted)"))
+			snprintf(buf, size,
+				 "a deleted file (keep the file or close it before "
+				 "the dump)");
+		else
+			snprintf(buf, size, "a file");
+		return;
 	default:
-		return pr_err_ret(-EOPNOTSUPP,
-				  "%s: %s (an anonymous inode, block device or other special "
-				  "file) is not supported yet",
-				  d, f->link);
+		snprintf(buf, size, "an anonymous inode, block device or other special file");
 	}
+}
+
+/* The first kind of the table that claims f, or a refusal naming what it is. */
+static int fd_kind(struct dump_ctx *ctx, struct dump_fd *f, int pidfd)
+{
+	struct fd_probe p = { .st = &f->st, .link = f->link, .family = -1 };
+	socklen_t l = sizeof(p.family);
+	char d[96], what[96];
+	size_t i;
+
+	dump_fd_desc(ctx, f, d, sizeof(d));
+	if (S_ISSOCK(f->st.st_mode)) {
+		/* the family is only known from the socket itself */
+		f->stolen = pidfd_getfd(pidfd, f->fd, 0);
+		if (f->stolen < 0)
+			return pr_perror_ret("%s: cannot take a copy of %s", d, f->link);
+		if (getsockopt(f->stolen, SOL_SOCKET, SO_DOMAIN, &p.family, &l))
+			return pr_perror_ret("%s: cannot read the family of %s", d, f->link);
+	}
+	for (i = 0; i < fd_nr_kinds; i++) {
+		if (fd_kinds[i]->match && fd_kinds[i]->match(&p)) {
+			f->kind = fd_kinds[i];
+			return 0;
+		}
+	}
+	describe(f, p.family, what, sizeof(what));
+	return pr_err_ret(-EOPNOTSUPP, "%s: %s is %s: not supported yet", d, f->link, what);
 }
 
 static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
@@ -170,7 +150,7 @@ static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
 		return pr_err_ret(err, "pid %d fd %d: cannot read it: %s", t->pid, fd,
 				  strerror(-err));
 	if (stat(path, &f->st))
-		return dump_errno_ret("pid %d fd %d: cannot stat %s", t->pid, fd, f->link);
+		return pr_perror_ret("pid %d fd %d: cannot stat %s", t->pid, fd, f->link);
 	err = proc_parse_fdinfo(t->pid, fd, &f->fi);
 	if (err)
 		return pr_err_ret(err, "pid %d fd %d: cannot read its fdinfo", t->pid, fd);
@@ -186,13 +166,13 @@ static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
 	}
 	if (!f->primary)
 		return 0;
-	if (f->kind == DUMP_FD_PIPE) {
+	if (f->kind->steal && f->stolen < 0) {
 		f->stolen = pidfd_getfd(t->pidfd, fd, 0);
 		if (f->stolen < 0)
-			return dump_errno_ret("pid %d fd %d: cannot take a copy of %s", t->pid, fd,
-					      f->link);
+			return pr_perror_ret("pid %d fd %d: cannot take a copy of %s", t->pid, fd,
+					     f->link);
 	}
-	return fd_ops[f->kind]->collect ? fd_ops[f->kind]->collect(ctx, f) : 0;
+	return f->kind->collect ? f->kind->collect(ctx, f) : 0;
 }
 
 int dump_fds_collect(struct dump_ctx *ctx)
@@ -222,13 +202,15 @@ int dump_fds_collect(struct dump_ctx *ctx)
 
 int dump_fds_check(struct dump_ctx *ctx)
 {
-	int k, err, failed = 0;
+	const struct fd_kind *k;
+	int err, failed = 0;
+	size_t i;
 
 	/* every kind reports all its offenders before the dump fails */
-	for (k = 0; k < DUMP_FD__MAX; k++) {
-		if (!fd_ops[k]->check)
+	fd_for_each_kind(i, k) {
+		if (!k->check)
 			continue;
-		err = fd_ops[k]->check(ctx);
+		err = k->check(ctx);
 		if (err && !failed)
 			failed = err;
 	}
@@ -271,17 +253,11 @@ static int write_fdinfo(struct dump_ctx *ctx, pid_t pid)
 	err = img__open(ctx->dirfd, IMG_FDINFO, (unsigned long)pid, IMG_WRITE, &img);
 	for (i = 0; !err && i < ctx->n_fds; i++) {
 		FdinfoEntry e = FDINFO_ENTRY__INIT;
-		static const FdTypes types[DUMP_FD__MAX] = {
-			[DUMP_FD_REG] = FD_TYPES__REG,		 [DUMP_FD_PIPE] = FD_TYPES__PIPE,
-			[DUMP_FD_UNIX] = FD_TYPES__UNIXSK,	 [DUMP_FD_INET] = FD_TYPES__INETSK,
-			[DUMP_FD_NETLINK] = FD_TYPES__NETLINKSK,
-		};
-
 		if (ctx->fds[i].pid != pid)
 			continue;
 		e.id = ctx->fds[i].file_id;
 		e.flags = ctx->fds[i].fd_flags;
-		e.type = types[ctx->fds[i].kind];
+		e.type = (FdTypes)ctx->fds[i].kind->fd_type;
 		e.fd = (uint32_t)ctx->fds[i].fd;
 		err = img_write_one(img, &e.base);
 	}
@@ -295,11 +271,12 @@ static int write_fdinfo(struct dump_ctx *ctx, pid_t pid)
 
 int dump_fds_write(struct dump_ctx *ctx)
 {
+	const struct fd_kind *k;
 	size_t i;
-	int k, err;
+	int err;
 
-	for (k = 0; k < DUMP_FD__MAX; k++) {
-		err = fd_ops[k]->write ? fd_ops[k]->write(ctx) : 0;
+	fd_for_each_kind(i, k) {
+		err = k->write ? k->write(ctx) : 0;
 		if (err)
 			return err;
 	}
@@ -311,14 +288,27 @@ int dump_fds_write(struct dump_ctx *ctx)
 	return 0;
 }
 
+void dump_fds_summary(struct dump_ctx *ctx, char *buf, size_t size)
+{
+	const struct fd_kind *k;
+	size_t i, len;
+
+	buf[0] = '\0';
+	fd_for_each_kind(i, k) {
+		len = strlen(buf);
+		if (k->summary && len < size)
+			k->summary(ctx, buf + len, size - len);
+	}
+}
+
 void dump_fds_cleanup(struct dump_ctx *ctx)
 {
+	const struct fd_kind *k;
 	size_t i;
-	int k;
 
-	for (k = 0; k < DUMP_FD__MAX; k++)
-		if (fd_ops[k]->cleanup)
-			fd_ops[k]->cleanup(ctx);
+	fd_for_each_kind(i, k)
+		if (k->cleanup)
+			k->cleanup(ctx);
 	for (i = 0; i < ctx->n_fds; i++) {
 		free(ctx->fds[i].link);
 		if (ctx->fds[i].stolen >= 0)

@@ -292,8 +292,8 @@ static int task_collect(struct task_state *ts, bool leader)
 		ts->tls[i].entry_number = TLS_FIRST + i;
 		if (ptrace(PTRACE_GET_THREAD_AREA, ts->pid, (void *)(long)(TLS_FIRST + i),
 			   &ts->tls[i]))
-			return dump_errno_ret("pid %d: cannot read TLS slot %d", ts->pid,
-					      TLS_FIRST + i);
+			return pr_perror_ret("pid %d: cannot read TLS slot %d", ts->pid,
+					     TLS_FIRST + i);
 	}
 	/* the shared queue is the process's: read once, in the leader */
 	ts->n_shared = leader ? ptrace_peek_siginfo(ts->pid, true, ts->sig_shared, SIGINFO_MAX) : 0;
@@ -304,7 +304,7 @@ static int task_collect(struct task_state *ts, bool leader)
 		return pr_err_ret(-EOPNOTSUPP, "pid %d: more than %d pending signals", ts->pid,
 				  SIGINFO_MAX - 1);
 	if (syscall(SYS_get_robust_list, ts->pid, &ts->robust_head, &robust_len))
-		return dump_errno_ret("pid %d: cannot read its robust futex list", ts->pid);
+		return pr_perror_ret("pid %d: cannot read its robust futex list", ts->pid);
 	ts->robust_len = (size_t)robust_len;
 	return task_read_inner(ts->pid, &ts->in, leader);
 }

@@ -25,9 +25,11 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "dump: "
-#include "dump.h"
+#include "dumpctx.h"
+#include "fd.h"
 #include "img.h"
 #include "inet.h"
+#include "inet_restore.h"
 #include "log.h"
 #include "netlock.h"
 #include "tcp_repair.h"
@@ -67,13 +69,31 @@ struct dump_inet {
 	struct isk *v;
 	size_t n, cap;
 	struct netlock *lock;
+	size_t nr_internal, nr_external; /* established TCP connections */
 };
 
 static struct dump_inet *state(struct dump_ctx *ctx)
 {
-	if (!ctx->inet_state)
-		ctx->inet_state = calloc(1, sizeof(struct dump_inet));
-	return ctx->inet_state;
+	void **slot = dump_kstate(ctx, &fd_inet);
+
+	if (!slot)
+		return NULL;
+	if (!*slot)
+		*slot = calloc(1, sizeof(struct dump_inet));
+	return *slot;
+}
+
+/* The state collect() made, or NULL: no inet socket in the tree. */
+static struct dump_inet *state_get(struct dump_ctx *ctx)
+{
+	void **slot = dump_kstate(ctx, &fd_inet);
+
+	return slot ? *slot : NULL;
+}
+
+static bool inet_match(const struct fd_probe *p)
+{
+	return S_ISSOCK(p->st->st_mode) && (p->family == AF_INET || p->family == AF_INET6);
 }
 
 static const char *sk_desc(struct dump_ctx *ctx, const struct isk *s, char *buf, size_t sz)
@@ -144,8 +164,8 @@ static int peek_all(struct dump_ctx *ctx, struct isk *s, int sk)
 
 		if (n < 0) {
 			if (errno != EAGAIN)
-				err = dump_errno_ret("%s: cannot read its queue",
-						     sk_desc(ctx, s, d, sizeof(d)));
+				err = pr_perror_ret("%s: cannot read its queue",
+						    sk_desc(ctx, s, d, sizeof(d)));
 			break;
 		}
 		if (n > DGRAM_MAX) {
@@ -179,11 +199,11 @@ static int read_dgrams(struct dump_ctx *ctx, struct isk *s, int sk)
 
 	gint(sk, SOL_SOCKET, SO_PEEK_OFF, &old);
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
-		return dump_errno_ret("%s: cannot set SO_PEEK_OFF", sk_desc(ctx, s, d, sizeof(d)));
+		return pr_perror_ret("%s: cannot set SO_PEEK_OFF", sk_desc(ctx, s, d, sizeof(d)));
 	err = peek_all(ctx, s, sk);
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old)) && !err)
-		err = dump_errno_ret("%s: cannot put SO_PEEK_OFF back",
-				     sk_desc(ctx, s, d, sizeof(d)));
+		err = pr_perror_ret("%s: cannot put SO_PEEK_OFF back",
+				    sk_desc(ctx, s, d, sizeof(d)));
 	return err;
 }
 
@@ -217,7 +237,7 @@ static int tcp_facts(struct dump_ctx *ctx, struct isk *s, int sk)
 
 	memset(&ti, 0, sizeof(ti));
 	if (getsockopt(sk, IPPROTO_TCP, TCP_INFO, &ti, &l))
-		return dump_errno_ret("%s: cannot read TCP_INFO", sk_desc(ctx, s, d, sizeof(d)));
+		return pr_perror_ret("%s: cannot read TCP_INFO", sk_desc(ctx, s, d, sizeof(d)));
 	s->state = ti.tcpi_state;
 	if (s->state == TCP_LISTEN) {
 		/* a listener's TCP_INFO: unacked is the accept queue, sacked its maximum */
@@ -270,10 +290,9 @@ static int inet_collect(struct dump_ctx *ctx, struct dump_fd *f)
 	if (gint(sk, SOL_SOCKET, SO_DOMAIN, &s->family) ||
 	    gint(sk, SOL_SOCKET, SO_TYPE, &s->type) ||
 	    gint(sk, SOL_SOCKET, SO_PROTOCOL, &s->proto) || read_addrs(s, sk))
-		return dump_errno_ret("%s: cannot read socket %s",
-				      dump_fd_desc(ctx, f, d, sizeof(d)), f->link);
+		return pr_perror_ret("%s: cannot read socket %s",
+				     dump_fd_desc(ctx, f, d, sizeof(d)), f->link);
 	u->n++;
-	ctx->nr_inet++;
 	if (s->type == SOCK_RAW)
 		return pr_err_ret(-EOPNOTSUPP,
 				  "%s: %s is a raw IP socket (protocol %d): raw "
@@ -333,10 +352,10 @@ static int check_one(struct dump_ctx *ctx, struct dump_inet *u, size_t i)
 		return 0;
 	s->peer = find_peer(u, i);
 	if (s->peer >= 0) {
-		ctx->nr_tcp_internal++;
+		u->nr_internal++;
 		return 0;
 	}
-	ctx->nr_tcp_external++;
+	u->nr_external++;
 	if (ctx->opts->tcp_established) {
 		pr_warn("%s is connected to %s outside the dumped tree. Accepted by "
 			"--tcp-established: its traffic is locked until restore, which rebuilds "
@@ -355,7 +374,7 @@ static int check_one(struct dump_ctx *ctx, struct dump_inet *u, size_t i)
 
 static int inet_check(struct dump_ctx *ctx)
 {
-	struct dump_inet *u = ctx->inet_state;
+	struct dump_inet *u = state_get(ctx);
 	size_t i;
 	int err, failed = 0;
 
@@ -623,7 +642,7 @@ static int lock_external(struct dump_ctx *ctx, struct dump_inet *u)
 
 static int inet_write(struct dump_ctx *ctx)
 {
-	struct dump_inet *u = ctx->inet_state;
+	struct dump_inet *u = state_get(ctx);
 	struct img *extra = NULL, *dg = NULL;
 	size_t i;
 	int err;
@@ -669,7 +688,7 @@ static int inet_write(struct dump_ctx *ctx)
  */
 static void inet_cleanup(struct dump_ctx *ctx)
 {
-	struct dump_inet *u = ctx->inet_state;
+	struct dump_inet *u = state_get(ctx);
 	size_t i, j;
 
 	if (!u)
@@ -692,13 +711,33 @@ static void inet_cleanup(struct dump_ctx *ctx)
 	netlock__free(u->lock);
 	free(u->v);
 	free(u);
-	ctx->inet_state = NULL;
+	*dump_kstate(ctx, &fd_inet) = NULL;
 }
 
-const struct dump_fd_ops dump_inet_ops = {
+static void inet_summary(struct dump_ctx *ctx, char *buf, size_t size)
+{
+	struct dump_inet *u = state_get(ctx);
+
+	if (u && u->n)
+		snprintf(buf, size,
+			 ", inet sockets %zu (TCP connections %zu internal / %zu external)", u->n,
+			 u->nr_internal, u->nr_external);
+}
+
+const struct fd_kind fd_inet = {
 	.name = "inet",
+	.fd_type = FD_TYPES__INETSK,
+	.steal = true,
+	.match = inet_match,
 	.collect = inet_collect,
 	.check = inet_check,
 	.write = inet_write,
+	.summary = inet_summary,
 	.cleanup = inet_cleanup,
+	.load = rst_inet_load,
+	.validate = rst_inet_validate,
+	.create = rst_inet_create,
+	.finish = rst_inet_finish,
+	.release = rst_inet_free,
+	.show = inet_show,
 };

@@ -27,7 +27,7 @@
 #include "log.h"
 #include "netlock.h"
 #include "pb.h"
-#include "restore.h"
+#include "rstctx.h"
 #include "tcp_repair.h"
 #include "util.h"
 #include "crux_inet.pb-c.h"
@@ -56,6 +56,13 @@ struct rst_inet {
 	CruxInetEntry **xs;
 	size_t nxs;
 };
+
+static const char rst_inet_key; /* rst_kstate() */
+
+static struct rst_inet *istate(const struct rst_set *set)
+{
+	return rst_kstate_get(set, &rst_inet_key);
+}
 
 static bool is_established_tcp(const InetSkEntry *e)
 {
@@ -191,13 +198,16 @@ static int load_stream(struct rst_set *set, struct rinet *r)
 int rst_inet_load(struct rst_set *set)
 {
 	struct rst_inet *in = calloc(1, sizeof(*in));
+	void **slot = rst_kstate(set, &rst_inet_key);
 	void **dg = NULL, **dd = NULL;
 	size_t i, j, ndg = 0;
 	int err;
 
-	if (!in)
+	if (!in || !slot) {
+		free(in);
 		return -ENOMEM;
-	set->inet = in;
+	}
+	*slot = in;
 	in->v = calloc(set->n_files + 1, sizeof(*in->v));
 	if (!in->v)
 		return -ENOMEM;
@@ -240,7 +250,7 @@ int rst_inet_load(struct rst_set *set)
 
 void rst_inet_validate(struct rst_set *set)
 {
-	const struct rst_inet *in = set->inet;
+	const struct rst_inet *in = istate(set);
 	char d[128], a[64];
 	size_t i;
 
@@ -251,11 +261,12 @@ void rst_inet_validate(struct rst_set *set)
 		if (!r->x || !r->x->external || set->opts->tcp_established)
 			continue;
 		ep_of(r->e, true, &dst);
-		pr_err("External TCP connection found in image: %s was connected to %s outside the "
-		       "dumped tree. Consider using the --tcp-established option to restore it in "
-		       "repair mode",
-		       desc(r, d, sizeof(d)), inet_ep_text(&dst, a, sizeof(a)));
-		set->problems++;
+		rst_problem(
+			set,
+			"External TCP connection found in image: %s was connected to %s outside "
+			"the dumped tree. Consider using the --tcp-established option to restore "
+			"it in repair mode",
+			desc(r, d, sizeof(d)), inet_ep_text(&dst, a, sizeof(a)));
 	}
 }
 
@@ -411,8 +422,7 @@ static int create_one(struct rst_set *set, struct rinet *r)
 
 	fd = socket((int)r->e->family, (int)r->e->type | SOCK_CLOEXEC, (int)r->e->proto);
 	if (fd < 0)
-		return pr_err_ret(-errno, "%s: cannot create it: %s", desc(r, d, sizeof(d)),
-				  strerror(errno));
+		return pr_perror_ret("%s: cannot create it", desc(r, d, sizeof(d)));
 	r->repair = is_established_tcp(r->e);
 	err = r->repair ? tcp_repair_on(fd) : 0;
 	if (!err && (err = set_generic(r, fd)))
@@ -429,8 +439,7 @@ static int create_one(struct rst_set *set, struct rinet *r)
 		return pr_err_ret(err, "%s: cannot bind it: %s", desc(r, d, sizeof(d)),
 				  strerror(-err));
 	if (r->e->state == TCP_LISTEN && listen(fd, (int)r->e->backlog))
-		return pr_err_ret(-errno, "%s: cannot listen: %s", desc(r, d, sizeof(d)),
-				  strerror(errno));
+		return pr_perror_ret("%s: cannot listen", desc(r, d, sizeof(d)));
 	if (r->repair && (err = connect_repaired(r, fd)))
 		return pr_err_ret(err, "%s: cannot rebuild its connection in repair mode: %s",
 				  desc(r, d, sizeof(d)), strerror(-err));
@@ -476,8 +485,8 @@ static int refill(const struct rinet *r)
 		    bind(t, (struct sockaddr *)&from, fl) ||
 		    sendto(t, r->q[i].data, e->length, 0, (struct sockaddr *)&to, tl) !=
 			    (ssize_t)e->length)
-			return pr_err_ret(-errno, "%s: cannot queue datagram %zu of %zu again: %s",
-					  desc(r, d, sizeof(d)), i + 1, r->nq, strerror(errno));
+			return pr_perror_ret("%s: cannot queue datagram %zu of %zu again",
+					     desc(r, d, sizeof(d)), i + 1, r->nq);
 	}
 	return 0;
 }
@@ -494,8 +503,7 @@ static int connect_dgram(const struct rinet *r)
 		ep_of(r->e, true, &ep);
 		l = inet_ep_to_sa(&ep, &ss);
 		if (connect(fd, (struct sockaddr *)&ss, l))
-			return pr_err_ret(-errno, "%s: cannot connect it: %s",
-					  desc(r, d, sizeof(d)), strerror(errno));
+			return pr_perror_ret("%s: cannot connect it", desc(r, d, sizeof(d)));
 	}
 	if (r->e->proto != IPPROTO_TCP &&
 	    sint(fd, SOL_SOCKET, SO_REUSEADDR, r->e->opts->has_reuseaddr && r->e->opts->reuseaddr))
@@ -526,15 +534,14 @@ static int finish_one(struct rinet *r)
 
 int rst_inet_create(struct rst_set *set)
 {
-	struct rst_inet *in = set->inet;
+	struct rst_inet *in = istate(set);
 	size_t i;
 	int pass, err = 0;
 
 	/* listeners and unconnected sockets before repaired connections on their ports */
 	for (pass = 0; in && pass < 2; pass++)
 		for (i = 0; i < in->n && !err; i++)
-			if (rst_file_in_use(set, in->v[i].f) &&
-			    is_established_tcp(in->v[i].e) == (pass == 1))
+			if (in->v[i].f->pid && is_established_tcp(in->v[i].e) == (pass == 1))
 				err = create_one(set, &in->v[i]);
 	for (i = 0; in && i < in->n && !err; i++)
 		if (in->v[i].f->ctl_fd >= 0 && in->v[i].nq)
@@ -548,9 +555,9 @@ int rst_inet_create(struct rst_set *set)
 	return err;
 }
 
-void rst_inet_finish(struct rst_set *set)
+int rst_inet_finish(struct rst_set *set)
 {
-	struct rst_inet *in = set->inet;
+	struct rst_inet *in = istate(set);
 	size_t i, j;
 
 	for (i = 0; in && i < in->nxs; i++) {
@@ -562,11 +569,12 @@ void rst_inet_finish(struct rst_set *set)
 		if (t && !netlock_unlock(t))
 			pr_info("removed the network lock (nftables table inet %s)", t);
 	}
+	return 0; /* a lock that could not be removed is said, with the command to remove it */
 }
 
 void rst_inet_free(struct rst_set *set)
 {
-	struct rst_inet *in = set->inet;
+	struct rst_inet *in = istate(set);
 	size_t i, j;
 
 	if (!in)
@@ -584,5 +592,5 @@ void rst_inet_free(struct rst_set *set)
 	free(in->xs);
 	free(in->v);
 	free(in);
-	set->inet = NULL;
+	*rst_kstate(set, &rst_inet_key) = NULL;
 }

@@ -17,12 +17,13 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "dump: "
-#include "dump.h"
+#include "dumpctx.h"
+#include "fd.h"
 #include "img.h"
 #include "inet_restore.h"
 #include "log.h"
 #include "pb.h"
-#include "restore.h"
+#include "rstctx.h"
 #include "util.h"
 #include "crux_inet.pb-c.h"
 #include "fdinfo.pb-c.h"
@@ -69,6 +70,18 @@ struct dump_netlink {
 	size_t n;
 };
 
+static struct dump_netlink *state_get(struct dump_ctx *ctx)
+{
+	void **slot = dump_kstate(ctx, &fd_netlink);
+
+	return slot ? *slot : NULL;
+}
+
+static bool netlink_match(const struct fd_probe *p)
+{
+	return S_ISSOCK(p->st->st_mode) && p->family == AF_NETLINK;
+}
+
 static int nl_read(struct dump_ctx *ctx, struct dump_fd *f, struct nlsk *s)
 {
 	struct sockaddr_nl a = { 0 };
@@ -80,18 +93,18 @@ static int nl_read(struct dump_ctx *ctx, struct dump_fd *f, struct nlsk *s)
 	netlink_sk_entry__init(&s->e);
 	l = sizeof(v);
 	if (getsockopt(sk, SOL_SOCKET, SO_PROTOCOL, &v, &l))
-		return dump_errno_ret("%s: cannot read the protocol of %s",
-				      dump_fd_desc(ctx, f, d, sizeof(d)), f->link);
+		return pr_perror_ret("%s: cannot read the protocol of %s",
+				     dump_fd_desc(ctx, f, d, sizeof(d)), f->link);
 	s->e.protocol = (uint32_t)v;
 	l = sizeof(a);
 	if (getsockname(sk, (struct sockaddr *)&a, &l))
-		return dump_errno_ret("%s: cannot read the address of %s",
-				      dump_fd_desc(ctx, f, d, sizeof(d)), f->link);
+		return pr_perror_ret("%s: cannot read the address of %s",
+				     dump_fd_desc(ctx, f, d, sizeof(d)), f->link);
 	s->e.portid = a.nl_pid;
 	l = sizeof(s->groups);
 	if (getsockopt(sk, SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS, s->groups, &l))
-		return dump_errno_ret("%s: cannot list the groups of %s",
-				      dump_fd_desc(ctx, f, d, sizeof(d)), f->link);
+		return pr_perror_ret("%s: cannot list the groups of %s",
+				     dump_fd_desc(ctx, f, d, sizeof(d)), f->link);
 	n = MIN(l / 4, (socklen_t)NL_GROUP_WORDS);
 	while (n && !s->groups[n - 1])
 		n--;
@@ -124,13 +137,14 @@ static int nl_read(struct dump_ctx *ctx, struct dump_fd *f, struct nlsk *s)
 
 static int netlink_collect(struct dump_ctx *ctx, struct dump_fd *f)
 {
-	struct dump_netlink *u = ctx->netlink_state;
+	void **slot = dump_kstate(ctx, &fd_netlink);
+	struct dump_netlink *u = slot ? *slot : NULL;
 	struct nlsk *s;
 	char d[96], b;
 	ssize_t q;
 	int err;
 
-	if (!u && !(u = ctx->netlink_state = calloc(1, sizeof(*u))))
+	if (!slot || (!u && !(u = *slot = calloc(1, sizeof(*u)))))
 		return -ENOMEM;
 	s = realloc(u->v, (u->n + 1) * sizeof(*s));
 	if (!s)
@@ -143,7 +157,6 @@ static int netlink_collect(struct dump_ctx *ctx, struct dump_fd *f)
 	if (err)
 		return err;
 	u->n++;
-	ctx->nr_netlink++;
 	q = recv(f->stolen, &b, 1, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
 	if (q >= 0)
 		return pr_err_ret(
@@ -169,7 +182,7 @@ static int write_flags(struct img *img, struct nlsk *s)
 
 static int netlink_write(struct dump_ctx *ctx)
 {
-	struct dump_netlink *u = ctx->netlink_state;
+	struct dump_netlink *u = state_get(ctx);
 	struct img *img = NULL;
 	size_t i;
 	int err = 0;
@@ -212,21 +225,24 @@ static int netlink_write(struct dump_ctx *ctx)
 	return err;
 }
 
-static void netlink_cleanup(struct dump_ctx *ctx)
+static void netlink_summary(struct dump_ctx *ctx, char *buf, size_t size)
 {
-	if (!ctx->netlink_state)
-		return;
-	free(ctx->netlink_state->v);
-	free(ctx->netlink_state);
-	ctx->netlink_state = NULL;
+	struct dump_netlink *u = state_get(ctx);
+
+	if (u && u->n)
+		snprintf(buf, size, ", netlink sockets %zu", u->n);
 }
 
-const struct dump_fd_ops dump_netlink_ops = {
-	.name = "netlink",
-	.collect = netlink_collect,
-	.write = netlink_write,
-	.cleanup = netlink_cleanup,
-};
+static void netlink_cleanup(struct dump_ctx *ctx)
+{
+	struct dump_netlink *u = state_get(ctx);
+
+	if (!u)
+		return;
+	free(u->v);
+	free(u);
+	*dump_kstate(ctx, &fd_netlink) = NULL;
+}
 
 /* ---- restore ---- */
 
@@ -242,13 +258,13 @@ static int nl_create(struct rst_set *set, struct rst_file *f, const CruxInetEntr
 	int v, err;
 
 	if (fd < 0)
-		return pr_err_ret(-errno, "%s socket ino %u: cannot create it: %s",
-				  proto_name(e->protocol), e->ino, strerror(errno));
+		return pr_perror_ret("%s socket ino %u: cannot create it", proto_name(e->protocol),
+				     e->ino);
 	for (i = 0; x && i < x->n_opts; i++) {
 		v = x->opts[i]->val;
 		if (setsockopt(fd, (int)x->opts[i]->level, (int)x->opts[i]->name, &v, sizeof(v)))
-			return pr_err_ret(-errno, "netlink socket ino %u: cannot set option %u: %s",
-					  e->ino, x->opts[i]->name, strerror(errno));
+			return pr_perror_ret("netlink socket ino %u: cannot set option %u", e->ino,
+					     x->opts[i]->name);
 	}
 	if (e->opts->so_sndbuf)
 		v = (int)e->opts->so_sndbuf / 2,
@@ -258,14 +274,14 @@ static int nl_create(struct rst_set *set, struct rst_file *f, const CruxInetEntr
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v));
 	a.nl_pid = e->portid;
 	if (e->portid && bind(fd, (struct sockaddr *)&a, sizeof(a)))
-		return pr_err_ret(-errno, "%s socket ino %u: cannot bind port id %u: %s",
-				  proto_name(e->protocol), e->ino, e->portid, strerror(errno));
+		return pr_perror_ret("%s socket ino %u: cannot bind port id %u",
+				     proto_name(e->protocol), e->ino, e->portid);
 	for (i = 0; i < e->n_groups * 32; i++) {
 		v = (int)i + 1;
 		if ((e->groups[i / 32] & (1u << (i % 32))) &&
 		    setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &v, sizeof(v)))
-			return pr_err_ret(-errno, "%s socket ino %u: cannot join group %d: %s",
-					  proto_name(e->protocol), e->ino, v, strerror(errno));
+			return pr_perror_ret("%s socket ino %u: cannot join group %d",
+					     proto_name(e->protocol), e->ino, v);
 	}
 	if (e->state == 1) {
 		struct sockaddr_nl d = { .nl_family = AF_NETLINK,
@@ -273,8 +289,7 @@ static int nl_create(struct rst_set *set, struct rst_file *f, const CruxInetEntr
 					 .nl_groups = e->dst_group };
 
 		if (connect(fd, (struct sockaddr *)&d, sizeof(d)))
-			return pr_err_ret(-errno, "netlink socket ino %u: cannot connect: %s",
-					  e->ino, strerror(errno));
+			return pr_perror_ret("netlink socket ino %u: cannot connect", e->ino);
 	}
 	if (fcntl(fd, F_SETFL, (int)(e->flags & O_NONBLOCK)))
 		return -errno;
@@ -313,7 +328,7 @@ static int load_flags(struct rst_set *set, CruxInetEntry ***ret, size_t *ret_n)
 	return err < 0 ? err : 0;
 }
 
-int rst_netlink_create(struct rst_set *set)
+static int netlink_create(struct rst_set *set)
 {
 	CruxInetEntry **xs = NULL;
 	size_t i, j, n = 0;
@@ -323,7 +338,7 @@ int rst_netlink_create(struct rst_set *set)
 	for (i = 0; !err && i < set->n_files; i++) {
 		const CruxInetEntry *x = NULL;
 
-		if (!set->files[i].fe->nlsk || !rst_file_in_use(set, &set->files[i]))
+		if (!set->files[i].fe->nlsk || !set->files[i].pid)
 			continue;
 		for (j = 0; j < n; j++)
 			if (xs[j]->id == set->files[i].fe->id)
@@ -335,3 +350,16 @@ int rst_netlink_create(struct rst_set *set)
 	free(xs);
 	return err;
 }
+
+const struct fd_kind fd_netlink = {
+	.name = "netlink",
+	.fd_type = FD_TYPES__NETLINKSK,
+	.steal = true,
+	.match = netlink_match,
+	.collect = netlink_collect,
+	.write = netlink_write,
+	.summary = netlink_summary,
+	.cleanup = netlink_cleanup,
+	.create = netlink_create,
+	.show = inet_show,
+};

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "netsk.h"
+#include "outfmt.h"
 #include "util.h"
 
 static const struct {
@@ -194,4 +195,68 @@ int netsk_verdict(const struct netsk_table *t, const struct netsk *s, const uint
 				   "traffic locked until restore" :
 				   "Connected TCP socket found: consider using --tcp-established");
 	return !tcp_established;
+}
+
+static const char *netsk_state(const struct netsk *s)
+{
+	static const char *const names[] = {
+		[1] = "estab", [2] = "syn-sent", [7] = "unconn", [8] = "close-wait", [10] = "listen"
+	};
+
+	if (s->family == AF_NETLINK || s->family == AF_PACKET)
+		return "-";
+	return s->state > 0 && s->state < (int)ARRAY_SIZE(names) && names[s->state] ?
+		       names[s->state] :
+		       "closing";
+}
+
+static void report_row(struct outfmt *of, const struct netsk_fd *f, const struct netsk *s, bool bad)
+{
+	outfmt_open(of, NULL, '{');
+	outfmt_int(of, "pid", "%-7lld ", f->pid);
+	outfmt_int(of, "fd", "%-5lld ", f->fd);
+	outfmt_uint(of, "ino", "%-9llu ", (unsigned long long)s->ino);
+	outfmt_str(of, "kind", "%-8s ", s->kind);
+	outfmt_str(of, "state", "%-10s ", netsk_state(s));
+	outfmt_str(of, "local", "%-22s ", s->local[0] ? s->local : NULL);
+	outfmt_str(of, "remote", "%s", s->remote[0] ? s->remote : NULL);
+	outfmt_str(of, "verdict", NULL, bad ? "refused" : "ok");
+	outfmt_text(of, "\n");
+	outfmt_close(of);
+}
+
+size_t netsk_report(const struct netsk_table *t, const struct netsk_fd *fds, size_t n,
+		    struct outfmt *of, bool header, bool lines,
+		    const char *(*comm)(const void *arg, pid_t pid), const void *arg)
+{
+	_cleanup_free_ uint64_t *inos = calloc(n + 1, sizeof(*inos));
+	size_t i, refused = 0;
+	char msg[512];
+
+	if (!inos)
+		return 0;
+	for (i = 0; i < n; i++)
+		inos[i] = fds[i].ino;
+	if (of) {
+		outfmt_open(of, "other", '[');
+		if (header)
+			outfmt_text(of, "%-7s %-5s %-9s %-8s %-10s %-22s %s\n", "PID", "FD", "INO",
+				    "KIND", "STATE", "LOCAL", "REMOTE");
+	}
+	for (i = 0; i < n; i++) {
+		const struct netsk *s = netsk_find(t, fds[i].ino);
+		/* /proc does not list an unbound netlink socket: the dump reads it itself */
+		struct netsk unlisted = { .ino = fds[i].ino, .kind = "?", .family = AF_PACKET };
+		int bad = s ? netsk_verdict(t, s, inos, n, false, msg, sizeof(msg)) : 0;
+
+		refused += (size_t)bad;
+		if (of)
+			report_row(of, &fds[i], s ? s : &unlisted, bad);
+		else if (bad && lines)
+			printf("refused: pid %d (%s) fd %d: %s\n", fds[i].pid,
+			       comm(arg, fds[i].pid), fds[i].fd, msg);
+	}
+	if (of)
+		outfmt_close(of);
+	return refused;
 }

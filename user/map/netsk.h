@@ -36,6 +36,25 @@ const struct netsk *netsk_find(const struct netsk_table *t, uint64_t ino);
  * tree holds: 0 (accepted, msg says what it is) or 1 (refused, msg says why and what to
  * do). tcp_established: --tcp-established was given.
  */
+/* A socket fd of the tree that the unix map does not know. */
+struct netsk_fd {
+	pid_t pid;
+	int fd;
+	uint64_t ino;
+};
+
+struct outfmt;
+
+/*
+ * The tree's sockets fds[0..n) under their kinds with the dump's verdict: of given, a
+ * table (header: its heading) or a JSON "other" array; of NULL and lines, one "refused:"
+ * line each; of NULL otherwise, nothing. comm(arg, pid) names a tree process. The number
+ * the dump would refuse.
+ */
+size_t netsk_report(const struct netsk_table *t, const struct netsk_fd *fds, size_t n,
+		    struct outfmt *of, bool header, bool lines,
+		    const char *(*comm)(const void *arg, pid_t pid), const void *arg);
+
 int netsk_verdict(const struct netsk_table *t, const struct netsk *s, const uint64_t *tree_inos,
 		  size_t n_tree, bool tcp_established, char *msg, size_t size);
 

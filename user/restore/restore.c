@@ -19,7 +19,6 @@
 #define LOG_PREFIX "restore: "
 #include "cmd.h"
 #include "log.h"
-#include "inet_restore.h"
 #include "restore.h"
 #include "util.h"
 
@@ -160,6 +159,10 @@ static int rebuild_tasks(struct rst_set *set)
 		if (err)
 			return err;
 	}
+	/* The kinds' last steps in the controller, while every task is still held. */
+	err = rst_files_finish(set);
+	if (err)
+		return err;
 	/* Only when every task is rebuilt does any of them run again. */
 	for (i = set->n_tasks; i-- > 0;) {
 		if (set->tasks[i].zombie)
@@ -200,10 +203,9 @@ static int do_restore(struct rst_set *set)
 	set->t_done = now_ns();
 	if (err) {
 		rst_tree_kill(set);
-		rst_unix_unlink_bound(set);
+		rst_files_abort(set);
 		return err;
 	}
-	rst_inet_finish(set);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	setrlimit(RLIMIT_NOFILE, &set->nofile);
 	return 0;
@@ -239,7 +241,7 @@ static int wait_root(pid_t pid)
 
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR) {
-			pr_err("cannot wait for pid %d: %s", pid, strerror(errno));
+			pr_perror("cannot wait for pid %d", pid);
 			return 1;
 		}
 	if (WIFEXITED(st))

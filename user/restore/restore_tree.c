@@ -217,6 +217,11 @@ static __attribute__((noreturn)) void task_main(struct rst_set *set, size_t idx,
 	if (err)
 		fail(sync_fd, t->pid, err, "pid %d: cannot build its fd table: %s", t->pid,
 		     strerror(-err));
+	/* what only the owner of the files can do (fd.h in_task) */
+	err = rst_files_in_task(set, t);
+	if (err)
+		fail(sync_fd, t->pid, err, "pid %d: cannot restore the state of its files: %s",
+		     t->pid, strerror(-err));
 	setrlimit(RLIMIT_NOFILE, &set->nofile);
 	report(sync_fd, t->pid, 0, "ready");
 	for (;;)
