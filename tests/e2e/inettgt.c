@@ -24,6 +24,10 @@
  *               KOBJECT_UEVENT (group 1) sockets: port ids and groups, a route request
  *   ext-client  a TCP client connected to 127.0.0.1:PORT (a server outside the tree) that
  *               has unread bytes from it; after, it reads them and sends "after-restore"
+ *
+ * Topologies a dump refuses (never verified): raw (a raw IP socket), packet (an AF_PACKET
+ * socket), accq (a listener with a connection waiting to be accepted), nlq (a netlink
+ * socket with an unread reply), pingq (a ping socket with an unread echo reply).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -557,6 +561,44 @@ static void verify_ext(void)
 	put(ext_fd, "after-restore");
 }
 
+/* ---- refused topologies ---- */
+
+static void setup_refused(const char *topo)
+{
+	int fd;
+
+	if (!strcmp(topo, "raw")) {
+		fd = socket(AF_INET, SOCK_RAW, IPPROTO_UDP);
+	} else if (!strcmp(topo, "packet")) {
+		fd = socket(AF_PACKET, SOCK_DGRAM, 0);
+	} else if (!strcmp(topo, "accq")) {
+		fd = sock_at(AF_INET, SOCK_STREAM, 0, "127.0.0.1", 0);
+		if (listen(fd, 4) || connect_to(AF_INET, "127.0.0.1", port_of(fd, false)) < 0)
+			die("accq");
+	} else if (!strcmp(topo, "nlq")) {
+		setup_netlink();
+		verify_now = 0;
+		struct {
+			struct nlmsghdr h;
+			struct rtgenmsg g;
+		} req = { { sizeof(req), RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, 0 },
+			  { AF_UNSPEC } };
+		fd = send(nl_route, &req, sizeof(req), 0) == sizeof(req) ? nl_route : -1;
+	} else {
+		setup_icmp();
+		struct icmphdr h = { .type = ICMP_ECHO };
+		struct sockaddr_storage ss;
+		socklen_t l = sa4(&ss, "127.0.0.1", 0);
+
+		fd = sendto(ping_fd, &h, sizeof(h), 0, (struct sockaddr *)&ss, l) == sizeof(h) ?
+			     ping_fd :
+			     -1;
+	}
+	if (fd < 0)
+		die(topo);
+	usleep(100000);
+}
+
 /* ---- main ---- */
 
 static void on_usr1(int sig)
@@ -600,6 +642,9 @@ int main(int argc, char **argv)
 		setup_netlink();
 	else if (!strcmp(topo, "ext-client") && argc > 3)
 		setup_ext(atoi(argv[3]));
+	else if (!strcmp(topo, "raw") || !strcmp(topo, "packet") || !strcmp(topo, "accq") ||
+		 !strcmp(topo, "nlq") || !strcmp(topo, "pingq"))
+		setup_refused(topo);
 	else {
 		dprintf(2, "inettgt: unknown topology %s\n", topo);
 		return 64;

@@ -57,6 +57,7 @@ struct isk {
 	bool connected;
 	uint32_t backlog, accq; /* listener: max and current accept queue */
 	int peer; /* established TCP: index of the other end in the tree, -1 if outside */
+	bool icmp_queued; /* an ICMP socket with an echo reply waiting: refused */
 	bool repair; /* repair mode is on on the stolen copy */
 	struct tcp_conn conn;
 	struct dgram *q;
@@ -313,7 +314,7 @@ static int inet_collect(struct dump_ctx *ctx, struct dump_fd *f)
 	if (!err && (s->proto == IPPROTO_UDP || s->proto == IPPROTO_UDPLITE))
 		err = read_dgrams(ctx, s, sk);
 	else if (!err && s->type == SOCK_DGRAM && recv(sk, d, 1, MSG_PEEK | MSG_DONTWAIT) >= 0)
-		s->nq = 1; /* ICMP: refused by check(), which says why */
+		s->icmp_queued = true; /* refused by check(), which says why */
 	return err;
 }
 
@@ -343,7 +344,7 @@ static int check_one(struct dump_ctx *ctx, struct dump_inet *u, size_t i)
 			"accept queue: not supported (crux restores established connections, "
 			"not ones not yet accepted); dump once they are accepted",
 			sk_desc(ctx, s, d, sizeof(d)), s->accq);
-	if ((s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6) && s->nq)
+	if (s->icmp_queued)
 		return pr_err_ret(-EOPNOTSUPP,
 				  "%s: echo replies are queued on an ICMP socket: "
 				  "restore cannot queue them again; dump once they are read",
