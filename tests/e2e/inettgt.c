@@ -13,7 +13,10 @@
  *               unbound and a bound TCP socket: each listener accepts a new client after
  *   tcp-conn    a listener, a client connected to it and the accepted end, both with
  *               unread bytes queued, over IPv4 and over v4-mapped IPv6: the bytes are read
- *               after, then new traffic both ways, and the listener accepts again
+ *               after, then new traffic both ways, and the listener accepts again; and a
+ *               connection whose sender filled the receiver's small window, so bytes sit in
+ *               its send queue, sent and not acknowledged or not sent at all: every byte
+ *               arrives after, in order
  *   udp         UDP and UDP-lite sockets bound and connected, with datagrams queued from
  *               two senders (IPv4 and IPv6): read back in order with their senders
  *   icmp        an ICMP echo (ping) socket: its identifier, and a ping answered after
@@ -38,12 +41,14 @@
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -239,6 +244,7 @@ static void verify_tcp_listen(void)
 /* ---- tcp-conn ---- */
 
 static int cl[2], cc[2], cs[2];
+static void setup_fill(void);
 
 static void setup_tcp_conn(void)
 {
@@ -259,6 +265,73 @@ static void setup_tcp_conn(void)
 		put(cs[i], "server-to-client-unread");
 	}
 	usleep(100000); /* the bytes are acknowledged and sit in the receive queues */
+	setup_fill();
+}
+
+static int fill_c = -1, fill_s = -1;
+static size_t fill_n;
+
+static unsigned char fill_byte(size_t i)
+{
+	return (unsigned char)(i * 7 + i / 251);
+}
+
+/* A sender blocked by a small receive window: its send queue holds bytes. */
+static void setup_fill(void)
+{
+	int l = sock_at(AF_INET, SOCK_STREAM, 0, "127.0.0.1", 0);
+	unsigned char buf[4096];
+	ssize_t n;
+	size_t i;
+
+	sint(l, SOL_SOCKET, SO_RCVBUF, 4096); /* inherited by the accepted socket */
+	if (listen(l, 1))
+		die("listen");
+	fill_c = socket(AF_INET, SOCK_STREAM, 0);
+	/* a send queue of tens of kB, not megabytes: it drains in a moment after restore */
+	sint(fill_c, SOL_SOCKET, SO_SNDBUF, 16384);
+	struct sockaddr_storage ss;
+	socklen_t sl = sa4(&ss, "127.0.0.1", port_of(l, false));
+
+	if (connect(fill_c, (struct sockaddr *)&ss, sl))
+		die("fill connect");
+	fill_s = accept(l, NULL, NULL);
+	close(l);
+	if (fill_c < 0 || fill_s < 0)
+		die("fill connect");
+	fcntl(fill_c, F_SETFL, O_NONBLOCK);
+	for (;;) {
+		for (i = 0; i < sizeof(buf); i++)
+			buf[i] = fill_byte(fill_n + i);
+		n = write(fill_c, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		fill_n += (size_t)n;
+	}
+	fcntl(fill_c, F_SETFL, 0);
+	usleep(100000);
+}
+
+static void verify_fill(void)
+{
+	unsigned char buf[4096];
+	size_t got = 0, i, bad = 0;
+	struct pollfd p = { fill_s, POLLIN, 0 };
+	int outq = -1;
+
+	while (got < fill_n && poll(&p, 1, 5000) == 1) {
+		ssize_t n = read(fill_s, buf, sizeof(buf));
+
+		if (n <= 0)
+			break;
+		for (i = 0; i < (size_t)n; i++)
+			bad += buf[i] != fill_byte(got + i);
+		got += (size_t)n;
+	}
+	check(got == fill_n && !bad, "filled connection: %zu of %zu bytes arrived, %zu wrong", got,
+	      fill_n, bad);
+	ioctl(fill_c, SIOCOUTQ, &outq);
+	check(outq == 0, "filled connection: %d bytes still in the send queue", outq);
 }
 
 static void verify_tcp_conn(void)
@@ -276,6 +349,7 @@ static void verify_tcp_conn(void)
 		expect_read(cc[i], "answer", "new bytes server to client");
 		accepts(cl[i], fams[i], at[i], "the listener of the connection");
 	}
+	verify_fill();
 }
 
 /* ---- udp ---- */

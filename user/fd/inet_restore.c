@@ -411,7 +411,17 @@ static int connect_repaired(struct rinet *r, int fd)
 	l = inet_ep_to_sa(&ep, &ss);
 	if (connect(fd, (struct sockaddr *)&ss, l))
 		return -errno;
-	return tcp_repair_fill(fd, &r->conn);
+	/*
+	 * Room for both queues whatever the socket's own sizes: the dumped send queue held
+	 * its bytes with the kernel's per-skb overhead, which a refill counts again. The
+	 * dumped sizes are set back once the queues are in (finish_one()).
+	 */
+	err = sint(fd, SOL_SOCKET, SO_SNDBUFFORCE,
+		   (int)MAX(r->e->opts->so_sndbuf / 2, r->conn.outq_len * 2 + (64u << 10)));
+	if (!err)
+		err = sint(fd, SOL_SOCKET, SO_RCVBUFFORCE,
+			   (int)MAX(r->e->opts->so_rcvbuf / 2, r->conn.inq_len * 2 + (64u << 10)));
+	return err ?: tcp_repair_fill(fd, &r->conn);
 }
 
 static int create_one(struct rst_set *set, struct rinet *r)
@@ -518,10 +528,15 @@ static int finish_one(struct rinet *r)
 	int err = 0, fd = r->f->ctl_fd;
 
 	if (r->repair) {
+		const SkOptsEntry *o = r->e->opts;
+
 		err = tcp_repair_finish(fd, &r->conn);
 		if (!err)
-			err = sint(fd, SOL_SOCKET, SO_REUSEADDR,
-				   r->e->opts->has_reuseaddr && r->e->opts->reuseaddr);
+			err = sint(fd, SOL_SOCKET, SO_REUSEADDR, o->has_reuseaddr && o->reuseaddr);
+		if (!err && o->so_sndbuf)
+			err = sint(fd, SOL_SOCKET, SO_SNDBUFFORCE, (int)o->so_sndbuf / 2);
+		if (!err && o->so_rcvbuf)
+			err = sint(fd, SOL_SOCKET, SO_RCVBUFFORCE, (int)o->so_rcvbuf / 2);
 		if (err)
 			return pr_err_ret(err, "%s: cannot leave repair mode: %s",
 					  desc(r, d, sizeof(d)), strerror(-err));
