@@ -7,7 +7,7 @@
 # their senders; a ping socket; socket options; netlink sockets with port ids and groups.
 . "$(dirname "$0")/inet_lib.sh"
 inet_setup
-echo "1..28"
+echo "1..30"
 for topo in tcp-listen tcp-conn udp icmp opts netlink; do
 	cycle "$topo" "$topo"
 done
@@ -25,4 +25,10 @@ ok $? "crit decodes files.img with its netlink sockets"
 crit decode -i "$WORK/udp/img/files.img" 2>>"$WORK/crit.err" | grep -q '"udp\|"proto": 17'
 ok $? "crit decodes files.img with its UDP sockets"
 [ "$T_FAILED" = 0 ] || diag "$WORK/crit.err"
+"$REAL_CRUX" show "$d" >"$WORK/show.txt" 2>&1 &&
+	grep -Eq "inet\[[0-9]+\] TCP established 127.0.0.1:[0-9]+ -> 127.0.0.1:[0-9]+" "$WORK/show.txt" &&
+	grep -Eq "inet\[[0-9]+\] TCP listening .* backlog 4" "$WORK/show.txt"
+ok $? "crux show lists the inet sockets with their state and addresses"
+"$REAL_CRUX" show "$WORK/netlink/img" 2>&1 | grep -Eq "netlink\[[0-9]+\] protocol 0 port [0-9]+ groups 0x1"
+ok $? "crux show lists the netlink sockets with their port and groups"
 exit $((T_FAILED > 0))
