@@ -483,7 +483,8 @@ static void set_many(int fd)
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ||
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 2) ||
-	    setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
+	    setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ||
+	    setsockopt(fd, SOL_TCP, TCP_CONGESTION, "reno", 4))
 		die("options");
 }
 
@@ -520,6 +521,11 @@ static void check_many(int fd, const char *what)
 	l = sizeof(dev);
 	check(!getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &l) && !strcmp(dev, "lo"),
 	      "%s: SO_BINDTODEVICE '%s'", what, dev);
+	char cong[16] = "";
+
+	l = sizeof(cong) - 1;
+	check(!getsockopt(fd, SOL_TCP, TCP_CONGESTION, cong, &l) && !strcmp(cong, "reno"),
+	      "%s: TCP_CONGESTION '%s'", what, cong);
 	l = 4;
 	check(!getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, f, &l) && l == 1 &&
 		      f[0].code == (BPF_RET | BPF_K) && f[0].k == 0xffff,

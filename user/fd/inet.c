@@ -64,6 +64,7 @@ struct isk {
 	size_t nq;
 	CruxSockopt *opts;
 	size_t nopts;
+	char cong[16]; /* TCP_CONGESTION when it differs from a fresh socket's, else "" */
 };
 
 struct dump_inet {
@@ -123,6 +124,14 @@ static int read_opts(struct isk *s, int sk)
 
 	if (fresh < 0)
 		return -errno;
+	if (s->proto == IPPROTO_TCP) {
+		char def[16] = "";
+		socklen_t l = sizeof(s->cong) - 1, dl = sizeof(def) - 1;
+
+		if (getsockopt(sk, SOL_TCP, TCP_CONGESTION, s->cong, &l) ||
+		    getsockopt(fresh, SOL_TCP, TCP_CONGESTION, def, &dl) || !strcmp(s->cong, def))
+			s->cong[0] = '\0';
+	}
 	s->opts = calloc(inet_nr_opts, sizeof(*s->opts));
 	if (!s->opts)
 		return -ENOMEM;
@@ -532,6 +541,8 @@ static int write_extra(struct dump_ctx *ctx, struct dump_inet *u, struct img *im
 	}
 	e.has_n_dgrams = true;
 	e.n_dgrams = (uint32_t)s->nq;
+	if (s->cong[0])
+		e.congestion = (char *)s->cong;
 	for (i = 0; i < s->nopts; i++)
 		opts[i] = &s->opts[i];
 	e.n_opts = s->nopts;

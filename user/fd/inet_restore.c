@@ -337,6 +337,10 @@ static int set_opts(const struct rinet *r, int fd)
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->so_bound_dev,
 		       (socklen_t)strlen(o->so_bound_dev)))
 		return -errno;
+	if (r->x && r->x->congestion &&
+	    setsockopt(fd, SOL_TCP, TCP_CONGESTION, r->x->congestion,
+		       (socklen_t)strlen(r->x->congestion)))
+		return -errno;
 	if (r->x && r->x->linger_on) {
 		struct linger lg = { 1, (int)r->x->linger_sec };
 
