@@ -13,6 +13,11 @@
 
 /* dump_images.c: every image of the frozen tree (ctx->dir created); the context freed. */
 int dump_images(struct dump_ctx *ctx);
+/*
+ * pre-dump: the page lists and pstree.img while frozen, then resume the tree and copy the
+ * pages while it runs; inventory.img last.
+ */
+int dump_pre_images(struct dump_ctx *ctx);
 void dump_ctx_free(struct dump_ctx *ctx);
 
 /* Refuse pipe ends and sockets the tree holds that are also held outside it. */
@@ -63,5 +68,12 @@ int dump_addr_vmflags(pid_t pid, uint64_t addr, char *buf, size_t size);
 
 /* per task: core, ids, fs, mm, pagemap, pages, crux-task */
 int dump_task(struct dump_ctx *ctx, struct pstree_task *t);
+/* dump_mem.c: pagemap-<pid>.img and pages-<pid>.img of a frozen task with these vmas */
+int dump_task_pages(struct dump_ctx *ctx, pid_t pid, int pidfd, const struct proc_vma *v,
+		    size_t nv);
+/* pre-dump, per frozen task: arm/read tracking, write pagemap and crux-task; runs deferred */
+int dump_task_pages_only(struct dump_ctx *ctx, struct pstree_task *t);
+/* pre-dump, tree running: copy each deferred task's pages into pages-<pid>.img */
+int dump_copy_deferred(struct dump_ctx *ctx);
 
 #endif /* CRUX_DUMP_H */

@@ -31,13 +31,13 @@
 #include "proc.h"
 #include "ptrace.h"
 #include "sigframe.h"
+#include "trackmem.h"
 #include "util.h"
 #include "core.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "fs.pb-c.h"
 #include "ids.pb-c.h"
 #include "mm.pb-c.h"
-#include "pagemap.pb-c.h"
 
 #define NSIG_MAX 64
 /* task_core_entry.task_state, CRIU's values */
@@ -48,7 +48,6 @@
 #define SIGINFO_MAX 64
 #define TLS_FIRST 12 /* GDT_ENTRY_TLS_MIN on x86-64 */
 #define TLS_COUNT 3
-#define PE_PRESENT 4
 
 /* CRIU's vma_entry.status bits */
 #define VMA_AREA_REGULAR (1 << 0)
@@ -665,12 +664,16 @@ static int write_crux_task(struct dump_ctx *ctx, struct task_state *ts, struct t
 		th[i].no_new_privs = x->in.nnp == 1;
 		thp[i] = &th[i];
 	}
+	_cleanup_free_ uint64_t *track = NULL;
+
 	e.has_pid = true;
 	e.pid = (uint32_t)ts->pid;
 	e.has_mlockall = ts->in.mcl_future != 0;
 	e.mlockall = (uint32_t)ts->in.mcl_future;
 	e.n_threads = n_ths + 1;
 	e.threads = thp;
+	if (ctx->track)
+		tm_fill_task_entry(ctx->track, ts->pid, &e, &track);
 	return write_one(ctx, IMG_CRUX_TASK, (unsigned long)ts->pid, &e);
 }
 
@@ -781,69 +784,15 @@ static int fill_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, V
 	}
 }
 
-struct pages_sink {
-	struct img *img;
-};
-
-static int pages_sink(void *arg, const void *buf, size_t len)
-{
-	return img_write_payload(((struct pages_sink *)arg)->img, buf, len);
-}
-
-static int write_pagemap(struct dump_ctx *ctx, pid_t pid, const struct mem_run *runs, size_t n)
-{
-	PagemapHead head = PAGEMAP_HEAD__INIT;
-	struct img *pm = NULL;
-	struct pages_sink sink = { 0 };
-	size_t i;
-	int err;
-
-	head.pages_id = (uint32_t)pid; /* unique per dump: one pages file per task */
-	err = img__open(ctx->dirfd, IMG_PAGEMAP, (unsigned long)pid, IMG_WRITE, &pm);
-	if (!err)
-		err = img_write_one(pm, &head.base);
-	for (i = 0; !err && i < n; i++) {
-		PagemapEntry e = PAGEMAP_ENTRY__INIT;
-
-		e.vaddr = runs[i].vaddr;
-		e.compat_nr_pages = (uint32_t)runs[i].nr_pages;
-		e.has_nr_pages = true;
-		e.nr_pages = runs[i].nr_pages;
-		e.has_flags = true;
-		e.flags = PE_PRESENT;
-		err = img_write_one(pm, &e.base);
-	}
-	if (!err)
-		err = img__close(TAKE_PTR(pm));
-	img__close(pm);
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot write its pagemap: %s", pid, img_error());
-	err = img__open(ctx->dirfd, IMG_PAGES, (unsigned long)pid, IMG_WRITE, &sink.img);
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot create its pages image: %s", pid,
-				  img_error());
-	err = mem_copy_runs(pid, runs, n, pages_sink, &sink);
-	if (err) {
-		img__close(sink.img);
-		return pr_err_ret(err, "pid %d: cannot copy its memory: %s", pid, strerror(-err));
-	}
-	err = img__close(sink.img);
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot write its pages: %s", pid, img_error());
-	return 0;
-}
-
-static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
+static int write_mm(struct dump_ctx *ctx, struct task_state *ts, int pidfd)
 {
 	MmEntry mm = MM_ENTRY__INIT;
 	struct proc_vma *v = NULL;
 	_cleanup_free_ VmaEntry *ve = NULL;
 	_cleanup_free_ VmaEntry **vep = NULL;
 	_cleanup_free_ uint64_t *auxv = NULL;
-	_cleanup_free_ struct mem_run *runs = NULL;
 	_cleanup_free_ char *exe = NULL;
-	size_t nv = 0, na = 0, nr = 0, i;
-	uint64_t pages = 0;
+	size_t nv = 0, na = 0, i;
 	int err;
 
 	err = proc_parse_maps(ts->pid, &v, &nv);
@@ -898,15 +847,7 @@ static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
 	err = write_one(ctx, IMG_MM, (unsigned long)ts->pid, &mm);
 	if (err)
 		goto out;
-	err = mem_select(ts->pid, v, nv, &runs, &nr, &pages);
-	if (err) {
-		pr_err("pid %d: cannot read its pagemap: %s", ts->pid, strerror(-err));
-		goto out;
-	}
-	err = write_pagemap(ctx, ts->pid, runs, nr);
-	ctx->nr_pages += pages;
-	pr_debug("pid %d: %zu vmas, %llu pages in %zu runs", ts->pid, nv, (unsigned long long)pages,
-		 nr);
+	err = dump_task_pages(ctx, ts->pid, pidfd, v, nv);
 out:
 	proc_vmas_free(v, nv);
 	return err;
@@ -988,11 +929,12 @@ static int dump_live_task(struct dump_ctx *ctx, struct pstree_task *t)
 	if (!err)
 		err = dump_threads(ctx, t, &ts[1]);
 	if (!err)
-		err = write_crux_task(ctx, ts, &ts[1], t->n_threads);
-	if (!err)
 		err = write_fs(ctx, ts);
+	/* after the memory: it carries what the memory tracking armed */
 	if (!err)
-		err = write_mm(ctx, ts);
+		err = write_mm(ctx, ts, t->pidfd);
+	if (!err)
+		err = write_crux_task(ctx, ts, &ts[1], t->n_threads);
 	return err;
 }
 
