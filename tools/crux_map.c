@@ -21,6 +21,7 @@
 #include "fd.h"
 #include "log.h"
 #include "mapsrc.h"
+#include "netsk.h"
 #include "metrics.h"
 #include "outfmt.h"
 #include "shared.h"
@@ -325,6 +326,9 @@ struct tree {
 	struct classify_sock *socks;
 	size_t n;
 	size_t n_unknown; /* socket fds the map does not know */
+	struct netsk_fd *other; /* ... of which other families' (netsk.h) */
+	struct netsk_table net;
+	bool net_read; /* net holds /proc/PID/net (not for a recorded snapshot) */
 };
 
 static void tree_free(struct tree *t)
@@ -332,6 +336,8 @@ static void tree_free(struct tree *t)
 	free(t->bad_fds);
 	mapsrc_procs_free(t->procs, t->n_procs);
 	free(t->socks);
+	free(t->other);
+	netsk_table_free(&t->net);
 }
 
 /* PID and descendants, their socket fds and the map's record of each. */
@@ -347,7 +353,8 @@ static int tree_read(struct mapsrc *src, pid_t pid, struct tree *t)
 	for (i = 0; i < t->n_procs; i++)
 		total += t->procs[i].n_fds;
 	t->socks = calloc(total + 1, sizeof(*t->socks));
-	if (!t->socks)
+	t->other = calloc(total + 1, sizeof(*t->other));
+	if (!t->socks || !t->other)
 		return -ENOMEM;
 	for (i = 0; i < t->n_procs; i++) {
 		const struct mapsrc_proc *p = &t->procs[i];
@@ -356,7 +363,9 @@ static int tree_read(struct mapsrc *src, pid_t pid, struct tree *t)
 			struct classify_sock *c = &t->socks[t->n];
 
 			if (mapsrc_lookup(src, p->fds[j].ino, &c->sk)) {
-				t->n_unknown++;
+				t->other[t->n_unknown].pid = p->pid;
+				t->other[t->n_unknown].fd = p->fds[j].fd;
+				t->other[t->n_unknown++].ino = p->fds[j].ino;
 				continue;
 			}
 			c->pid = (__u32)p->pid;
@@ -471,10 +480,25 @@ static void bad_fds_print_json(struct outfmt *of, const struct tree *t)
 	outfmt_close(of);
 }
 
+static const char *tree_comm_of(const void *t, pid_t pid)
+{
+	return tree_comm(t, pid);
+}
+
+/* The tree's sockets of other families with the dump's verdict (netsk.h); the refusals. */
+static size_t other_print(const struct opts *o, struct outfmt *of, const struct tree *t, bool lines)
+{
+	if (!t->net_read)
+		return 0;
+	return netsk_report(&t->net, t->other, t->n_unknown, of, !o->no_header, lines, tree_comm_of,
+			    t);
+}
+
 static void external_print(const struct opts *o, pid_t pid, const struct classify_report *rep,
 			   const struct tree *t, const struct shared_end *shared, size_t n_shared)
 {
-	size_t n_refused = rep->n_refused + n_shared + t->n_bad_fds;
+	size_t n_refused =
+		rep->n_refused + n_shared + t->n_bad_fds + other_print(o, NULL, t, false);
 	static const enum sp_col cols[] = { SP_PID,	 SP_FD,	       SP_INO,	   SP_TYPE,
 					    SP_CLASS,	 SP_EXT,       SP_PEER,	   SP_PEER_NAME,
 					    SP_PEER_PID, SP_PEER_COMM, SP_PEER_FD, SP_ACTION,
@@ -504,6 +528,7 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 		sockprint_row(pr, &row);
 	}
 	sockprint__free(pr);
+	other_print(o, of, t, false);
 	/* only when there is one: a recorded snapshot (not checked) answers the same */
 	if (o->json && n_shared)
 		shared_print_json(of, shared, n_shared);
@@ -530,6 +555,7 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 	}
 	for (i = 0; i < t->n_bad_fds; i++)
 		printf("refused: %s\n", t->bad_fds[i].msg);
+	other_print(o, NULL, t, true);
 	if (n_refused)
 		printf("verdict: crux dump -t %d would be refused: %zu %s above\n", pid, n_refused,
 		       n_shared || t->n_bad_fds ? (n_refused == 1 ? "refusal" : "refusals") :
@@ -594,6 +620,13 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 	if (!err && mapsrc_kind(src) != MAPSRC_FILE) {
 		tree_shared(src, &t, &shared, &n_shared);
 		err = tree_bad_fds(&t);
+	}
+	if (!err && t.n_unknown && mapsrc_kind(src) != MAPSRC_FILE) {
+		t.net_read = !netsk_read(pid, &t.net);
+		if (!t.net_read)
+			pr_warn("cannot read /proc/%d/net: sockets other than unix ones are not "
+				"listed",
+				pid);
 	}
 	if (!err) {
 		if (t.n_unknown)

@@ -20,6 +20,7 @@
 #include "core.pb-c.h"
 #include "crux_ext.pb-c.h"
 #include "crux_fds.pb-c.h"
+#include "crux_inet.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "fs.pb-c.h"
@@ -30,6 +31,7 @@
 #include "pipe_data.pb-c.h"
 #include "pstree.pb-c.h"
 #include "sk_packet.pb-c.h"
+#include "tcp_stream.pb-c.h"
 
 /* Remove a directory and what it holds. */
 static void rm_rf(const char *path)
@@ -316,6 +318,55 @@ static ProtobufCMessage *sample_crux_fds(void)
 	return &e.base;
 }
 
+static ProtobufCMessage *sample_tcp_stream(void)
+{
+	static TcpStreamEntry e = TCP_STREAM_ENTRY__INIT;
+
+	e.inq_len = 3;
+	e.outq_len = 2;
+	e.inq_seq = 0xfffffff0u;
+	e.outq_seq = 12345;
+	e.opt_mask = 7;
+	e.snd_wscale = 7;
+	e.mss_clamp = 65483;
+	e.has_unsq_len = 1;
+	e.unsq_len = 1;
+	return &e.base;
+}
+
+static ProtobufCMessage *sample_crux_inet(void)
+{
+	static CruxSockopt o = CRUX_SOCKOPT__INIT, *op = &o;
+	static CruxInetEntry e = CRUX_INET_ENTRY__INIT;
+
+	o.has_level = o.has_name = o.has_val = 1;
+	o.level = 6;
+	o.name = 1;
+	o.val = 1;
+	e.has_id = e.has_external = 1;
+	e.id = 9;
+	e.external = 1;
+	e.lock_table = "crux-lock-42";
+	e.n_opts = 1;
+	e.opts = &op;
+	return &e.base;
+}
+
+static ProtobufCMessage *sample_crux_dgram(void)
+{
+	static uint32_t addr = 0x0100007f;
+	static CruxDgramEntry e = CRUX_DGRAM_ENTRY__INIT;
+
+	e.has_id_for = e.has_length = e.has_family = e.has_src_port = 1;
+	e.id_for = 9;
+	e.length = 5;
+	e.family = 2;
+	e.n_src_addr = 1;
+	e.src_addr = &addr;
+	e.src_port = 5353;
+	return &e.base;
+}
+
 static const struct sample {
 	enum img_type type;
 	ProtobufCMessage *(*make)(void);
@@ -335,6 +386,10 @@ static const struct sample {
 	{ IMG_CRUX_EXT, sample_crux_ext, 0 },
 	{ IMG_CRUX_TASK, sample_crux_task, 0 },
 	{ IMG_CRUX_FDS, sample_crux_fds, 0 },
+	{ IMG_TCP_STREAM, sample_tcp_stream, 5 },
+	{ IMG_CRUX_INET, sample_crux_inet, 0 },
+	{ IMG_CRUX_DGRAM, sample_crux_dgram, 5 },
+	{ IMG_CRUX_NETLINK, sample_crux_inet, 0 },
 };
 
 /* Same message: same packed bytes. */
@@ -470,9 +525,12 @@ static void test_pages(void)
 
 static void test_magics(void)
 {
-	const uint32_t crux[] = { IMG_MAGIC_CRUX_EXT, IMG_MAGIC_CRUX_TASK, IMG_MAGIC_CRUX_FDS };
+	const uint32_t crux[] = {
+		IMG_MAGIC_CRUX_EXT,  IMG_MAGIC_CRUX_TASK,  IMG_MAGIC_CRUX_FDS,
+		IMG_MAGIC_CRUX_INET, IMG_MAGIC_CRUX_DGRAM, IMG_MAGIC_CRUX_NETLINK
+	};
 	uint32_t head[2] = { 0, 0 };
-	int t, u, fd, inside = 0, distinct = 1;
+	int t, u, fd, inside = 0, distinct = 1, n_crux = 0;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(crux); i++)
@@ -487,13 +545,17 @@ static void test_magics(void)
 	for (t = 0; t < IMG_TYPE_MAX; t++) {
 		uint32_t m = img_type_magic(t);
 
-		if (t != IMG_PAGES && t != IMG_CRUX_EXT && t != IMG_CRUX_TASK && t != IMG_CRUX_FDS)
+		/* crux's own images: 0x13710eNN */
+		if ((m >> 8) == 0x13710eu)
+			n_crux++;
+		else if (t != IMG_PAGES)
 			inside += m >= IMG_MAGIC_CRIU_MIN && m < IMG_MAGIC_CRIU_MAX;
 		for (u = t + 1; u < IMG_TYPE_MAX; u++)
 			if (m && m == img_type_magic(u))
 				distinct = 0;
 	}
-	is_int(inside, IMG_TYPE_MAX - 4, "every CRIU file magic lies in CRIU's range");
+	is_int(n_crux, ARRAY_SIZE(crux), "every crux image has a crux magic");
+	is_int(inside, IMG_TYPE_MAX - 1 - n_crux, "every CRIU file magic lies in CRIU's range");
 	ok(distinct, "file magics are distinct");
 
 	fd = openat(dirfd_, "core-42.img", O_RDONLY | O_CLOEXEC);

@@ -25,6 +25,7 @@
 enum {
 	OPT_NO_MAP = 0x100,
 	OPT_PIN_DIR,
+	OPT_TCP_ESTABLISHED,
 	OPT_TRACK_MEM,
 	OPT_PREV_DIR,
 	OPT_INOTIFY_STRICT,
@@ -44,6 +45,8 @@ static const char doc[] =
 	"  crux dump -t 1234 -D /tmp/img --ext-unix-sk=4242\n"
 	"                                     also accept the stream socket of inode\n"
 	"                                     4242 (restore opens a new connection)\n"
+	"  crux dump -t 1234 -D /tmp/img --tcp-established\n"
+	"                                     also dump TCP connections to outside peers\n"
 	"  crux dump -t 1234 -D /tmp/1 -R --track-mem\n"
 	"  crux dump -t 1234 -D /tmp/2 -R --track-mem --prev-images-dir ../1\n"
 	"                                     the second dump writes only the pages\n"
@@ -55,6 +58,10 @@ static const struct argp_option options[] = {
 	{ "ext-unix-sk", 'x', "INO,...", OPTION_ARG_OPTIONAL,
 	  "accept external unix sockets: datagram sockets connected to a named peer, and the "
 	  "listed inodes of any type",
+	  0 },
+	{ "tcp-established", OPT_TCP_ESTABLISHED, NULL, 0,
+	  "accept TCP connections to outside the tree: dumped in repair mode, their traffic "
+	  "dropped by an nftables table until restore",
 	  0 },
 	{ "leave-running", 'R', NULL, 0, "resume the tree after the dump instead of killing it",
 	  0 },
@@ -111,6 +118,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'R':
 		o->leave_running = true;
+		break;
+	case OPT_TCP_ESTABLISHED:
+		o->tcp_established = true;
 		break;
 	case OPT_NO_MAP:
 		o->no_map = true;
@@ -205,6 +215,7 @@ static void finish(struct dump_ctx *ctx, uint64_t t0)
 		err = pstree_resume(&ctx->tree);
 	else
 		err = pstree_kill(&ctx->tree);
+	ctx->killed = !ctx->opts->leave_running;
 	if (ctx->opts->leave_running)
 		ctx->t_frozen = now_ns() - ctx->t_freeze;
 	if (err)

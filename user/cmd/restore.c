@@ -23,12 +23,14 @@
 
 #include "mm.pb-c.h"
 
-enum { OPT_EXT_UNIX_SK = 0x100 };
+enum { OPT_EXT_UNIX_SK = 0x100, OPT_TCP_ESTABLISHED };
 
 static const struct argp_option options[] = {
 	{ "images-dir", 'D', "DIR", 0, "image directory written by crux dump (required)", 0 },
 	{ "ext-unix-sk", OPT_EXT_UNIX_SK, NULL, 0,
 	  "reconnect external unix sockets to the names recorded at dump", 0 },
+	{ "tcp-established", OPT_TCP_ESTABLISHED, NULL, 0,
+	  "restore TCP connections to outside peers (dumped with --tcp-established)", 0 },
 	{ "detach", 'd', NULL, 0, "do not wait for the root task; print the restored pids", 0 },
 	{ "verbose", 'v', NULL, 0, "more logging (twice: debug)", 0 },
 	{ 0 },
@@ -64,6 +66,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_EXT_UNIX_SK:
 		a->o.ext_unix_sk = true;
+		break;
+	case OPT_TCP_ESTABLISHED:
+		a->o.tcp_established = true;
 		break;
 	case 'd':
 		a->o.detach = true;

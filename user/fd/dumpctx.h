@@ -34,6 +34,7 @@ struct dump_opts {
 	bool ext_unix_sk;
 	uint64_t *ext_inos; /* --ext-unix-sk=INO,... */
 	size_t n_ext_inos;
+	bool tcp_established; /* accept TCP connections to outside the tree */
 	bool leave_running;
 	bool track_mem; /* --track-mem: arm dirty tracking, keep it for the next dump */
 	const char *prev_dir; /* --prev-images-dir, relative to dir */
@@ -60,6 +61,7 @@ struct dump_fd {
 
 struct dump_ctx {
 	const struct dump_opts *opts;
+	bool killed; /* the dump succeeded and the tree was killed (kinds' cleanup) */
 	struct pstree tree;
 	struct imgdir *dir;
 	int dirfd;

@@ -18,12 +18,12 @@
 
 #include "evloop.h"
 
-extern const struct fd_kind fd_reg, fd_pipe, fd_unix, fd_eventfd, fd_signalfd, fd_timerfd,
-	fd_inotify, fd_fanotify, fd_epoll, fd_lock;
+extern const struct fd_kind fd_reg, fd_pipe, fd_unix, fd_inet, fd_netlink, fd_eventfd, fd_signalfd,
+	fd_timerfd, fd_inotify, fd_fanotify, fd_epoll, fd_lock;
 
 const struct fd_kind *const fd_kinds[] = {
-	&fd_reg,     &fd_pipe,	  &fd_unix,	&fd_eventfd, &fd_signalfd,
-	&fd_timerfd, &fd_inotify, &fd_fanotify, &fd_epoll, /* its check() pins targets of every kind above */
+	&fd_reg,      &fd_pipe,	   &fd_unix,	&fd_inet,     &fd_netlink, &fd_eventfd,
+	&fd_signalfd, &fd_timerfd, &fd_inotify, &fd_fanotify, &fd_epoll, /* its check() pins targets of every kind above */
 	&fd_lock, /* not a file kind: the locks held on the others' files, after them */
 	&fd_cruxfds, /* last: closes crux-fds.img after timerfd and epoll wrote to it */
 };
@@ -55,7 +55,10 @@ static void describe(const struct fd_probe *p, char *buf, size_t size)
 {
 	switch (p->st->st_mode & S_IFMT) {
 	case S_IFSOCK:
-		snprintf(buf, size, "a socket of family %d", p->family);
+		if (p->family == AF_PACKET)
+			snprintf(buf, size, "a packet socket (AF_PACKET)");
+		else
+			snprintf(buf, size, "a socket of family %d", p->family);
 		return;
 	case S_IFIFO:
 		snprintf(buf, size, "%s", strncmp(p->link, "pipe:", 5) ? "a named FIFO" : "a pipe");

@@ -33,6 +33,7 @@ struct rst_task; /* restore.h: the driver's */
 struct rst_opts {
 	const char *dir;
 	bool ext_unix_sk;
+	bool tcp_established;
 	bool detach;
 };
 

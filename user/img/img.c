@@ -22,6 +22,7 @@
 
 #include "core.pb-c.h"
 #include "crux_ext.pb-c.h"
+#include "crux_inet.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "crux_fds.pb-c.h"
 #include "fdinfo.pb-c.h"
@@ -35,6 +36,7 @@
 #include "pstree.pb-c.h"
 #include "seccomp.pb-c.h"
 #include "sk_packet.pb-c.h"
+#include "tcp_stream.pb-c.h"
 
 #define IMG_BUF_SIZE (64u << 10)
 
@@ -63,6 +65,13 @@ static const struct img_kind {
 	[IMG_CRUX_EXT] = { "crux-ext", IMG_MAGIC_CRUX_EXT, false, &crux_ext_entry__descriptor },
 	[IMG_CRUX_TASK] = { "crux-task", IMG_MAGIC_CRUX_TASK, true, &crux_task_entry__descriptor },
 	[IMG_CRUX_FDS] = { "crux-fds", IMG_MAGIC_CRUX_FDS, false, &crux_fd_entry__descriptor },
+	[IMG_TCP_STREAM] = { "tcp-stream", IMG_MAGIC_TCP_STREAM, true,
+			     &tcp_stream_entry__descriptor },
+	[IMG_CRUX_INET] = { "crux-inet", IMG_MAGIC_CRUX_INET, false, &crux_inet_entry__descriptor },
+	[IMG_CRUX_DGRAM] = { "crux-dgram", IMG_MAGIC_CRUX_DGRAM, false,
+			     &crux_dgram_entry__descriptor },
+	[IMG_CRUX_NETLINK] = { "crux-netlink", IMG_MAGIC_CRUX_NETLINK, false,
+			       &crux_inet_entry__descriptor },
 };
 
 struct img {

@@ -33,12 +33,16 @@
 #define IMG_MAGIC_FILES 0x56303138u
 #define IMG_MAGIC_SK_QUEUES 0x56264026u
 #define IMG_MAGIC_PIPES_DATA 0x56453709u
+#define IMG_MAGIC_TCP_STREAM 0x51465506u
 #define IMG_MAGIC_FILE_LOCKS 0x54323616u
 #define IMG_MAGIC_SECCOMP 0x64413049u
 /* crux's own images: outside CRIU's range, so no CRIU version can ever collide with them. */
 #define IMG_MAGIC_CRUX_EXT 0x13710e01u
 #define IMG_MAGIC_CRUX_TASK 0x13710e02u
 #define IMG_MAGIC_CRUX_FDS 0x13710e03u
+#define IMG_MAGIC_CRUX_INET 0x13710e10u
+#define IMG_MAGIC_CRUX_DGRAM 0x13710e11u
+#define IMG_MAGIC_CRUX_NETLINK 0x13710e12u
 #define IMG_MAGIC_CRIU_MIN 0x43000000u
 #define IMG_MAGIC_CRIU_MAX 0x68000000u
 
@@ -66,6 +70,10 @@ enum img_type {
 	IMG_CRUX_EXT, /* crux-ext.img: crux_ext_entry per external unix socket */
 	IMG_CRUX_TASK, /* crux-task-<pid>.img: crux_task_entry */
 	IMG_CRUX_FDS, /* crux-fds.img: crux_fd_entry per event-loop file (epoll targets, ...) */
+	IMG_TCP_STREAM, /* tcp-stream-<ino>.img: tcp_stream_entry + queues */
+	IMG_CRUX_INET, /* crux-inet.img: crux_inet_entry per inet socket */
+	IMG_CRUX_DGRAM, /* crux-dgram.img: crux_dgram_entry + payload */
+	IMG_CRUX_NETLINK, /* crux-netlink.img: crux_inet_entry (options) per netlink socket */
 	IMG_TYPE_MAX,
 };
 

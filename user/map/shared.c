@@ -19,6 +19,7 @@
 #define LOG_PREFIX "shared: "
 #include "log.h"
 #include "proc.h"
+#include "netsk.h"
 #include "shared.h"
 #include "treeiter.h"
 #include "util.h"
@@ -297,14 +298,29 @@ int shared_find(struct treeiter *ti, const pid_t *pids, size_t n, struct shared_
 	return 0;
 }
 
+/* "unix socket socket:[N]", or the kind /proc/PID/net lists it under ("TCP socket ...") */
+static void socket_kind(const struct shared_end *e, char *buf, size_t size)
+{
+	struct netsk_table t;
+	const struct netsk *s;
+
+	if (!netsk_read(e->pid, &t)) {
+		s = netsk_find(&t, e->ino);
+		snprintf(buf, size, "%s socket socket:[%llu]", s ? s->kind : "unix",
+			 (unsigned long long)e->ino);
+		netsk_table_free(&t);
+		return;
+	}
+	snprintf(buf, size, "unix socket socket:[%llu]", (unsigned long long)e->ino);
+}
+
 void shared_format(const struct shared_end *e, const char *comm, char *buf, size_t size)
 {
 	const char *kind = e->socket ? "socket" : "pipe";
 	char what[80];
 
 	if (e->socket)
-		snprintf(what, sizeof(what), "unix socket socket:[%llu]",
-			 (unsigned long long)e->ino);
+		socket_kind(e, what, sizeof(what));
 	else
 		snprintf(what, sizeof(what), "the %s end of pipe:[%llu]",
 			 e->pipe_read ? "read" : "write", (unsigned long long)e->ino);
