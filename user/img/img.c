@@ -24,6 +24,7 @@
 #include "crux_ext.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "file_lock.pb-c.h"
 #include "fs.pb-c.h"
 #include "ids.pb-c.h"
 #include "inventory.pb-c.h"
@@ -55,6 +56,8 @@ static const struct img_kind {
 	[IMG_SK_QUEUES] = { "sk-queues", IMG_MAGIC_SK_QUEUES, false, &sk_packet_entry__descriptor },
 	[IMG_PIPES_DATA] = { "pipes-data", IMG_MAGIC_PIPES_DATA, false,
 			     &pipe_data_entry__descriptor },
+	[IMG_FILE_LOCKS] = { "file-lock", IMG_MAGIC_FILE_LOCKS, false,
+			     &file_lock_entry__descriptor },
 	[IMG_SECCOMP] = { "seccomp", IMG_MAGIC_SECCOMP, false, &seccomp_entry__descriptor },
 	[IMG_CRUX_EXT] = { "crux-ext", IMG_MAGIC_CRUX_EXT, false, &crux_ext_entry__descriptor },
 	[IMG_CRUX_TASK] = { "crux-task", IMG_MAGIC_CRUX_TASK, true, &crux_task_entry__descriptor },
