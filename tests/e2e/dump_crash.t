@@ -30,7 +30,7 @@ healthy() {
 		grep -qE '^TracerPid:\s+0$' "$s" || { echo "# pid $p is still traced"; return 1; }
 	done
 	before=$(cat "$d/progress")
-	for i in $(seq 100); do
+	for i in $(seq 250); do # 5 s: make check loads the machine
 		[ "$(cat "$d/progress")" != "$before" ] && break
 		sleep 0.02
 	done
