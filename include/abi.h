@@ -11,7 +11,7 @@
 #include <linux/types.h>
 #endif
 
-#define CRUX_ABI_VERSION 2
+#define CRUX_ABI_VERSION 3
 
 #define CRUX_SUN_PATH_MAX 108	/* sizeof(sockaddr_un.sun_path) */
 #define CRUX_COMM_LEN 16	/* TASK_COMM_LEN */
@@ -180,7 +180,7 @@ struct crux_file_ref {
 	__u32 pipe_writers;
 	__u16 kind; /* enum crux_file_kind */
 	__u16 mode; /* f_mode & (FMODE_READ | FMODE_WRITE) */
-	__u32 __pad;
+	__u32 poll_refs; /* of refs: held by tgid's threads asleep in poll()/select() on it */
 };
 
 #ifndef __VMLINUX_H__
