@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mapsrc.h"
 #include "shared.h"
+#include "verdict.h"
 #include "sockprint.h"
 #include "util.h"
 
@@ -620,10 +621,20 @@ static const char *tree_comm(const struct tree *t, pid_t pid)
 	return "?";
 }
 
+/* What the dump checks besides the sockets' classification, run on the live tree. */
+struct tree_checks {
+	struct shared_end *shared; /* pipe ends and sockets also held outside */
+	size_t n_shared;
+	char **fd_refusals; /* fd kinds and external pipes, in the dump's words */
+	size_t n_fd;
+};
+
 static void external_print(const struct opts *o, pid_t pid, const struct classify_report *rep,
-			   const struct tree *t, const struct shared_end *shared, size_t n_shared)
+			   const struct tree *t, const struct tree_checks *c)
 {
-	size_t n_refused = rep->n_refused + n_shared;
+	const struct shared_end *shared = c->shared;
+	size_t n_shared = c->n_shared, n_other = n_shared + c->n_fd;
+	size_t n_refused = rep->n_refused + n_other;
 	static const enum sp_col cols[] = { SP_PID,	 SP_FD,	       SP_INO,	   SP_TYPE,
 					    SP_CLASS,	 SP_EXT,       SP_PEER,	   SP_PEER_NAME,
 					    SP_PEER_PID, SP_PEER_COMM, SP_PEER_FD, SP_ACTION,
@@ -650,6 +661,14 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 		/* only when there is one: a recorded snapshot (not checked) answers the same */
 		if (n_shared)
 			shared_print_json(shared, n_shared);
+		if (c->n_fd) {
+			printf(",\"fd_refusals\":[");
+			for (i = 0; i < c->n_fd; i++) {
+				printf("%s", i ? "," : "");
+				sockprint_json_str(stdout, c->fd_refusals[i]);
+			}
+			printf("]");
+		}
 		printf("}\n");
 		return;
 	}
@@ -669,10 +688,12 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 		shared_format(&shared[i], tree_comm(t, shared[i].pid), msg, sizeof(msg));
 		printf("refused: %s\n", msg);
 	}
+	for (i = 0; i < c->n_fd; i++)
+		printf("refused: %s\n", c->fd_refusals[i]);
 	if (n_refused)
 		printf("verdict: crux dump -t %d would be refused: %zu %s above\n", pid, n_refused,
-		       n_shared ? (n_refused == 1 ? "refusal" : "refusals") :
-				  (n_refused == 1 ? "socket" : "sockets"));
+		       n_other ? (n_refused == 1 ? "refusal" : "refusals") :
+				 (n_refused == 1 ? "socket" : "sockets"));
 	else
 		printf("verdict: crux dump -t %d would accept every socket (%zu inbound "
 		       "warning%s)\n",
@@ -704,6 +725,22 @@ static void tree_shared(struct mapsrc *src, const struct tree *t, struct shared_
 			strerror(-err));
 }
 
+/* Every fd's kind and the external pipes, with the dump's own function (kind.h). */
+static void tree_fd_verdicts(const struct tree *t, char ***ret, size_t *ret_n)
+{
+	_cleanup_free_ struct verdict_proc *vp = calloc(t->n_procs + 1, sizeof(*vp));
+	size_t i;
+	int err = -ENOMEM;
+
+	if (vp) {
+		for (i = 0; i < t->n_procs; i++)
+			vp[i] = (struct verdict_proc){ t->procs[i].pid, t->procs[i].comm };
+		err = verdict_fds(vp, t->n_procs, ret, ret_n);
+	}
+	if (err)
+		pr_warn("cannot check the kinds of the tree's fds: %s", strerror(-err));
+}
+
 static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 {
 	struct classify_policy pol = { .ext_unix_sk = o->ext_unix_sk,
@@ -711,10 +748,10 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 				       .n_inos = o->n_ext_inos };
 	_cleanup_free_ struct crux_sock *in = NULL;
 	struct classify_report *rep = NULL;
-	struct shared_end *shared = NULL;
+	struct tree_checks chk = { 0 };
 	bool full_pass = false;
 	struct classify_lookup lk;
-	size_t n_in = 0, n_shared = 0;
+	size_t n_in = 0;
 	struct tree t;
 	int err;
 
@@ -730,8 +767,10 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 		err = classify_tree(t.socks, t.n, in, n_in, &lk, &pol, &rep);
 	}
 	/* a recorded snapshot has no processes to count references in */
-	if (!err && mapsrc_kind(src) != MAPSRC_FILE)
-		tree_shared(src, &t, &shared, &n_shared);
+	if (!err && mapsrc_kind(src) != MAPSRC_FILE) {
+		tree_shared(src, &t, &chk.shared, &chk.n_shared);
+		tree_fd_verdicts(&t, &chk.fd_refusals, &chk.n_fd);
+	}
 	if (!err) {
 		if (t.n_unknown)
 			pr_debug("%zu socket fds of the tree are not unix sockets the map knows",
@@ -739,9 +778,10 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 		if (full_pass)
 			pr_debug("a datagram socket of the tree may have outside clients: read the "
 				 "whole map to find them");
-		external_print(o, pid, rep, &t, shared, n_shared);
+		external_print(o, pid, rep, &t, &chk);
 	}
-	free(shared);
+	free(chk.shared);
+	verdict_msgs_free(chk.fd_refusals, chk.n_fd);
 	classify_report__free(rep);
 	tree_free(&t);
 	return err;

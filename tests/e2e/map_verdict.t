@@ -67,6 +67,20 @@ ok $? "a process waits in epoll_wait"
 verdicts "$wpid" "waiting in epoll_wait"
 hasnt "$last_map" "shared socket" "waiting in epoll_wait: no shared socket"
 
+waiter tcp
+ok $? "a process waits in poll on a TCP listener"
+verdicts "$wpid" "a TCP listener"
+ok "$([ "$verdict" = refused ]; echo $?)" "a TCP listener: refused by both"
+has "$last_map" "refused: .*only unix sockets are supported" "crux-map gives the dump's reason"
+
+# every dumptgt topology: the same verdict, whatever it is. Not yet "scm": the dump finds
+# fds in flight by peeking the queue of the frozen tree, which crux-map does not do.
+for topo in simple kinds listener tree forker shut eventfd threads zombie; do
+	start $topo || continue
+	wdir=$tdir
+	verdicts "$tpid" "dumptgt $topo"
+done
+
 for m in select poll; do
 	waiter $m shared
 	ok $? "a child waits in $m on a socket its parent holds too"

@@ -6,12 +6,14 @@
  *
  *   select | poll | ppoll | epoll | read   the main thread waits on one end of a socketpair
  *   thread-poll                            a second thread waits in poll(), main in pause()
+ *   tcp                                    poll() on a listening TCP socket (loopback)
  *
  * With "shared" the waiter is a child and the parent keeps the socket too: the child's tree
  * has a real outside holder (the parent) that a poll reference must not hide. DIR/ready is
  * created once the waiter is about to sleep, holding the waiter's pid.
  */
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -45,7 +47,7 @@ static void wait_on(void)
 		FD_ZERO(&r);
 		FD_SET(sk, &r);
 		select(sk + 1, &r, NULL, NULL, NULL);
-	} else if (!strcmp(mode, "poll") || !strcmp(mode, "thread-poll")) {
+	} else if (!strcmp(mode, "poll") || !strcmp(mode, "thread-poll") || !strcmp(mode, "tcp")) {
 		poll(&p, 1, -1);
 	} else if (!strcmp(mode, "ppoll")) {
 		ppoll(&p, 1, NULL, NULL);
@@ -98,6 +100,14 @@ int main(int argc, char **argv)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp))
 		die("socketpair");
 	sk = sp[0];
+	if (!strcmp(mode, "tcp")) {
+		struct sockaddr_in a = { .sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+		sk = socket(AF_INET, SOCK_STREAM, 0);
+		if (sk < 0 || bind(sk, (struct sockaddr *)&a, sizeof(a)) || listen(sk, 1))
+			die("tcp");
+	}
 	if (argc > 3 && !strcmp(argv[3], "shared")) {
 		pid_t c = fork();
 

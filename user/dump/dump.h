@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "kind.h"
 #include "proc.h"
 #include "pstree.h"
 
@@ -34,11 +35,12 @@ struct dump_opts {
 	int verbose;
 };
 
+/* The kinds fd_kind_of() (kind.h) tells apart, the verdict crux-map shares. */
 enum dump_fd_kind {
-	DUMP_FD_REG = 0, /* regular files, directories, character devices by path */
-	DUMP_FD_PIPE,
-	DUMP_FD_UNIX,
-	DUMP_FD__MAX,
+	DUMP_FD_REG = FD_KIND_REG, /* regular files, directories, character devices by path */
+	DUMP_FD_PIPE = FD_KIND_PIPE,
+	DUMP_FD_UNIX = FD_KIND_UNIX,
+	DUMP_FD__MAX = FD_KIND__MAX,
 };
 
 /* One fd of one frozen task. */

@@ -74,62 +74,18 @@ static void fd_dedup(struct dump_ctx *ctx, struct dump_fd *f)
 	f->file_id = dump_new_id(ctx);
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
-/* The kind of an fd, or a refusal naming what it is. */
+/* The kind of an fd, or a refusal naming what it is (the verdict crux-map shares). */
 static int fd_kind(struct dump_ctx *ctx, struct dump_fd *f, int pidfd)
 {
-	char d[96];
-	int dom = 0;
-	socklen_t l = sizeof(dom);
+	char d[96], why[512];
+	int k;
 
 	dump_fd_desc(ctx, f, d, sizeof(d));
-	switch (f->st.st_mode & S_IFMT) {
-	case S_IFSOCK:
-		f->stolen = pidfd_getfd(pidfd, f->fd, 0);
-		if (f->stolen < 0)
-			return dump_errno_ret("%s: cannot take a copy of %s", d, f->link);
-		if (getsockopt(f->stolen, SOL_SOCKET, SO_DOMAIN, &dom, &l))
-			return dump_errno_ret("%s: cannot read the family of %s", d, f->link);
-		if (dom != AF_UNIX)
-			return pr_err_ret(-EOPNOTSUPP,
-					  "%s: %s is a socket of family %d: only unix sockets are "
-					  "supported",
-					  d, f->link, dom);
-		f->kind = DUMP_FD_UNIX;
-		return 0;
-	case S_IFIFO:
-		if (strncmp(f->link, "pipe:", 5))
-			return pr_err_ret(-EOPNOTSUPP, "%s: named FIFO %s is not supported yet", d,
-					  f->link);
-		f->kind = DUMP_FD_PIPE;
-		return 0;
-	case S_IFREG:
-	case S_IFDIR:
-	case S_IFCHR:
-		if (f->link[0] != '/')
-			return pr_err_ret(-EOPNOTSUPP,
-					  "%s: %s has no path (memfd or anonymous inode): not "
-					  "supported yet",
-					  d, f->link);
-		if (ends_with(f->link, " (deleted)"))
-			return pr_err_ret(-EOPNOTSUPP,
-					  "%s: file %s is deleted: deleted files are not supported "
-					  "(keep the file or close it before the dump)",
-					  d, f->link);
-		f->kind = DUMP_FD_REG;
-		return 0;
-	default:
-		return pr_err_ret(-EOPNOTSUPP,
-				  "%s: %s (an anonymous inode, block device or other special "
-				  "file) is not supported yet",
-				  d, f->link);
-	}
+	k = fd_kind_of(d, f->link, &f->st, pidfd, f->fd, &f->stolen, why, sizeof(why));
+	if (k < 0)
+		return pr_err_ret(k, "%s", why);
+	f->kind = (enum dump_fd_kind)k;
+	return 0;
 }
 
 static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)

@@ -107,7 +107,7 @@ static int pipes_check(struct dump_ctx *ctx)
 	for (i = 0; p && i < p->n; i++) {
 		struct pipe_rec *r = &p->v[i];
 		struct dump_fd *ours;
-		char link[64], comm[16], d[96];
+		char link[64], comm[16], d[96], msg[512];
 		pid_t holder;
 
 		r->rd = refind(ctx, r->ino, true);
@@ -123,11 +123,9 @@ static int pipes_check(struct dump_ctx *ctx)
 				r->rd ? "write" : "read");
 			continue;
 		}
-		pr_err("external pipe: %s holds the %s end of %s; its %s end is held by pid %d "
-		       "(%s) outside the dumped tree. A dump must be self-contained: dump a tree "
-		       "that includes pid %d, or close the pipe in the tree first",
-		       dump_fd_desc(ctx, ours, d, sizeof(d)), r->rd ? "read" : "write", link,
-		       r->rd ? "write" : "read", holder, comm, holder);
+		fd_external_pipe_msg(dump_fd_desc(ctx, ours, d, sizeof(d)), r->ino, r->rd, holder,
+				     comm, msg, sizeof(msg));
+		pr_err("%s", msg);
 		failed = -EXDEV;
 	}
 	return failed;
