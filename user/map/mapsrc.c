@@ -25,6 +25,7 @@
 #define LOG_PREFIX "mapsrc: "
 #include "log.h"
 #include "mapsrc.h"
+#include "owner.h"
 #include "sockdiag.h"
 #include "sockmap.h"
 #include "treeiter.h"
@@ -50,6 +51,7 @@ struct mapsrc {
 	bool watching;
 	struct treeiter *ti; /* mapsrc_treeiter(), on first use */
 	int ti_err;
+	struct owner_cache *oc; /* owners checked at read time (owner.h), on first use */
 };
 
 /* ---- /proc ---- */
@@ -514,6 +516,7 @@ void mapsrc__close(struct mapsrc *s)
 	if (!s)
 		return;
 	mapsrc_watch_end(s);
+	owner_cache__free(s->oc);
 	treeiter__free(s->ti);
 	if (s->map)
 		sockmap__close(s->map);
@@ -526,12 +529,27 @@ enum mapsrc_kind mapsrc_kind(const struct mapsrc *s)
 	return s->kind;
 }
 
+/* The owner of a live record as it is now: it still holds the socket, under its comm now. */
+static void owner_now(struct mapsrc *s, struct crux_sock *r, bool resolve)
+{
+	if (s->kind == MAPSRC_FILE)
+		return; /* a recording shows its own moment */
+	if (!s->oc)
+		s->oc = owner_cache__new(mapsrc_treeiter(s));
+	owner_fix(s->oc, r, resolve);
+}
+
 int mapsrc_lookup(struct mapsrc *s, __u64 ino, struct crux_sock *ret)
 {
 	struct crux_sock key = { .ino = ino }, *hit;
+	int err;
 
-	if (s->map)
-		return sockmap__lookup(s->map, ino, ret);
+	if (s->map) {
+		err = sockmap__lookup(s->map, ino, ret);
+		if (!err)
+			owner_now(s, ret, true);
+		return err;
+	}
 	hit = bsearch(&key, s->file->socks, s->file->n_socks, sizeof(key), sock_cmp);
 	if (!hit)
 		return -ENOENT;
@@ -558,8 +576,15 @@ int mapsrc_list(struct mapsrc *s, struct crux_sock **ret, size_t *ret_n)
 {
 	struct crux_sock *v;
 
-	if (s->map)
-		return sockmap__list(s->map, ret, ret_n);
+	size_t i;
+	int err;
+
+	if (s->map) {
+		err = sockmap__list(s->map, ret, ret_n);
+		for (i = 0; !err && i < *ret_n; i++)
+			owner_now(s, &(*ret)[i], true);
+		return err;
+	}
 	v = malloc((s->file->n_socks ? s->file->n_socks : 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -585,8 +610,14 @@ int mapsrc_list_inbound(struct mapsrc *s, const __u64 *inos, size_t n, struct cr
 	struct crux_sock *v;
 	size_t i, k = 0;
 
-	if (s->map)
-		return sockmap__list_inbound(s->map, inos, n, ret, ret_n);
+	int err;
+
+	if (s->map) {
+		err = sockmap__list_inbound(s->map, inos, n, ret, ret_n);
+		for (i = 0; !err && i < *ret_n; i++)
+			owner_now(s, &(*ret)[i], true);
+		return err;
+	}
 	v = malloc((s->file->n_socks ? s->file->n_socks : 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
