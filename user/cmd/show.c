@@ -693,6 +693,12 @@ static int show_task_head(struct show *s, const PstreeEntry *t)
 		if (core->tc->task_state == 2)
 			outfmt_uint(s->o, "exit_code", " exit code %llu", core->tc->exit_code);
 		outfmt_uint(s->o, "sigactions", ", %llu sigactions", core->tc->n_sigactions);
+		if (core->thread_core && core->thread_core->has_seccomp_mode &&
+		    core->thread_core->seccomp_mode)
+			outfmt_str(s->o, "seccomp", ", seccomp %s",
+				   core->thread_core->seccomp_mode == SECCOMP_MODE__strict ?
+					   "strict" :
+					   "filter");
 	} else {
 		problem(s, "core-%u.img: the leader's core has no task core (tc)", t->pid);
 	}

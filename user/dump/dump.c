@@ -293,6 +293,8 @@ static int dump_images(struct dump_ctx *ctx)
 	for (i = 0; !err && i < ctx->tree.n; i++)
 		err = dump_task(ctx, &ctx->tree.tasks[i]);
 	if (!err)
+		err = dump_seccomp_write(ctx);
+	if (!err)
 		err = dump_fds_write(ctx);
 	if (!err)
 		err = write_pstree(ctx);
@@ -327,6 +329,7 @@ static void ctx_free(struct dump_ctx *ctx)
 	size_t i;
 
 	dump_fds_cleanup(ctx);
+	dump_seccomp_free(ctx);
 	img__close(ctx->files_img);
 	for (i = 0; i < ctx->n_paths; i++)
 		free(ctx->paths[i].path);

@@ -22,6 +22,7 @@ struct img;
 struct imgdir;
 struct dump_unix;
 struct dump_pipes;
+struct dump_seccomp;
 
 struct dump_opts {
 	pid_t pid;
@@ -81,6 +82,7 @@ struct dump_ctx {
 
 	struct dump_unix *unix_state;
 	struct dump_pipes *pipes_state;
+	struct dump_seccomp *seccomp_state; /* filters seen so far (dump_seccomp.c) */
 	struct treeiter *treeiter; /* loaded on first use: dump_treeiter() */
 	int treeiter_err;
 
@@ -144,6 +146,14 @@ int dump_fds_collect(struct dump_ctx *ctx);
 int dump_fds_check(struct dump_ctx *ctx);
 int dump_fds_write(struct dump_ctx *ctx);
 void dump_fds_cleanup(struct dump_ctx *ctx);
+
+/*
+ * dump_seccomp.c: the filters of a thread in seccomp filter mode, kept once for the whole
+ * tree; *ret_filter is the index of its newest in seccomp.img. Nothing for other modes.
+ */
+int dump_seccomp_thread(struct dump_ctx *ctx, pid_t tid, uint32_t mode, uint32_t *ret_filter);
+int dump_seccomp_write(struct dump_ctx *ctx);
+void dump_seccomp_free(struct dump_ctx *ctx);
 
 /* per task: core, ids, fs, mm, pagemap, pages, crux-task */
 int dump_task(struct dump_ctx *ctx, struct pstree_task *t);

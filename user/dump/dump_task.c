@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/prctl.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -249,10 +250,11 @@ static bool has_posix_timers(pid_t pid)
 
 static int task_refuse_unsupported(struct task_state *ts)
 {
-	if (ts->ps.seccomp)
-		return pr_err_ret(-EOPNOTSUPP,
-				  "pid %d (%s) runs under seccomp (mode %u): not supported yet",
-				  ts->pid, ts->st.comm, ts->ps.seccomp);
+	if (ts->ps.seccomp > SECCOMP_MODE_FILTER)
+		return pr_err_ret(
+			-EOPNOTSUPP,
+			"pid %d (%s) runs under an unknown seccomp mode %u: not supported", ts->pid,
+			ts->st.comm, ts->ps.seccomp);
 	if (has_posix_timers(ts->pid))
 		return pr_err_ret(
 			-EOPNOTSUPP,
@@ -376,6 +378,8 @@ static void fill_creds(CredsEntry *c, const struct proc_status *ps, long secbits
 	c->secbits = secbits < 0 ? 0 : (uint32_t)secbits;
 	c->n_groups = (size_t)ps->nr_groups;
 	c->groups = (uint32_t *)ps->groups;
+	c->has_no_new_privs = true;
+	c->no_new_privs = ps->no_new_privs;
 }
 
 static void fill_sigactions(TaskCoreEntry *tc, const struct task_inner *in, SaEntry *sa,
@@ -555,7 +559,11 @@ static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEn
 	fill_creds(&cr, &ts->ps, ts->in.secbits, caps);
 	th.creds = &cr;
 	th.has_seccomp_mode = true;
-	th.seccomp_mode = SECCOMP_MODE__disabled;
+	th.seccomp_mode = (SeccompMode)ts->ps.seccomp;
+	err = dump_seccomp_thread(ctx, ts->pid, ts->ps.seccomp, &th.seccomp_filter);
+	if (err)
+		return err;
+	th.has_seccomp_filter = ts->ps.seccomp == SECCOMP_MODE_FILTER;
 	th.comm = ts->st.comm;
 	if (ts->rseq.abi_pointer) {
 		rs.rseq_abi_pointer = ts->rseq.abi_pointer;

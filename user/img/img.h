@@ -33,6 +33,7 @@
 #define IMG_MAGIC_FILES 0x56303138u
 #define IMG_MAGIC_SK_QUEUES 0x56264026u
 #define IMG_MAGIC_PIPES_DATA 0x56453709u
+#define IMG_MAGIC_SECCOMP 0x64413049u
 /* crux's own images: outside CRIU's range, so no CRIU version can ever collide with them. */
 #define IMG_MAGIC_CRUX_EXT 0x13710e01u
 #define IMG_MAGIC_CRUX_TASK 0x13710e02u
@@ -58,6 +59,7 @@ enum img_type {
 	IMG_FILES, /* files.img: file_entry per open file description */
 	IMG_SK_QUEUES, /* sk-queues.img: sk_packet_entry + payload */
 	IMG_PIPES_DATA, /* pipes-data.img: pipe_data_entry + payload */
+	IMG_SECCOMP, /* seccomp.img: one seccomp_entry, every filter of the tree */
 	IMG_CRUX_EXT, /* crux-ext.img: crux_ext_entry per external unix socket */
 	IMG_CRUX_TASK, /* crux-task-<pid>.img: crux_task_entry */
 	IMG_TYPE_MAX,

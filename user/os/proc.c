@@ -205,6 +205,8 @@ int proc_parse_status(pid_t pid, struct proc_status *ret)
 			st.tracer = (pid_t)strtol(v, NULL, 10);
 		else if (!strcmp(line, "Seccomp"))
 			st.seccomp = (uint32_t)strtoul(v, NULL, 10);
+		else if (!strcmp(line, "NoNewPrivs"))
+			st.no_new_privs = strtoul(v, NULL, 10) != 0;
 		else if (!strcmp(line, "SigPnd"))
 			st.sig_pnd = hex64(v);
 		else if (!strcmp(line, "ShdPnd"))

@@ -53,6 +53,7 @@ struct proc_status {
 	int threads;
 	pid_t tracer;
 	uint32_t seccomp;
+	bool no_new_privs;
 	int nr_groups;
 	uint32_t groups[PROC_MAX_GROUPS];
 };

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define LOG_PREFIX "ptrace: "
 #include "log.h"
@@ -60,7 +62,14 @@ int ptrace_freeze(pid_t tid)
 {
 	int status, err, i;
 
-	err = ptrace_seize(tid, 0);
+	/*
+	 * The syscalls a dump runs inside a task must not meet its seccomp filters (strict
+	 * mode would kill it at the first one). The option ends with the tracer, so a task
+	 * let go, or left by a killed crux, is filtered again. It needs CAP_SYS_ADMIN.
+	 */
+	err = ptrace_seize(tid, PTRACE_O_SUSPEND_SECCOMP);
+	if (err == -EPERM)
+		err = ptrace_seize(tid, 0);
 	if (err)
 		return err;
 	err = ptrace_interrupt(tid);
@@ -278,16 +287,29 @@ int ptrace_inj_init(struct ptrace_inj *inj, pid_t tid, uint64_t insn, enum ptrac
 	return ptrace_set_sigmask(tid, ~0ULL);
 }
 
+/*
+ * Run the task to the stop after the injected syscall. Every blockable signal is blocked
+ * (ptrace_inj_init), but a SIGSTOP sent just before the freeze (kill -STOP racing with the
+ * dump: the group stop had not reached this thread yet) is dequeued now and shows as a
+ * signal-delivery-stop. Hold it back, run on, and queue it again at finish, so the task
+ * still stops when it is let go, as whoever sent it meant.
+ */
 static int inj_run(struct ptrace_inj *inj)
 {
-	int status, err;
+	int status, err, tries;
 	long req = inj->mode == PTRACE_INJ_STEP ? PTRACE_SINGLESTEP : PTRACE_CONT;
 
-	if (ptrace(req, inj->tid, NULL, NULL))
-		return -errno;
-	err = ptrace_wait_stop(inj->tid, &status);
-	if (err)
-		return err;
+	for (tries = 0; tries < 4; tries++) {
+		if (ptrace(req, inj->tid, NULL, NULL))
+			return -errno;
+		err = ptrace_wait_stop(inj->tid, &status);
+		if (err)
+			return err;
+		if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGSTOP || status >> 16)
+			break;
+		pr_debug("task %d: SIGSTOP held back while injecting", inj->tid);
+		inj->held_stop = SIGSTOP;
+	}
 	if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGTRAP) {
 		pr_debug("task %d: unexpected stop 0x%x after an injected syscall", inj->tid,
 			 status);
@@ -336,5 +358,9 @@ int ptrace_inj_finish(struct ptrace_inj *inj)
 	int err = ptrace_setregs(inj->tid, &inj->base);
 	int err2 = ptrace_set_sigmask(inj->tid, inj->sigmask);
 
+	/* pending again: delivered (a group stop) once the task is let go */
+	if (inj->held_stop && syscall(SYS_tkill, inj->tid, inj->held_stop))
+		err2 = err2 ? err2 : -errno;
+	inj->held_stop = 0;
 	return err ? err : err2;
 }

@@ -94,6 +94,7 @@ struct ptrace_inj {
 	ptrace_regs_t base; /* registers to start from and to put back */
 	uint64_t sigmask; /* the task's own mask, put back by ptrace_inj_finish() */
 	unsigned long nr_calls; /* syscalls injected so far */
+	int held_stop; /* a SIGSTOP taken from the task while injecting: queued again at finish */
 };
 
 /*

@@ -29,6 +29,7 @@ struct PagemapEntry;
 struct FsEntry;
 struct CruxTaskEntry;
 struct CruxExtEntry;
+struct SeccompEntry;
 
 struct rst_opts {
 	const char *dir;
@@ -101,6 +102,7 @@ struct rst_set {
 	size_t n_pipe_data;
 	struct CruxExtEntry **ext;
 	size_t n_ext;
+	struct SeccompEntry *seccomp; /* seccomp.img, NULL without one */
 	uint32_t max_fd; /* highest dumped fd number of any task */
 	uint64_t tramp;
 	int sync_fd;	      /* the tasks' copy of the sync pipe, closed by injection */
@@ -159,6 +161,18 @@ int rst_task_memory(struct rst_set *set, struct rst_task *t);
 int rst_threads_finish(struct rst_set *set, struct rst_task *t);
 /* The raw xsave buffer of thread tid (crux-task-<pid>.img); NULL if the image has none. */
 const void *rst_thread_xsave(const struct rst_task *t, pid_t tid, size_t *ret_len);
+
+/*
+ * restore_seccomp.c: a thread's seccomp chain checked at load. How many filters every
+ * thread of t shares (0 for a single thread); the leader installs those for every thread at
+ * once (TSYNC) after they exist and before each installs the rest of its own chain
+ * (skip: the shared ones), or strict mode.
+ */
+int rst_seccomp_validate(const struct rst_set *set, const struct CoreEntry *core, pid_t tid);
+size_t rst_seccomp_common(const struct rst_set *set, const struct rst_task *t);
+int rst_seccomp_install_common(const struct rst_set *set, struct rst_task *t, size_t common);
+int rst_seccomp_install(const struct rst_set *set, struct inj *inj, const struct CoreEntry *core,
+			size_t skip);
 
 /* restore_task.c: the rest of a task's state, then its registers and detach. */
 int rst_task_state(struct rst_set *set, struct rst_task *t);

@@ -19,6 +19,7 @@
 
 #include "core.pb-c.h"
 #include "crux_ext.pb-c.h"
+#include "seccomp.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "fs.pb-c.h"
@@ -530,6 +531,24 @@ static int load_ext(struct rst_set *set)
 	return 0;
 }
 
+/* seccomp.img, when some thread runs under filters: every chain checked now. */
+static int load_seccomp(struct rst_set *set)
+{
+	size_t i, j;
+	int err;
+
+	err = read_one(set, IMG_SECCOMP, 0, &seccomp_entry__descriptor, true,
+		       (void **)&set->seccomp);
+	for (i = 0; !err && i < set->n_tasks; i++) {
+		const struct rst_task *t = &set->tasks[i];
+
+		err = rst_seccomp_validate(set, t->core, t->pid);
+		for (j = 0; !err && j < t->n_threads; j++)
+			err = rst_seccomp_validate(set, t->threads[j].core, t->threads[j].tid);
+	}
+	return err;
+}
+
 int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 {
 	struct rst_set *set = calloc(1, sizeof(*set));
@@ -557,6 +576,8 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 		err = load_task(set, &set->tasks[i]);
 	if (!err)
 		err = load_ext(set);
+	if (!err)
+		err = load_seccomp(set);
 	if (!err)
 		err = read_blobs(set, IMG_SK_QUEUES, &set->packets, &set->n_packets);
 	if (!err)
@@ -600,6 +621,7 @@ void rst_set_free(struct rst_set *set)
 	for (i = 0; i < set->n_pipe_data; i++)
 		free(set->pipe_data[i].data);
 	free(set->pipe_data);
+	pb_free(set->seccomp);
 	for (i = 0; i < set->n_ext; i++)
 		pb_free(set->ext[i]);
 	free(set->ext);

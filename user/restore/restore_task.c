@@ -246,10 +246,14 @@ static int set_creds(struct inj *inj, const CredsEntry *c)
 			    "setresuid");
 		if (!err)
 			inj_sys1(inj, SYS_setfsuid, c->fsuid);
-		inj_sys2(inj, SYS_prctl, PR_SET_KEEPCAPS, 0);
+		/* as dumped: securebits may have had it set (SECBIT_KEEP_CAPS is bit 4) */
+		inj_sys2(inj, SYS_prctl, PR_SET_KEEPCAPS, (c->secbits >> 4) & 1);
 	}
 	if (!err && c->n_cap_eff)
 		err = set_caps(inj, c);
+	if (!err && c->has_no_new_privs && c->no_new_privs)
+		err = check(inj, inj_sys2(inj, SYS_prctl, PR_SET_NO_NEW_PRIVS, 1),
+			    "prctl(PR_SET_NO_NEW_PRIVS)");
 	return err;
 }
 
@@ -329,7 +333,8 @@ static int set_name(struct inj *inj, const char *name)
  * robust list, scheduling, credentials last (after them the thread may no longer be allowed
  * the steps before), and the signal mask installed when it is let go.
  */
-static int thread_state(struct inj *inj, pid_t tgid, const CoreEntry *core, uint64_t tc_mask)
+static int thread_state(const struct rst_set *set, struct inj *inj, pid_t tgid,
+			const CoreEntry *core, uint64_t tc_mask, size_t seccomp_shared)
 {
 	const ThreadCoreEntry *th = core->thread_core;
 	int err = 0;
@@ -360,6 +365,8 @@ static int thread_state(struct inj *inj, pid_t tgid, const CoreEntry *core, uint
 			    "rseq register");
 	if (!err && th)
 		err = set_robust_and_sched(inj, th);
+	if (!err)
+		err = rst_seccomp_install(set, inj, core, seccomp_shared);
 	if (!err && th && th->creds)
 		err = set_creds(inj, th->creds);
 	inj->sigmask = th && th->has_blk_sigset ? th->blk_sigset : tc_mask;
@@ -372,11 +379,11 @@ static int thread_state(struct inj *inj, pid_t tgid, const CoreEntry *core, uint
  * image), is traced from birth, and gets its own state at once. Before the leader's
  * credentials: clone3 with set_tid needs CAP_CHECKPOINT_RESTORE.
  */
-static int create_threads(struct rst_task *t)
+static int create_threads(const struct rst_set *set, struct rst_task *t)
 {
 	const uint64_t flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
 			       CLONE_SYSVSEM;
-	size_t i;
+	size_t i, common = rst_seccomp_common(set, t);
 	int err;
 
 	for (i = 0; i < t->n_threads; i++) {
@@ -393,12 +400,15 @@ static int create_threads(struct rst_task *t)
 			return pr_err_ret(err, "pid %d: cannot create its thread %d: %s", t->pid,
 					  th->tid, strerror(-err));
 		err = name ? set_name(&th->inj, name) : 0;
-		if (!err)
-			err = thread_state(&th->inj, t->pid, th->core, t->core->tc->blk_sigset);
 		if (err)
 			return err;
 	}
-	return 0;
+	/* every thread exists and has no filter yet: the shared ones go to all at once */
+	err = rst_seccomp_install_common(set, t, common);
+	for (i = 0; !err && i < t->n_threads; i++)
+		err = thread_state(set, &t->threads[i].inj, t->pid, t->threads[i].core,
+				   t->core->tc->blk_sigset, common);
+	return err;
 }
 
 int rst_task_state(struct rst_set *set, struct rst_task *t)
@@ -421,9 +431,10 @@ int rst_task_state(struct rst_set *set, struct rst_task *t)
 	if (!err)
 		set_rlimits(t, tc->rlimits);
 	if (!err)
-		err = create_threads(t);
+		err = create_threads(set, t);
 	if (!err)
-		err = thread_state(&t->inj, t->pid, t->core, tc->blk_sigset);
+		err = thread_state(set, &t->inj, t->pid, t->core, tc->blk_sigset,
+				   rst_seccomp_common(set, t));
 	return err;
 }
 
