@@ -88,6 +88,39 @@ int iter_unix_seed(struct bpf_iter__unix *ctx)
 	return 0;
 }
 
+/*
+ * One candidate of the recheck map (include/abi.h struct crux_recheck): a socket whose
+ * release no event may have seen. Gone: forget it now, by inode. Alive: keep it.
+ */
+static long recheck_one(struct bpf_map *map, __u64 *key, struct crux_recheck *r, void *data)
+{
+	__u64 ino = *key, sk = r->sk;
+	struct socket *so = NULL;
+	__u64 now = 0;
+
+	bpf_probe_read_kernel(&so, sizeof(so), &((struct sock *)sk)->sk_socket);
+	if (so)
+		now = sk_ino((struct sock *)sk);
+	if (so && now == ino)
+		return 0; /* still the socket of this inode, not released (sock_orphan clears it) */
+	if (bpf_map_lookup_elem(&peers, &ino))
+		st_add(CRUX_ST_RECHECKED, 1);
+	forget_ino(ino, sk, r->peer_ino);
+	bpf_map_delete_elem(&recheck, key);
+	return 0;
+}
+
+/*
+ * Run with BPF_PROG_RUN (never attached): the tracker every few ms, each reader first.
+ * iter/bpf_map_elem would do, but this machine refuses to load it (EPERM).
+ */
+SEC("raw_tp/crux_recheck")
+int recheck_run(void *ctx)
+{
+	bpf_for_each_map_elem(&recheck, recheck_one, NULL, 0);
+	return 0;
+}
+
 SEC("iter/task_file")
 int iter_task_file_tree(struct bpf_iter__task_file *ctx)
 {
