@@ -725,16 +725,33 @@ static void tree_shared(struct mapsrc *src, const struct tree *t, struct shared_
 			strerror(-err));
 }
 
+static int cmp_fd(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Every fd's kind and the external pipes, with the dump's own function (kind.h). */
 static void tree_fd_verdicts(const struct tree *t, char ***ret, size_t *ret_n)
 {
 	_cleanup_free_ struct verdict_proc *vp = calloc(t->n_procs + 1, sizeof(*vp));
-	size_t i;
+	_cleanup_free_ int *ufd = calloc(t->n + 1, sizeof(*ufd));
+	size_t i, j, k = 0;
 	int err = -ENOMEM;
 
-	if (vp) {
-		for (i = 0; i < t->n_procs; i++)
-			vp[i] = (struct verdict_proc){ t->procs[i].pid, t->procs[i].comm };
+	if (vp && ufd) {
+		/* the map's unix sockets of each process (t->socks is in process order) */
+		for (i = 0; i < t->n_procs; i++) {
+			vp[i] = (struct verdict_proc){ .pid = t->procs[i].pid,
+						       .comm = t->procs[i].comm };
+			vp[i].unix_fds = &ufd[k];
+			for (j = 0; j < t->n; j++)
+				if (t->socks[j].pid == (__u32)t->procs[i].pid)
+					ufd[k + vp[i].n_unix++] = t->socks[j].fd;
+			qsort(&ufd[k], vp[i].n_unix, sizeof(*ufd), cmp_fd);
+			k += vp[i].n_unix;
+		}
 		err = verdict_fds(vp, t->n_procs, ret, ret_n);
 	}
 	if (err)

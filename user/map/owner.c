@@ -82,20 +82,23 @@ static int read_comm(pid_t pid, char comm[CRUX_COMM_LEN])
 /* The unix sockets pid holds, from the kernel (tree iterator) or else /proc. */
 static int read_inos(struct owner_cache *c, struct owner_proc *p)
 {
-	_cleanup_free_ struct crux_fd_rec *recs = NULL;
+	_cleanup_free_ struct crux_file_ref *recs = NULL;
 	_cleanup_free_ int *fds = NULL;
 	size_t i, n = 0;
 	int err;
 
 	if (c->ti) {
-		err = treeiter__unix_fds(c->ti, p->pid, &recs, &n);
+		/* the small per-fd records (48 bytes): a socket's inode is all we need */
+		err = treeiter__file_refs(c->ti, p->pid, &recs, &n);
 		if (err)
 			return err;
 		p->inos = calloc(n + 1, sizeof(*p->inos));
 		if (!p->inos)
 			return -ENOMEM;
 		for (i = 0; i < n; i++)
-			p->inos[i] = recs[i].ino;
+			if (recs[i].kind == CRUX_FILE_SOCKET)
+				p->inos[p->n++] = recs[i].ino;
+		n = p->n;
 	} else {
 		err = proc_list_fds(p->pid, &fds, &n);
 		if (err)

@@ -100,6 +100,13 @@ static int check_fd(struct verdict *v, const struct verdict_proc *p, int pidfd, 
 	return add_end(v, &e);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int check_proc(struct verdict *v, const struct verdict_proc *p)
 {
 	_cleanup_close_ int pidfd = pidfd_open(p->pid, 0);
@@ -119,6 +126,8 @@ static int check_proc(struct verdict *v, const struct verdict_proc *p)
 	}
 	err = proc_list_fds(p->pid, &fds, &n);
 	for (i = 0; !err && i < n; i++) {
+		if (p->n_unix && bsearch(&fds[i], p->unix_fds, p->n_unix, sizeof(int), cmp_int))
+			continue; /* a unix socket: FD_KIND_UNIX */
 		err = check_fd(v, p, pidfd, fds[i]);
 		if (err == -ENOENT || err == -EBADF)
 			err = 0; /* closed since it was listed */

@@ -14,6 +14,12 @@
 struct verdict_proc {
 	pid_t pid;
 	const char *comm;
+	/*
+	 * fds known to be unix sockets (the kernel's tree iterator or the map said so),
+	 * ascending: their kind is known, and the dump accepts it, so they are not read again
+	 */
+	const int *unix_fds;
+	size_t n_unix;
 };
 
 /*
