@@ -5,6 +5,8 @@
 #   make demo       the main story, end to end
 #   make bench      benchmarks under tools/bench
 #   make V=1        show full commands
+#   make install PREFIX=/usr DESTDIR=/tmp/root   binaries, man pages, unit, completions
+#   make uninstall  the same files removed;  make deb  a Debian package in .output/
 
 OUTPUT		:= .output
 CLANG		?= clang
@@ -13,6 +15,11 @@ BPFTOOL		?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 PROTOC_C	?= protoc-c
 ARCH		:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+MANDIR		?= $(PREFIX)/share/man
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR	?= $(PREFIX)/share/bash-completion/completions
+VERSION		:= 0.1.0
 WERROR		?= 1
 comma		:= ,
 
@@ -72,7 +79,7 @@ TESTLIB		:= $(OUTPUT)/libtest.a
 TEST_SRCS	:= $(wildcard tests/unit/*.c tests/bpf/*.c tests/e2e/*.c tests/golden/*.c)
 TESTS		:= $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 
-.PHONY: all check demo bench asan lint install clean deps
+.PHONY: all check demo bench asan lint modgraph install uninstall deb clean deps FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -133,11 +140,9 @@ $(TESTLIB): $(TESTLIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-# main.c references the subcommands weakly, and a weak reference pulls no archive member:
-# the whole library goes into crux, so every cmd_X that exists is linked.
 $(OUTPUT)/crux: $(OUTPUT)/user/main.o $(LIBCRUX)
 	$(call msg,BIN,$@)
-	$(Q)$(CC) $(LDFLAGS) $< -Wl,--whole-archive $(LIBCRUX) -Wl,--no-whole-archive $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $< $(LIBCRUX) $(LDLIBS) -o $@
 
 $(OUTPUT)/crux-%: $(OUTPUT)/tools/crux_%.o $(LIBCRUX)
 	$(call msg,BIN,$@)
@@ -171,13 +176,56 @@ asan:
 		$(patsubst $(OUTPUT)/%,.output/asan/%,$(filter $(OUTPUT)/tests/unit/% $(OUTPUT)/tests/golden/%,$(TESTS))) \
 		$(patsubst $(OUTPUT)/%,.output/asan/%,$(TOOLS))
 
-lint:
+# lint reads the objects too: the module graph (tools/modgraph.sh) comes from their symbols.
+lint: $(LIB_OBJS)
 	$(Q)tools/lint.sh
 
-install: all
-	install -D -m 0755 $(OUTPUT)/crux $(DESTDIR)$(PREFIX)/sbin/crux
-	install -D -m 0755 $(OUTPUT)/crux-map $(DESTDIR)$(PREFIX)/sbin/crux-map
-	for m in man/*.8; do install -D -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/$$(basename $$m); done
+# Print the module graph: each module with the modules it uses; fails on a cycle.
+modgraph: $(LIB_OBJS)
+	$(Q)tools/modgraph.sh
+
+# The unit names the installed binary: it is made for SBINDIR (a change of it remakes it).
+$(OUTPUT)/crux-track.service: dist/crux-track.service.in FORCE
+	$(Q)mkdir -p $(@D) && sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+FORCE:
+
+MANPAGES	:= $(notdir $(wildcard man/*.8))
+
+install: $(OUTPUT)/crux $(OUTPUT)/crux-map $(OUTPUT)/crux-track.service
+	install -D -m 0755 $(OUTPUT)/crux $(DESTDIR)$(SBINDIR)/crux
+	install -D -m 0755 $(OUTPUT)/crux-map $(DESTDIR)$(SBINDIR)/crux-map
+	install -d $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(addprefix man/,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man8/
+	install -D -m 0644 $(OUTPUT)/crux-track.service $(DESTDIR)$(UNITDIR)/crux-track.service
+	install -D -m 0644 dist/bash-completion/crux $(DESTDIR)$(BASHCOMPDIR)/crux
+	ln -sf crux $(DESTDIR)$(BASHCOMPDIR)/crux-map
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/crux $(DESTDIR)$(SBINDIR)/crux-map
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(MANPAGES))
+	rm -f $(DESTDIR)$(UNITDIR)/crux-track.service
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/crux $(DESTDIR)$(BASHCOMPDIR)/crux-map
+
+# A Debian package of the installed files, /etc/default/crux-track as its conffile.
+DEB_ARCH	:= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB		:= $(OUTPUT)/crux_$(VERSION)-1_$(DEB_ARCH).deb
+DEB_ROOT	:= $(OUTPUT)/deb/root
+deb: $(DEB)
+$(DEB): $(OUTPUT)/crux $(OUTPUT)/crux-map dist/crux-track.service.in dist/deb/control.in \
+		dist/deb/postinst dist/deb/postrm dist/crux-track.default $(wildcard man/*.8)
+	$(call msg,DEB,$@)
+	$(Q)rm -rf $(DEB_ROOT) && $(MAKE) --no-print-directory -s install DESTDIR=$(CURDIR)/$(DEB_ROOT) \
+		PREFIX=/usr UNITDIR=/lib/systemd/system >/dev/null
+	$(Q)install -D -m 0644 dist/crux-track.default $(DEB_ROOT)/etc/default/crux-track
+	$(Q)strip --strip-unneeded $(DEB_ROOT)/usr/sbin/crux $(DEB_ROOT)/usr/sbin/crux-map
+	$(Q)gzip -9n $(DEB_ROOT)/usr/share/man/man8/*.8
+	$(Q)install -d $(DEB_ROOT)/DEBIAN && install -m 0755 dist/deb/postinst dist/deb/postrm $(DEB_ROOT)/DEBIAN/
+	$(Q)echo /etc/default/crux-track > $(DEB_ROOT)/DEBIAN/conffiles
+	$(Q)sed -e 's|@VERSION@|$(VERSION)-1|' -e 's|@ARCH@|$(DEB_ARCH)|' \
+		-e "s|@SIZE@|$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)|" dist/deb/control.in \
+		> $(DEB_ROOT)/DEBIAN/control
+	$(Q)dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $@ >/dev/null
 
 clean:
 	rm -rf $(OUTPUT)

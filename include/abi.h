@@ -92,7 +92,9 @@ enum crux_stat {
 	CRUX_ST_WATCHERS, /* > 0: event programs publish to the events ringbuf */
 	CRUX_ST_RECONCILES, /* completed reconcile passes since the state was pinned */
 	CRUX_ST_SEEN_FAIL, /* fd-walk sighting map full: a release left to reconcile */
-	CRUX_ST_RECHECKED, /* releases no event saw, found by the recheck iterator */
+	CRUX_ST_RECONCILE_NS, /* how long the last completed reconcile took, ns */
+	CRUX_ST_TRACKER_START, /* CLOCK_REALTIME ns the running tracker started, 0 if none */
+	CRUX_ST_RECHECKED, /* releases no event saw, found by the recheck program */
 	CRUX_ST__MAX = 16,
 };
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
@@ -18,6 +19,8 @@
 #include "cmd.h"
 #include "log.h"
 #include "mapsrc.h"
+#include "metrics.h"
+#include "outfmt.h"
 #include "shared.h"
 #include "verdict.h"
 #include "sockprint.h"
@@ -31,7 +34,7 @@ struct opts {
 	const char *operand; /* PID or NAME */
 	char *operands[64];
 	size_t n_operands;
-	bool json, no_header, numeric;
+	bool json, no_header, numeric, prometheus;
 	const char *pin_dir;
 	/* ls filters */
 	pid_t f_pid;
@@ -53,6 +56,7 @@ enum {
 	OPT_STATE,
 	OPT_NETNS,
 	OPT_EXT_UNIX_SK,
+	OPT_PROMETHEUS,
 };
 
 static const char doc[] = "crux-map: who talks to whom over unix sockets, from the live BPF map.\n"
@@ -78,6 +82,7 @@ static const char doc[] = "crux-map: who talks to whom over unix sockets, from t
 			  "  crux-map who /dev/log            syslog's socket and its clients\n"
 			  "  crux-map who @/tmp/.X11-unix/X0  an abstract name\n"
 			  "  crux-map watch                   live events (Ctrl-C stops)\n"
+			  "  crux-map stats --prometheus      the tracker's health for Prometheus\n"
 			  "\n"
 			  "Exit status: 0 results printed, 1 error, 64 usage.";
 
@@ -101,6 +106,9 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "external:", 2 },
 	{ "ext-unix-sk", OPT_EXT_UNIX_SK, "INO,...", OPTION_ARG_OPTIONAL,
 	  "Evaluate the dump as with crux dump --ext-unix-sk[=INO,...]", 2 },
+	{ NULL, 0, NULL, 0, "stats:", 3 },
+	{ "prometheus", OPT_PROMETHEUS, NULL, 0,
+	  "Prometheus text exposition format (as crux track --metrics-dir writes it)", 3 },
 	{ 0 },
 };
 
@@ -190,6 +198,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--netns '%s': a namespace cookie (a number)", arg);
 		o->f_netns = v;
 		break;
+	case OPT_PROMETHEUS:
+		o->prometheus = true;
+		break;
 	case OPT_EXT_UNIX_SK:
 		o->ext_unix_sk = true;
 		if (arg && parse_u64_list(arg, (uint64_t **)&o->ext_inos, &o->n_ext_inos))
@@ -208,6 +219,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!o->have_cmd)
 			argp_error(state,
 				   "no command given (ls, peers, external, who, watch, stats)");
+		if (o->prometheus && (o->cmd != CMD_STATS || o->json))
+			argp_error(state, "--prometheus is an output of 'stats', without -j");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -587,27 +600,24 @@ static void row_for_result(struct sockrow *row, const struct classify_result *r)
 	}
 }
 
-static void shared_print_json(const struct shared_end *v, size_t n)
+/* JSON only: the pipe ends and sockets also held outside the tree. */
+static void shared_print_json(struct outfmt *of, const struct shared_end *v, size_t n)
 {
 	size_t i;
 
-	printf(",\"shared\":[");
+	outfmt_open(of, "shared", '[');
 	for (i = 0; i < n; i++) {
-		printf("%s{\"pid\":%d,\"fd\":%d,\"ino\":%llu,\"kind\":\"%s\",\"end\":%s,"
-		       "\"holder_pid\":%d,\"holder_comm\":",
-		       i ? "," : "", v[i].pid, v[i].fd, (unsigned long long)v[i].ino,
-		       v[i].socket ? "socket" : "pipe",
-		       v[i].socket    ? "null" :
-		       v[i].pipe_read ? "\"read\"" :
-					"\"write\"",
-		       v[i].holder);
-		if (v[i].holder)
-			sockprint_json_str(stdout, v[i].holder_comm);
-		else
-			printf("null");
-		printf("}");
+		outfmt_open(of, NULL, '{');
+		outfmt_int(of, "pid", NULL, v[i].pid);
+		outfmt_int(of, "fd", NULL, v[i].fd);
+		outfmt_uint(of, "ino", NULL, v[i].ino);
+		outfmt_str(of, "kind", NULL, v[i].socket ? "socket" : "pipe");
+		outfmt_str(of, "end", NULL, v[i].socket ? NULL : v[i].pipe_read ? "read" : "write");
+		outfmt_int(of, "holder_pid", NULL, v[i].holder);
+		outfmt_str(of, "holder_comm", NULL, v[i].holder ? v[i].holder_comm : NULL);
+		outfmt_close(of);
 	}
-	printf("]");
+	outfmt_close(of);
 }
 
 /* The comm of a tree process, for the messages. */
@@ -640,16 +650,23 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 					    SP_PEER_PID, SP_PEER_COMM, SP_PEER_FD, SP_ACTION,
 					    SP_REASON };
 	/* the table shows the first nine; JSON carries them all */
-	struct sockprint *pr;
+	struct outfmt *of = outfmt__new(stdout, o->json);
+	struct sockprint *pr = NULL;
 	char msg[CLASSIFY_MSG_MAX];
 	size_t i;
 
-	if (o->json)
-		printf("{\"pid\":%d,\"verdict\":\"%s\",\"refused\":%zu,\"sockets\":", pid,
-		       n_refused ? "refused" : "ok", n_refused);
-	pr = sockprint__new(stdout, o->json, !o->no_header, cols, o->json ? ARRAY_SIZE(cols) : 9);
-	if (!pr)
+	if (of) {
+		outfmt_open(of, NULL, '{');
+		outfmt_int(of, "pid", NULL, pid);
+		outfmt_str(of, "verdict", NULL, n_refused ? "refused" : "ok");
+		outfmt_uint(of, "refused", NULL, n_refused);
+		pr = sockprint__new_in(of, "sockets", !o->no_header, cols,
+				       o->json ? ARRAY_SIZE(cols) : 9);
+	}
+	if (!pr) {
+		outfmt__free(of);
 		return;
+	}
 	for (i = 0; i < rep->n; i++) {
 		struct sockrow row;
 
@@ -657,21 +674,18 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 		sockprint_row(pr, &row);
 	}
 	sockprint__free(pr);
-	if (o->json) {
-		/* only when there is one: a recorded snapshot (not checked) answers the same */
-		if (n_shared)
-			shared_print_json(shared, n_shared);
-		if (c->n_fd) {
-			printf(",\"fd_refusals\":[");
-			for (i = 0; i < c->n_fd; i++) {
-				printf("%s", i ? "," : "");
-				sockprint_json_str(stdout, c->fd_refusals[i]);
-			}
-			printf("]");
-		}
-		printf("}\n");
-		return;
+	/* only when there is one: a recorded snapshot (not checked) answers the same */
+	if (o->json && n_shared)
+		shared_print_json(of, shared, n_shared);
+	if (o->json && c->n_fd) {
+		outfmt_open(of, "fd_refusals", '[');
+		for (i = 0; i < c->n_fd; i++)
+			outfmt_str(of, NULL, NULL, c->fd_refusals[i]);
+		outfmt_close(of);
 	}
+	outfmt__free(of);
+	if (o->json)
+		return;
 	for (i = 0; i < rep->n; i++) {
 		const struct classify_result *r = &rep->res[i];
 
@@ -732,7 +746,7 @@ static int cmp_fd(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Every fd's kind and the external pipes, with the dump's own function (kind.h). */
+/* Every fd's kind and the external pipes, with the dump's own function (fd.h). */
 static void tree_fd_verdicts(const struct tree *t, char ***ret, size_t *ret_n)
 {
 	_cleanup_free_ struct verdict_proc *vp = calloc(t->n_procs + 1, sizeof(*vp));
@@ -879,6 +893,10 @@ static const char *const stat_names[CRUX_ST__MAX] = {
 	[CRUX_ST_EVENTS_LOST] = "events_lost",
 	[CRUX_ST_TRACKER_PID] = "tracker_pid",
 	[CRUX_ST_WATCHERS] = "watchers",
+	[CRUX_ST_RECONCILES] = "reconciles",
+	[CRUX_ST_SEEN_FAIL] = "seen_failures",
+	[CRUX_ST_RECONCILE_NS] = "reconcile_ns",
+	[CRUX_ST_TRACKER_START] = "tracker_start",
 };
 
 static const char *source_name(enum mapsrc_kind k)
@@ -886,26 +904,72 @@ static const char *source_name(enum mapsrc_kind k)
 	return k == MAPSRC_LIVE ? "live" : k == MAPSRC_KERNEL ? "kernel-snapshot" : "file";
 }
 
-static void stats_print_time(const struct opts *o, __u64 ns)
+/* The text format of a "name value" line: the name padded as every stats line. */
+static const char *stat_fmt(char *buf, size_t sz, const char *name, const char *conv)
 {
-	char buf[64] = "never";
+	snprintf(buf, sz, "%-18s %s\n", name, conv);
+	return buf;
+}
+
+static void stats_print_time(struct outfmt *of, __u64 ns)
+{
+	char buf[64] = "never", fmt[64];
 	time_t t = (time_t)(ns / 1000000000ull);
 	struct tm tm;
 
 	if (ns && gmtime_r(&t, &tm))
 		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (o->json)
-		printf(",\"last_reconcile\":%llu,\"last_reconcile_utc\":\"%s\"",
-		       (unsigned long long)ns, buf);
-	else
-		printf("%-18s %s\n", "last_reconcile", buf);
+	outfmt_uint(of, "last_reconcile", NULL, ns);
+	outfmt_str(of, "last_reconcile_utc", stat_fmt(fmt, sizeof(fmt), "last_reconcile", "%s"),
+		   buf);
+}
+
+static void stats_print(const struct opts *o, struct mapsrc *src, size_t n, const __u64 *st)
+{
+	struct outfmt *of = outfmt__new(stdout, o->json);
+	char fmt[64], other[16];
+	size_t i;
+
+	if (!of)
+		return;
+	outfmt_open(of, NULL, '{');
+	outfmt_str(of, "source", stat_fmt(fmt, sizeof(fmt), "source", "%s"),
+		   source_name(mapsrc_kind(src)));
+	outfmt_uint(of, "entries", stat_fmt(fmt, sizeof(fmt), "entries", "%llu"), n);
+	for (i = 0; i < CRUX_ST__MAX; i++) {
+		const char *name = stat_names[i];
+
+		if (i == CRUX_ST_RECONCILE_TIME) {
+			stats_print_time(of, st[i]);
+			continue;
+		}
+		if (!name) {
+			if (!st[i])
+				continue; /* an index this crux-map does not know, unused */
+			snprintf(other, sizeof(other), "stat_%zu", i);
+			name = other;
+		}
+		outfmt_uint(of, name, stat_fmt(fmt, sizeof(fmt), name, "%llu"), st[i]);
+	}
+	outfmt__free(of);
+}
+
+/* The registered tracker runs (a pid of a recorded snapshot means nothing here). */
+static bool tracker_up(struct mapsrc *src, const __u64 *st)
+{
+	__u64 pid = st[CRUX_ST_TRACKER_PID];
+
+	if (mapsrc_kind(src) != MAPSRC_LIVE || !pid || pid > INT32_MAX)
+		return false;
+	return !kill((pid_t)pid, 0) || errno == EPERM;
 }
 
 static int cmd_stats(const struct opts *o, struct mapsrc *src)
 {
 	_cleanup_free_ struct crux_sock *v = NULL;
 	__u64 st[CRUX_ST__MAX] = { 0 };
-	size_t n = 0, i;
+	struct timespec now;
+	size_t n = 0;
 	int err;
 
 	err = mapsrc_list(src, &v, &n);
@@ -915,32 +979,20 @@ static int cmd_stats(const struct opts *o, struct mapsrc *src)
 		pr_err("cannot read the socket map: %s", strerror(-err));
 		return err;
 	}
-	if (o->json)
-		printf("{\"source\":\"%s\",\"entries\":%zu", source_name(mapsrc_kind(src)), n);
-	else
-		printf("%-18s %s\n%-18s %zu\n", "source", source_name(mapsrc_kind(src)), "entries",
-		       n);
-	for (i = 0; i < CRUX_ST__MAX; i++) {
-		char other[16];
-		const char *name = stat_names[i];
-
-		if (i == CRUX_ST_RECONCILE_TIME) {
-			stats_print_time(o, st[i]);
-			continue;
-		}
-		if (!name) {
-			if (!st[i])
-				continue; /* an index this crux-map does not know, unused */
-			snprintf(other, sizeof(other), "stat_%zu", i);
-			name = other;
-		}
-		if (o->json)
-			printf(",\"%s\":%llu", name, (unsigned long long)st[i]);
-		else
-			printf("%-18s %llu\n", name, (unsigned long long)st[i]);
+	if (!o->prometheus) {
+		stats_print(o, src, n, st);
+		return 0;
 	}
-	if (o->json)
-		printf("}\n");
+	clock_gettime(CLOCK_REALTIME, &now);
+	metrics_print(stdout, &(struct metrics_in){
+				      .socks = v,
+				      .n = n,
+				      .stats = st,
+				      .abi_version = CRUX_ABI_VERSION,
+				      .live = mapsrc_kind(src) == MAPSRC_LIVE,
+				      .tracker_up = tracker_up(src, st),
+				      .now_ns = now.tv_sec * 1000000000ULL + now.tv_nsec,
+			      });
 	return 0;
 }
 
@@ -1044,6 +1096,13 @@ static int open_source(const struct opts *o, struct mapsrc **src)
 	}
 	if (err && file) {
 		pr_err("cannot read snapshot file %s: %s", file, strerror(-err));
+		return err;
+	}
+	if (err && geteuid() != 0) {
+		/* the kernel says EACCES or EPERM depending on where it stopped us */
+		pr_err("crux-map must run as root: the tracker's state under %s is root-only "
+		       "(mode 0700) and reading BPF maps needs CAP_BPF (%s)",
+		       dir, strerror(-err));
 		return err;
 	}
 	if (err) {

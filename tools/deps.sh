@@ -5,7 +5,8 @@
 set -eu
 
 pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
-protobuf-c-compiler libprotobuf-c-dev criu python3 iproute2 cppcheck clang-format perl
+protobuf-c-compiler libprotobuf-c-dev criu python3 iproute2 cppcheck clang-format perl pmccabe
+systemd prometheus-node-exporter curl
 redis-server redis-tools"
 
 missing=""

@@ -24,6 +24,15 @@ fi
 if out=$(grep -nE '\b(strtol|strtoul|strtoll|strtoull|atoi|atol)\(' $(echo "$src" | grep -vE 'user/(base/util|os/proc)\.c') | grep -v 'lint: allow'); then
 	fail "raw number parsing (use parse_u32/parse_u64):"; echo "$out"
 fi
+# One error idiom: a failed call's cause is added by pr_perror/pr_perror_ret/pr_pwarn, never
+# formatted by hand as strerror(errno) in a pr_* call (which may span lines).
+if out=$(perl -0777 -ne 'while (/\b(pr_\w+)\s*\(((?:[^;"]|"(?:[^"\\]|\\.)*")*?)\)\s*;/g) {
+		my ($c, $a, $p) = ($1, $2, $-[0]);
+		next unless $a =~ /strerror\(errno\)/ && $a !~ /lint: allow/;
+		printf "%s:%d: %s\n", $ARGV, 1 + (substr($_, 0, $p) =~ tr/\n//), $c;
+	}' $src) && [ -n "$out" ]; then
+	fail "strerror(errno) formatted by hand in a log message (use pr_perror):"; echo "$out"
+fi
 # Every file starts with an SPDX line.
 for f in $src $(git ls-files 'bpf/*' 'images/*.proto' 'tests/*.c' 'tests/*.h' 2>/dev/null); do
 	head -n 2 "$f" | grep -q 'SPDX-License-Identifier' || fail "$f: no SPDX line"
@@ -35,6 +44,23 @@ if command -v cppcheck >/dev/null; then
 	if ! cppcheck -q --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		--suppress=missingIncludeSystem --suppress=constStatement -Iinclude $(for l in user/*/; do printf -- '-I%s ' "$l"; done) $(echo "$src" | grep '\.c$') 2>&1; then
 		fail "cppcheck found problems"
+	fi
+fi
+
+# Functions fit a screen (style.md rule 4): at most 80 lines in user/ and tools/.
+if command -v pmccabe >/dev/null; then
+	if out=$(pmccabe $(echo "$src" | grep '\.c$') 2>/dev/null | awk '$5 > 80 { print "  " $6 " " $7 ": " $5 " lines" }') && [ -n "$out" ]; then
+		fail "functions over 80 lines:"; echo "$out"
+	fi
+fi
+# Files stay under 1000 lines.
+if out=$(wc -l $src | awk '$2 != "total" && $1 >= 1000 { print "  " $2 ": " $1 " lines" }') && [ -n "$out" ]; then
+	fail "files of 1000 lines or more:"; echo "$out"
+fi
+# Dependencies point down the layers, and no two modules use each other (needs the objects).
+if [ -d .output/user ]; then
+	if ! out=$(tools/modgraph.sh); then
+		fail "module graph (tools/modgraph.sh):"; echo "$out" | grep -E '^(cycle|up|modgraph):'
 	fi
 fi
 

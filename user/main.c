@@ -6,16 +6,6 @@
 #include "cmd.h"
 #include "log.h"
 
-/*
- * Weak until every subcommand has landed: a missing one says so instead of failing the
- * link. Each is made strong by its module.
- */
-#pragma weak cmd_track
-#pragma weak cmd_dump
-#pragma weak cmd_restore
-#pragma weak cmd_check
-#pragma weak cmd_show
-
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -65,10 +55,6 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name))
 			continue;
-		if (!commands[i].fn) {
-			pr_err("'%s' is not built into this crux", argv[1]);
-			return 1;
-		}
 		/* argp names the program after argv[0]: "Usage: crux dump", not "dump" */
 		snprintf(prog, sizeof(prog), "crux %s", commands[i].name);
 		argv[1] = prog;

@@ -71,7 +71,7 @@ waiter tcp
 ok $? "a process waits in poll on a TCP listener"
 verdicts "$wpid" "a TCP listener"
 ok "$([ "$verdict" = refused ]; echo $?)" "a TCP listener: refused by both"
-has "$last_map" "refused: .*only unix sockets are supported" "crux-map gives the dump's reason"
+has "$last_map" "refused: .*a socket of family 2: not supported yet" "crux-map gives the dump's reason"
 
 # every dumptgt topology: the same verdict, whatever it is. Not yet "scm": the dump finds
 # fds in flight by peeking the queue of the frozen tree, which crux-map does not do.

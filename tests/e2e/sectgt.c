@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t check_now, tsync_done;
+static volatile pid_t thread2_tid;
 static const char *dir;
 static int failures;
 
@@ -111,6 +112,7 @@ static void *thread1(void *arg)
 static void *thread2(void *arg)
 {
 	(void)arg;
+	thread2_tid = (pid_t)syscall(SYS_gettid);
 	pthread_barrier_wait(&ready); /* B was synced to us */
 	if (add_filter(SYS_getsid, EDOM, 0))
 		failures++;
@@ -151,6 +153,7 @@ static int run_filter(void)
 {
 	pthread_t t1, t2;
 	unsigned long n = 0;
+	char task[64];
 	long r;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || add_filter(SYS_uname, EACCES, 0))
@@ -172,6 +175,10 @@ static int run_filter(void)
 	}
 	check_common("main", 2);
 	pthread_join(t2, NULL);
+	/* joined is not yet gone: its own chain would still fail the TSYNC below */
+	snprintf(task, sizeof(task), "/proc/self/task/%d", (int)thread2_tid);
+	while (!access(task, F_OK))
+		usleep(1000);
 	/*
 	 * Thread 1 shares main's chain, as it did before the dump: a TSYNC filter reaches it.
 	 * Restored as an unrelated copy of the chain it would not (ESRCH-like: a tid).

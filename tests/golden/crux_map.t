@@ -35,6 +35,7 @@ cases=(
 	"who-abstract|who @work@ctl"
 	"stats|stats"
 	"stats-json|stats -j"
+	"stats-prometheus|stats --prometheus"
 )
 # name|args|exit status|a phrase stderr must contain
 errors=(
@@ -45,6 +46,7 @@ errors=(
 	"bad type|ls --type raw|64|use stream, dgram or seqpacket"
 	"bad ext list|external --ext-unix-sk=1,,2 100|64|comma-separated list of inodes"
 	"watch needs a tracker|watch|1|watch needs a running tracker"
+	"prometheus only for stats|ls --prometheus|64|--prometheus is an output of 'stats'"
 )
 
 n_json=$(printf '%s\n' "${cases[@]}" | grep -c '^[^|]*json')

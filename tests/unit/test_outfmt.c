@@ -43,11 +43,47 @@ static char *render(bool json)
 	return buf;
 }
 
+/* A listing: rows mode, numbers given as text, a missing one. */
+static char *render_rows(bool json, int n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct outfmt *o;
+	int i;
+
+	if (!f)
+		tap_bail("open_memstream failed");
+	o = outfmt__new(f, json);
+	outfmt_set_rows(o);
+	outfmt_open(o, NULL, '[');
+	for (i = 0; i < n; i++) {
+		outfmt_open(o, NULL, '{');
+		outfmt_num(o, "ino", "%-6s ", i ? "1002" : "1001");
+		outfmt_num(o, "peer", "%s", i ? NULL : "7");
+		outfmt_close(o);
+		outfmt_text(o, "\n");
+	}
+	outfmt__free(o);
+	fclose(f);
+	return buf;
+}
+
 int main(void)
 {
+	char *rows_text = render_rows(false, 2), *rows_json = render_rows(true, 2);
+	char *rows_empty = render_rows(true, 0);
+
+	is_str(rows_text, "1001   7\n1002   -\n", "rows, text: the formats; no number is '-'");
+	is_str(rows_json, "[\n{\"ino\":1001,\"peer\":7},\n{\"ino\":1002,\"peer\":null}\n]\n",
+	       "rows, JSON: one element a line, numbers unquoted, no number is null");
+	is_str(rows_empty, "[]\n", "rows, JSON: an empty array stays on one line");
+	free(rows_text);
+	free(rows_json);
+	free(rows_empty);
 	char *text = render(false), *json = render(true);
 
-	is_str(text, "task 42 (a \"b\"\\\n\x01) nice -5 cloexec owner ?\n  fd 3\n  fd 4\n",
+	is_str(text, "task 42 (a \"b\"\\\n\x01) nice -5 cloexec owner -\n  fd 3\n  fd 4\n",
 	       "text: the formats, in order; JSON-only values and false flags print nothing");
 	is_str(json,
 	       "{\"pid\":42,\"comm\":\"a \\\"b\\\"\\\\\\n\\u0001\",\"nice\":-5,\"cloexec\":true,"

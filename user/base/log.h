@@ -37,6 +37,21 @@ void log_msg(enum log_level level, const char *file, int line, int err, const ch
 /* Right after a failing libc call: appends ": <strerror(errno)>". */
 #define pr_perror(fmt, ...)                                                                        \
 	log_msg(LOG_LVL_ERR, __FILE__, __LINE__, errno, LOG_PREFIX fmt, ##__VA_ARGS__)
+/* The same at other levels: a failed call that is not fatal ("..., skipping"). */
+#define pr_pwarn(fmt, ...) \
+	log_msg(LOG_LVL_WARN, __FILE__, __LINE__, errno, LOG_PREFIX fmt, ##__VA_ARGS__)
+#define pr_pdebug(fmt, ...) \
+	log_msg(LOG_LVL_DEBUG, __FILE__, __LINE__, errno, LOG_PREFIX fmt, ##__VA_ARGS__)
+/*
+ * pr_perror, then evaluate to -errno (read before logging, which may change it):
+ * `if (fd < 0) return pr_perror_ret("cannot open %s", path);`
+ */
+#define pr_perror_ret(fmt, ...)                                                              \
+	({                                                                                   \
+		int _e = errno;                                                              \
+		log_msg(LOG_LVL_ERR, __FILE__, __LINE__, _e, LOG_PREFIX fmt, ##__VA_ARGS__); \
+		-_e;                                                                         \
+	})
 /* Log an error and evaluate to err: return pr_err_ret(-ENOENT, "no peer for %u", ino); */
 /* err is evaluated first: `return pr_err_ret(-errno, ...)` must not see logging's errno. */
 #define pr_err_ret(err, fmt, ...)                                                                  \

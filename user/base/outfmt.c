@@ -10,6 +10,7 @@
 struct outfmt {
 	FILE *out;
 	bool json;
+	bool rows; /* outfmt_set_rows() */
 	int depth;
 	bool first[OUTFMT_DEPTH]; /* nothing printed yet at this level */
 	char kind[OUTFMT_DEPTH];
@@ -32,11 +33,18 @@ bool outfmt_json(const struct outfmt *o)
 	return o->json;
 }
 
+void outfmt_set_rows(struct outfmt *o)
+{
+	o->rows = true;
+}
+
 /* Comma and key before a JSON value. */
 static void key(struct outfmt *o, const char *k)
 {
 	if (!o->first[o->depth])
 		fputc(',', o->out);
+	if (o->rows && o->depth && o->kind[o->depth] == '[')
+		fputc('\n', o->out);
 	o->first[o->depth] = false;
 	if (k && o->depth && o->kind[o->depth] == '{')
 		fprintf(o->out, "\"%s\":", k);
@@ -77,6 +85,8 @@ void outfmt_close(struct outfmt *o)
 {
 	if (!o->json || !o->depth)
 		return;
+	if (o->rows && o->kind[o->depth] == '[' && !o->first[o->depth])
+		fputc('\n', o->out);
 	fputc(o->kind[o->depth] == '{' ? '}' : ']', o->out);
 	o->depth--;
 }
@@ -124,7 +134,17 @@ void outfmt_str(struct outfmt *o, const char *k, const char *fmt, const char *v)
 		else
 			fputs("null", o->out);
 	} else if (fmt) {
-		fprintf(o->out, fmt, v ? v : "?");
+		fprintf(o->out, fmt, v ? v : "-");
+	}
+}
+
+void outfmt_num(struct outfmt *o, const char *k, const char *fmt, const char *v)
+{
+	if (o->json) {
+		key(o, k);
+		fputs(v ? v : "null", o->out);
+	} else if (fmt) {
+		fprintf(o->out, fmt, v ? v : "-");
 	}
 }
 

@@ -19,6 +19,11 @@ struct outfmt *outfmt__new(FILE *out, bool json);
 /* Closes whatever is still open (JSON), ends with a newline; NULL is fine. */
 void outfmt__free(struct outfmt *o);
 bool outfmt_json(const struct outfmt *o);
+/*
+ * JSON: each element of an array on a line of its own ("[\n{...},\n{...}\n]"): listings
+ * stay greppable and diffable line by line.
+ */
+void outfmt_set_rows(struct outfmt *o);
 
 /* An object ('{') or array ('['); key NULL inside arrays and at the top. */
 void outfmt_open(struct outfmt *o, const char *key, char kind);
@@ -30,7 +35,10 @@ void outfmt_text(struct outfmt *o, const char *fmt, ...) __attribute__((format(p
 /* A value: text printf(fmt, v); JSON "key": v. fmt may be NULL (JSON only). */
 void outfmt_uint(struct outfmt *o, const char *key, const char *fmt, unsigned long long v);
 void outfmt_int(struct outfmt *o, const char *key, const char *fmt, long long v);
+/* v NULL: JSON null, text "-" (no value). */
 void outfmt_str(struct outfmt *o, const char *key, const char *fmt, const char *v);
+/* A number already formatted (a column of a table): JSON unquoted; NULL as for str. */
+void outfmt_num(struct outfmt *o, const char *key, const char *fmt, const char *v);
 /* text: fmt printed only when v is true; JSON: true/false. */
 void outfmt_bool(struct outfmt *o, const char *key, const char *fmt, bool v);
 

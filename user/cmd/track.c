@@ -6,6 +6,8 @@
  * rewrites the truth). The pinned links keep the programs running when the tracker dies,
  * even by SIGKILL; a new tracker adopts the pinned state (same maps, links left as they
  * are, missing ones attached) and reconciles. `--stop` detaches and unpins.
+ * Under systemd (crux-track.service, Type=notify) it says READY=1 once the map is seeded;
+ * with --metrics-dir it keeps a node-exporter textfile of its health current.
  */
 #define LOG_PREFIX "track: "
 #include <argp.h>
@@ -26,8 +28,11 @@
 #include <bpf/libbpf.h>
 
 #include "abi.h"
+#include "bpfobj.h"
 #include "cmd.h"
 #include "log.h"
+#include "metrics.h"
+#include "sdnotify.h"
 #include "sockmap.h"
 #include "treeiter.h"
 #include "util.h"
@@ -36,6 +41,7 @@
 #include "crux_track.skel.h"
 
 #define DEFAULT_RECONCILE_MS 30000 /* a pass costs ~0.4 s at 200k sockets (bpf.md 4.1) */
+#define DEFAULT_METRICS_S 15 /* node-exporter's and Prometheus' usual scrape interval */
 
 enum track_mode { MODE_RUN, MODE_STOP, MODE_RECONCILE };
 
@@ -47,9 +53,20 @@ struct opts {
 	bool use_syslog;
 	bool daemonize;
 	bool verbose;
+	const char *metrics_dir;
+	__u32 metrics_s;
 };
 
-enum { OPT_STOP = 0x100, OPT_PIN_DIR, OPT_RECONCILE_MS, OPT_LOG_FILE, OPT_SYSLOG, OPT_RECONCILE };
+enum {
+	OPT_STOP = 0x100,
+	OPT_PIN_DIR,
+	OPT_RECONCILE_MS,
+	OPT_LOG_FILE,
+	OPT_SYSLOG,
+	OPT_RECONCILE,
+	OPT_METRICS_DIR,
+	OPT_METRICS_INTERVAL,
+};
 
 static const struct argp_option options[] = {
 	{ "daemon", 'd', NULL, 0, "Run in the background; print its pid once the map is seeded",
@@ -64,6 +81,12 @@ static const struct argp_option options[] = {
 	{ "reconcile", OPT_RECONCILE, NULL, 0,
 	  "Run one strict reconcile pass on the pinned state and exit", 0 },
 	{ "verbose", 'v', NULL, 0, "More logging (libbpf debug output too)", 0 },
+	{ "metrics-dir", OPT_METRICS_DIR, "DIR", 0,
+	  "Keep DIR/" METRICS_FILE " current (Prometheus text format, replaced atomically): a "
+	  "node-exporter textfile directory",
+	  0 },
+	{ "metrics-interval", OPT_METRICS_INTERVAL, "N", 0,
+	  "Rewrite the metrics file every N seconds (default 15)", 0 },
 	{},
 };
 
@@ -78,6 +101,8 @@ static const char doc[] =
 	"                                      start in the background, print its pid\n"
 	"  crux track --reconcile              correct the pinned map now (strict pass)\n"
 	"  crux track --stop                   stop, detach and unpin everything\n"
+	"  crux track --metrics-dir /var/lib/prometheus/node-exporter\n"
+	"                                      also feed node-exporter's textfile collector\n"
 	"  crux track --pin-dir /sys/fs/bpf/crux-test -d --reconcile-ms 500\n";
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -118,6 +143,21 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_RECONCILE:
 		o->mode = MODE_RECONCILE;
 		break;
+	case OPT_METRICS_DIR:
+		if (arg[0] != '/') {
+			pr_err("--metrics-dir needs an absolute path (-d runs in /), got '%s'",
+			       arg);
+			argp_usage(state);
+		}
+		o->metrics_dir = arg;
+		break;
+	case OPT_METRICS_INTERVAL:
+		if (parse_u32(arg, 1, 86400, &o->metrics_s)) {
+			pr_err("--metrics-interval takes a number of seconds (1..86400), got '%s'",
+			       arg);
+			argp_usage(state);
+		}
+		break;
 	case ARGP_KEY_ARG:
 		pr_err("unexpected argument '%s'", arg);
 		argp_usage(state);
@@ -127,9 +167,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			pr_err("--log-file and --syslog exclude each other");
 			argp_usage(state);
 		}
-		if (o->mode != MODE_RUN && (o->daemonize || o->log_file || o->use_syslog)) {
-			pr_err("-d, --log-file and --syslog apply to a running tracker, not to "
-			       "--stop or --reconcile");
+		if (o->mode != MODE_RUN &&
+		    (o->daemonize || o->log_file || o->use_syslog || o->metrics_dir)) {
+			pr_err("-d, --log-file, --syslog and --metrics-dir apply to a running "
+			       "tracker, not to --stop or --reconcile");
 			argp_usage(state);
 		}
 		break;
@@ -227,7 +268,7 @@ static pid_t live_tracker(const char *pin_dir)
 static int check_abi(const char *pin_dir)
 {
 	struct crux_abi_info abi;
-	int err = sockmap_read_abi(pin_dir, &abi);
+	int err = bpfobj_read_abi(pin_dir, &abi);
 
 	if (err == -ENOENT)
 		return 0;
@@ -343,8 +384,7 @@ static int attach_and_pin(struct bpf_object *obj, const char *pin_dir, struct tr
 		}
 		link = bpf_program__attach(prog);
 		if (!link)
-			return pr_err_ret(-errno, "cannot attach %s: %s", bpf_program__name(prog),
-					  strerror(errno));
+			return pr_perror_ret("cannot attach %s", bpf_program__name(prog));
 		err = bpf_link__pin(link, path);
 		bpf_link__destroy(link); /* the pin holds it now */
 		if (err)
@@ -364,7 +404,7 @@ static void pin_tree_iterators(const char *pin_dir)
 	struct crux_iter_bpf *skel = NULL;
 	int err;
 
-	err = iterobj_load_private(false, true, &skel);
+	err = bpfobj_load_iter(false, true, &skel);
 	if (!err)
 		err = treeiter_pin(skel, pin_dir);
 	/* the pins hold the programs now */
@@ -381,7 +421,7 @@ static int write_abi(struct crux_track_bpf *skel)
 	__u32 zero = 0;
 
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.abi_info), &zero, &abi, BPF_ANY))
-		return pr_err_ret(-errno, "cannot write abi_info: %s", strerror(errno));
+		return pr_perror_ret("cannot write abi_info");
 	return 0;
 }
 
@@ -394,11 +434,13 @@ static int tracker_load(const char *pin_dir, struct tracker *t)
 	oo.sz = sizeof(oo);
 	oo.pin_root_path = pin_dir;
 	if (mkdir(pin_dir, 0700) && errno != EEXIST)
-		return pr_err_ret(-errno, "cannot create %s: %s", pin_dir, strerror(errno));
+		return pr_perror_ret("cannot create %s", pin_dir);
+	/* root only, whoever made it: the maps say who talks to whom on the host */
+	if (chmod(pin_dir, 0700))
+		return pr_perror_ret("cannot make %s root-only (0700)", pin_dir);
 	t->track = crux_track_bpf__open_opts(&oo);
 	if (!t->track)
-		return pr_err_ret(-errno, "cannot open the tracker's BPF object: %s",
-				  strerror(errno));
+		return pr_perror_ret("cannot open the tracker's BPF object");
 	err = crux_track_bpf__load(t->track);
 	if (err)
 		return pr_err_ret(err, "cannot load the tracker's BPF programs: %s (try -v)",
@@ -408,8 +450,7 @@ static int tracker_load(const char *pin_dir, struct tracker *t)
 		return err;
 	t->iter = crux_iter_bpf__open_opts(&oo);
 	if (!t->iter)
-		return pr_err_ret(-errno, "cannot open the iterator BPF object: %s",
-				  strerror(errno));
+		return pr_perror_ret("cannot open the iterator BPF object");
 	/* the dumper's tree iterators are attached per dump, never here */
 	bpf_program__set_autoload(t->iter->progs.iter_task_file_tree, false);
 	bpf_program__set_autoload(t->iter->progs.iter_task_file_refs, false);
@@ -436,12 +477,14 @@ static void tracker_unload(struct tracker *t)
 	crux_track_bpf__destroy(t->track);
 }
 
+/* Register pid as the tracker, with its start time (0: unregister). */
 static int stats_set_pid(const char *pin_dir, __u64 pid, bool only_if_ours)
 {
 	_cleanup_close_ int fd = -1;
 	char path[PATH_MAX];
-	__u32 idx = CRUX_ST_TRACKER_PID;
-	__u64 cur = 0;
+	__u32 idx = CRUX_ST_TRACKER_PID, idx_start = CRUX_ST_TRACKER_START;
+	__u64 cur = 0, start = 0;
+	struct timespec ts;
 
 	snprintf(path, sizeof(path), "%s/stats", pin_dir);
 	fd = bpf_obj_get(path);
@@ -449,6 +492,10 @@ static int stats_set_pid(const char *pin_dir, __u64 pid, bool only_if_ours)
 		return -errno;
 	if (only_if_ours && (bpf_map_lookup_elem(fd, &idx, &cur) || cur != (__u64)getpid()))
 		return 0;
+	if (pid && !clock_gettime(CLOCK_REALTIME, &ts))
+		start = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (bpf_map_update_elem(fd, &idx_start, &start, BPF_ANY))
+		return -errno;
 	return bpf_map_update_elem(fd, &idx, &pid, BPF_ANY) ? -errno : 0;
 }
 
@@ -485,10 +532,10 @@ static int daemonize(int *ret_notify_fd)
 	ssize_t n;
 
 	if (pipe2(p, O_CLOEXEC))
-		return pr_err_ret(-errno, "pipe: %s", strerror(errno));
+		return pr_perror_ret("pipe");
 	child = fork();
 	if (child < 0)
-		return pr_err_ret(-errno, "fork: %s", strerror(errno));
+		return pr_perror_ret("fork");
 	if (child == 0) {
 		close(p[0]);
 		setsid();
@@ -598,6 +645,43 @@ static bool pins_present(const char *pin_dir)
 	return pinned(path);
 }
 
+/*
+ * --metrics-dir: the map and the counters as DIR/crux.prom. A failure is logged when it
+ * starts and when it ends, never fatal: monitoring must not stop the tracking.
+ */
+static void track_write_metrics(const struct opts *o, struct sockmap *m, bool up, int *last_err)
+{
+	_cleanup_free_ struct crux_sock *all = NULL;
+	__u64 st[CRUX_ST__MAX];
+	struct timespec now;
+	size_t n = 0;
+	int err;
+
+	if (!o->metrics_dir)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	err = sockmap__list(m, &all, &n);
+	if (!err)
+		err = sockmap__stats(m, st);
+	if (!err)
+		err = metrics_write_dir(o->metrics_dir,
+					&(struct metrics_in){
+						.socks = all,
+						.n = n,
+						.stats = st,
+						.abi_version = CRUX_ABI_VERSION,
+						.live = true,
+						.tracker_up = up,
+						.now_ns = now.tv_sec * 1000000000ULL + now.tv_nsec,
+					});
+	if (err && err != *last_err)
+		pr_warn("cannot write metrics to %s/" METRICS_FILE ": %s (retrying every %u s)",
+			o->metrics_dir, strerror(-err), o->metrics_s);
+	else if (!err && *last_err)
+		pr_info("metrics written to %s/" METRICS_FILE " again", o->metrics_dir);
+	*last_err = err;
+}
+
 #define PIN_CHECK_MS 1000
 /* The recheck of shared-close candidates (sockmap__recheck): stale records live this long. */
 #define RECHECK_MS 10
@@ -608,11 +692,11 @@ static bool pins_present(const char *pin_dir)
  * only hold memory.
  */
 static int track_loop(const struct opts *o, struct sockmap *m, const sigset_t *set,
-		      __u64 *last_fail)
+		      __u64 *last_fail, int *metrics_err)
 {
 	__u32 step = RECHECK_MS;
 	struct timespec ts = { .tv_sec = 0, .tv_nsec = RECHECK_MS * 1000000L };
-	__u64 waited = 0, pin_waited = 0;
+	__u64 waited = 0, pin_waited = 0, metrics_waited = 0;
 	int sig, err;
 
 	for (;;) {
@@ -625,7 +709,7 @@ static int track_loop(const struct opts *o, struct sockmap *m, const sigset_t *s
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN)
-			return pr_err_ret(-errno, "sigtimedwait: %s", strerror(errno));
+			return pr_perror_ret("sigtimedwait");
 		pin_waited += step;
 		if (pin_waited >= PIN_CHECK_MS) {
 			pin_waited = 0;
@@ -637,6 +721,11 @@ static int track_loop(const struct opts *o, struct sockmap *m, const sigset_t *s
 		}
 		sockmap__recheck(m); /* the releases no event saw, by inode */
 		waited += step;
+		metrics_waited += step;
+		if (metrics_waited >= o->metrics_s * 1000ULL) {
+			metrics_waited = 0;
+			track_write_metrics(o, m, true, metrics_err);
+		}
 		if (!o->reconcile_ms || waited < o->reconcile_ms)
 			continue;
 		waited = 0;
@@ -651,7 +740,7 @@ static int track_run(const struct opts *o)
 	struct tracker t = {};
 	struct sockmap *m = NULL;
 	__u64 last_fail = 0, stats[CRUX_ST__MAX];
-	int err, notify_fd = -1;
+	int err, notify_fd = -1, metrics_err = 0;
 	sigset_t set;
 
 	err = track_preflight(o);
@@ -685,9 +774,15 @@ static int track_run(const struct opts *o)
 		err = track_notify_ready(o, &notify_fd);
 	if (err)
 		goto out;
+	track_write_metrics(o, m, true, &metrics_err);
 	pr_info("tracking unix sockets under %s (%d links attached, %d adopted)", o->pin_dir,
 		t.attached, t.adopted);
-	err = track_loop(o, m, &set, &last_fail);
+	err = sdnotify("READY=1\nSTATUS=tracking unix sockets");
+	if (err)
+		pr_warn("cannot tell systemd we are ready ($NOTIFY_SOCKET): %s", strerror(-err));
+	err = track_loop(o, m, &set, &last_fail, &metrics_err);
+	sdnotify("STOPPING=1");
+	track_write_metrics(o, m, false, &metrics_err);
 	if (!err && !sockmap__stats(m, stats) && stats[CRUX_ST_UPSERT_FAIL])
 		pr_warn("%llu map writes failed during this run (map full)",
 			(unsigned long long)stats[CRUX_ST_UPSERT_FAIL]);
@@ -811,7 +906,8 @@ int cmd_track(int argc, char **argv)
 {
 	struct opts o = { .mode = MODE_RUN,
 			  .pin_dir = CRUX_PIN_ROOT,
-			  .reconcile_ms = DEFAULT_RECONCILE_MS };
+			  .reconcile_ms = DEFAULT_RECONCILE_MS,
+			  .metrics_s = DEFAULT_METRICS_S };
 	const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
 	int err;
 
@@ -820,6 +916,12 @@ int cmd_track(int argc, char **argv)
 		return EXIT_USAGE;
 	if (o.verbose)
 		log_set_level(LOG_LVL_DEBUG);
+	if (geteuid() != 0) {
+		pr_err("crux track must run as root: it loads, attaches and pins BPF programs, and "
+		       "the pin directory (%s) is root-only (mode 0700)",
+		       o.pin_dir);
+		return 1;
+	}
 	libbpf_set_print(libbpf_print);
 	switch (o.mode) {
 	case MODE_STOP:

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The fd tables of the frozen tree: every fd of every task, open file descriptions shared
- * between fds found with kcmp(KCMP_FILE), each kind handed to its ops (dump_files.c,
- * dump_pipes.c, dump_unix.c); then fdinfo-<pid>.img per task. Kinds crux cannot restore
- * yet are refused here, all of them in one run, and so are pipe ends and sockets that a
- * process outside the tree holds too (shared.h).
+ * between fds found with kcmp(KCMP_FILE), each handed to the first kind of fd_kinds[] that
+ * claims it (user/fd/); then fdinfo-<pid>.img per task. An fd no kind claims is refused
+ * here by what it is, all of them in one run, and so are pipe ends and sockets that a
+ * process outside the tree holds too (shared.h). This file never names a kind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,17 +19,12 @@
 
 #define LOG_PREFIX "dump: "
 #include "dump.h"
+#include "fd.h"
 #include "img.h"
 #include "log.h"
 #include "shared.h"
 #include "util.h"
 #include "fdinfo.pb-c.h"
-
-static const struct dump_fd_ops *const fd_ops[DUMP_FD__MAX] = {
-	[DUMP_FD_REG] = &dump_files_ops,
-	[DUMP_FD_PIPE] = &dump_pipes_ops,
-	[DUMP_FD_UNIX] = &dump_unix_ops,
-};
 
 static int kcmp_file(pid_t p1, int fd1, pid_t p2, int fd2)
 {
@@ -74,17 +69,16 @@ static void fd_dedup(struct dump_ctx *ctx, struct dump_fd *f)
 	f->file_id = dump_new_id(ctx);
 }
 
-/* The kind of an fd, or a refusal naming what it is (the verdict crux-map shares). */
+/* The first kind of the table that claims f, or a refusal naming what it is (fd.h). */
 static int fd_kind(struct dump_ctx *ctx, struct dump_fd *f, int pidfd)
 {
 	char d[96], why[512];
-	int k;
+	int err;
 
 	dump_fd_desc(ctx, f, d, sizeof(d));
-	k = fd_kind_of(d, f->link, &f->st, pidfd, f->fd, &f->stolen, why, sizeof(why));
-	if (k < 0)
-		return pr_err_ret(k, "%s", why);
-	f->kind = (enum dump_fd_kind)k;
+	err = fd_kind_of(d, f->link, &f->st, pidfd, f->fd, &f->stolen, &f->kind, why, sizeof(why));
+	if (err)
+		return pr_err_ret(err, "%s", why);
 	return 0;
 }
 
@@ -105,7 +99,7 @@ static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
 		return pr_err_ret(err, "pid %d fd %d: cannot read it: %s", t->pid, fd,
 				  strerror(-err));
 	if (stat(path, &f->st))
-		return dump_errno_ret("pid %d fd %d: cannot stat %s", t->pid, fd, f->link);
+		return pr_perror_ret("pid %d fd %d: cannot stat %s", t->pid, fd, f->link);
 	err = proc_parse_fdinfo(t->pid, fd, &f->fi);
 	if (err)
 		return pr_err_ret(err, "pid %d fd %d: cannot read its fdinfo", t->pid, fd);
@@ -121,13 +115,13 @@ static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
 	}
 	if (!f->primary)
 		return 0;
-	if (f->kind == DUMP_FD_PIPE) {
+	if (f->kind->steal && f->stolen < 0) {
 		f->stolen = pidfd_getfd(t->pidfd, fd, 0);
 		if (f->stolen < 0)
-			return dump_errno_ret("pid %d fd %d: cannot take a copy of %s", t->pid, fd,
-					      f->link);
+			return pr_perror_ret("pid %d fd %d: cannot take a copy of %s", t->pid, fd,
+					     f->link);
 	}
-	return fd_ops[f->kind]->collect ? fd_ops[f->kind]->collect(ctx, f) : 0;
+	return f->kind->collect ? f->kind->collect(ctx, f) : 0;
 }
 
 int dump_fds_collect(struct dump_ctx *ctx)
@@ -138,6 +132,8 @@ int dump_fds_collect(struct dump_ctx *ctx)
 	for (i = 0; i < ctx->tree.n; i++) {
 		_cleanup_free_ int *fds = NULL;
 
+		if (ctx->tree.tasks[i].zombie)
+			continue; /* its files were closed when it exited */
 		err = proc_list_fds(ctx->tree.tasks[i].pid, &fds, &n);
 		if (err)
 			return pr_err_ret(err, "pid %d: cannot list its fds: %s",
@@ -155,13 +151,15 @@ int dump_fds_collect(struct dump_ctx *ctx)
 
 int dump_fds_check(struct dump_ctx *ctx)
 {
-	int k, err, failed = 0;
+	const struct fd_kind *k;
+	int err, failed = 0;
+	size_t i;
 
 	/* every kind reports all its offenders before the dump fails */
-	for (k = 0; k < DUMP_FD__MAX; k++) {
-		if (!fd_ops[k]->check)
+	fd_for_each_kind(i, k) {
+		if (!k->check)
 			continue;
-		err = fd_ops[k]->check(ctx);
+		err = k->check(ctx);
 		if (err && !failed)
 			failed = err;
 	}
@@ -204,17 +202,11 @@ static int write_fdinfo(struct dump_ctx *ctx, pid_t pid)
 	err = img__open(ctx->dirfd, IMG_FDINFO, (unsigned long)pid, IMG_WRITE, &img);
 	for (i = 0; !err && i < ctx->n_fds; i++) {
 		FdinfoEntry e = FDINFO_ENTRY__INIT;
-		static const FdTypes types[DUMP_FD__MAX] = {
-			[DUMP_FD_REG] = FD_TYPES__REG,
-			[DUMP_FD_PIPE] = FD_TYPES__PIPE,
-			[DUMP_FD_UNIX] = FD_TYPES__UNIXSK,
-		};
-
 		if (ctx->fds[i].pid != pid)
 			continue;
 		e.id = ctx->fds[i].file_id;
 		e.flags = ctx->fds[i].fd_flags;
-		e.type = types[ctx->fds[i].kind];
+		e.type = (FdTypes)ctx->fds[i].kind->fd_type;
 		e.fd = (uint32_t)ctx->fds[i].fd;
 		err = img_write_one(img, &e.base);
 	}
@@ -228,11 +220,12 @@ static int write_fdinfo(struct dump_ctx *ctx, pid_t pid)
 
 int dump_fds_write(struct dump_ctx *ctx)
 {
+	const struct fd_kind *k;
 	size_t i;
-	int k, err;
+	int err;
 
-	for (k = 0; k < DUMP_FD__MAX; k++) {
-		err = fd_ops[k]->write ? fd_ops[k]->write(ctx) : 0;
+	fd_for_each_kind(i, k) {
+		err = k->write ? k->write(ctx) : 0;
 		if (err)
 			return err;
 	}
@@ -244,14 +237,27 @@ int dump_fds_write(struct dump_ctx *ctx)
 	return 0;
 }
 
+void dump_fds_summary(struct dump_ctx *ctx, char *buf, size_t size)
+{
+	const struct fd_kind *k;
+	size_t i, len;
+
+	buf[0] = '\0';
+	fd_for_each_kind(i, k) {
+		len = strlen(buf);
+		if (k->summary && len < size)
+			k->summary(ctx, buf + len, size - len);
+	}
+}
+
 void dump_fds_cleanup(struct dump_ctx *ctx)
 {
+	const struct fd_kind *k;
 	size_t i;
-	int k;
 
-	for (k = 0; k < DUMP_FD__MAX; k++)
-		if (fd_ops[k]->cleanup)
-			fd_ops[k]->cleanup(ctx);
+	fd_for_each_kind(i, k)
+		if (k->cleanup)
+			k->cleanup(ctx);
 	for (i = 0; i < ctx->n_fds; i++) {
 		free(ctx->fds[i].link);
 		if (ctx->fds[i].stolen >= 0)

@@ -40,6 +40,7 @@
 #define NSIG_MAX 64
 /* task_core_entry.task_state, CRIU's values */
 #define TASK_STATE_ALIVE 1
+#define TASK_STATE_DEAD 2
 #define TASK_STATE_STOPPED 3
 #define SCRATCH_SIZE 4096
 #define SIGINFO_MAX 64
@@ -291,8 +292,8 @@ static int task_collect(struct task_state *ts, bool leader)
 		ts->tls[i].entry_number = TLS_FIRST + i;
 		if (ptrace(PTRACE_GET_THREAD_AREA, ts->pid, (void *)(long)(TLS_FIRST + i),
 			   &ts->tls[i]))
-			return dump_errno_ret("pid %d: cannot read TLS slot %d", ts->pid,
-					      TLS_FIRST + i);
+			return pr_perror_ret("pid %d: cannot read TLS slot %d", ts->pid,
+					     TLS_FIRST + i);
 	}
 	/* the shared queue is the process's: read once, in the leader */
 	ts->n_shared = leader ? ptrace_peek_siginfo(ts->pid, true, ts->sig_shared, SIGINFO_MAX) : 0;
@@ -303,7 +304,7 @@ static int task_collect(struct task_state *ts, bool leader)
 		return pr_err_ret(-EOPNOTSUPP, "pid %d: more than %d pending signals", ts->pid,
 				  SIGINFO_MAX - 1);
 	if (syscall(SYS_get_robust_list, ts->pid, &ts->robust_head, &robust_len))
-		return dump_errno_ret("pid %d: cannot read its robust futex list", ts->pid);
+		return pr_perror_ret("pid %d: cannot read its robust futex list", ts->pid);
 	ts->robust_len = (size_t)robust_len;
 	return task_read_inner(ts->pid, &ts->in, leader);
 }
@@ -850,7 +851,24 @@ static int dump_threads(struct dump_ctx *ctx, struct pstree_task *t, struct task
 	return 0;
 }
 
-int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
+/*
+ * A zombie is its wait status: core-<pid>.img with task_state TASK_DEAD and the status in
+ * exit_code, as CRIU writes it; nothing else of it is left to dump.
+ */
+static int dump_zombie(struct dump_ctx *ctx, struct pstree_task *t)
+{
+	CoreEntry core = CORE_ENTRY__INIT;
+	TaskCoreEntry tc = TASK_CORE_ENTRY__INIT;
+
+	tc.task_state = TASK_STATE_DEAD;
+	tc.exit_code = (uint32_t)t->exit_code;
+	tc.comm = t->comm;
+	core.mtype = CORE_ENTRY__MARCH__X86_64;
+	core.tc = &tc;
+	return write_one(ctx, IMG_CORE, (unsigned long)t->pid, &core);
+}
+
+static int dump_live_task(struct dump_ctx *ctx, struct pstree_task *t)
 {
 	/* the leader, then its other threads */
 	_cleanup_free_ struct task_state *ts = calloc(t->n_threads + 1, sizeof(*ts));
@@ -877,4 +895,9 @@ int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
 	if (!err)
 		err = write_mm(ctx, ts);
 	return err;
+}
+
+int dump_task(struct dump_ctx *ctx, struct pstree_task *t)
+{
+	return t->zombie ? dump_zombie(ctx, t) : dump_live_task(ctx, t);
 }

@@ -5,6 +5,8 @@
  * Self-containment: an end held by a process outside the tree while the tree lacks that end
  * is an external pipe and refused, naming both sides. An end that nobody holds any more
  * (the writer closed) is not external: restore recreates the pipe and closes it again.
+ * Restore: one pipe2() per dumped pipe inode, its capacity as dumped, the bytes that were
+ * queued in it written back before any task runs, then each end's status flags.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,9 +17,13 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "dump: "
-#include "dump.h"
+#include "dumpctx.h"
+#include "fd.h"
 #include "img.h"
 #include "log.h"
+#include "outfmt.h"
+#include "rstctx.h"
+#include "showctx.h"
 #include "util.h"
 #include "fdinfo.pb-c.h"
 #include "pipe.pb-c.h"
@@ -33,6 +39,20 @@ struct dump_pipes {
 	struct pipe_rec *v;
 	size_t n, cap;
 };
+
+extern const struct fd_kind fd_pipe;
+
+static bool pipe_match(const struct fd_probe *p)
+{
+	return S_ISFIFO(p->st->st_mode) && !strncmp(p->link, "pipe:", 5);
+}
+
+static struct dump_pipes *pipes_state(struct dump_ctx *ctx)
+{
+	void **slot = dump_kstate(ctx, &fd_pipe);
+
+	return slot ? *slot : NULL;
+}
 
 static bool is_read_end(const struct dump_fd *f)
 {
@@ -62,14 +82,17 @@ static struct pipe_rec *pipe_rec_get(struct dump_pipes *p, uint64_t ino)
 
 static int pipes_collect(struct dump_ctx *ctx, struct dump_fd *f)
 {
+	void **slot = dump_kstate(ctx, &fd_pipe);
 	struct pipe_rec *r;
 
-	if (!ctx->pipes_state) {
-		ctx->pipes_state = calloc(1, sizeof(*ctx->pipes_state));
-		if (!ctx->pipes_state)
+	if (!slot)
+		return -ENOMEM;
+	if (!*slot) {
+		*slot = calloc(1, sizeof(struct dump_pipes));
+		if (!*slot)
 			return -ENOMEM;
 	}
-	r = pipe_rec_get(ctx->pipes_state, f->st.st_ino);
+	r = pipe_rec_get(*slot, f->st.st_ino);
 	if (!r)
 		return -ENOMEM;
 	/* a second description of the same end (reopened via /proc) keeps the first */
@@ -91,7 +114,7 @@ static struct dump_fd *refind(struct dump_ctx *ctx, uint64_t ino, bool rd)
 	for (i = 0; i < ctx->n_fds; i++) {
 		struct dump_fd *f = &ctx->fds[i];
 
-		if (f->kind == DUMP_FD_PIPE && f->primary && f->st.st_ino == ino &&
+		if (f->kind == &fd_pipe && f->primary && f->st.st_ino == ino &&
 		    is_read_end(f) == rd)
 			return f;
 	}
@@ -100,7 +123,7 @@ static struct dump_fd *refind(struct dump_ctx *ctx, uint64_t ino, bool rd)
 
 static int pipes_check(struct dump_ctx *ctx)
 {
-	struct dump_pipes *p = ctx->pipes_state;
+	struct dump_pipes *p = pipes_state(ctx);
 	int failed = 0;
 	size_t i;
 
@@ -195,7 +218,7 @@ static int write_pipe_data(struct dump_ctx *ctx, struct img *img, struct pipe_re
 
 static int pipes_write(struct dump_ctx *ctx)
 {
-	struct dump_pipes *p = ctx->pipes_state;
+	struct dump_pipes *p = pipes_state(ctx);
 	struct img *img = NULL;
 	size_t i;
 	int err;
@@ -206,7 +229,7 @@ static int pipes_write(struct dump_ctx *ctx)
 		PipeEntry pe = PIPE_ENTRY__INIT;
 		FownEntry fown = FOWN_ENTRY__INIT;
 
-		if (f->kind != DUMP_FD_PIPE || !f->primary)
+		if (f->kind != &fd_pipe || !f->primary)
 			continue;
 		pe.id = f->file_id;
 		pe.pipe_id = (uint32_t)f->st.st_ino;
@@ -235,17 +258,245 @@ static int pipes_write(struct dump_ctx *ctx)
 
 static void pipes_cleanup(struct dump_ctx *ctx)
 {
-	if (!ctx->pipes_state)
+	struct dump_pipes *p = pipes_state(ctx);
+
+	if (!p)
 		return;
-	free(ctx->pipes_state->v);
-	free(ctx->pipes_state);
-	ctx->pipes_state = NULL;
+	free(p->v);
+	free(p);
+	*dump_kstate(ctx, &fd_pipe) = NULL;
 }
 
-const struct dump_fd_ops dump_pipes_ops = {
+/* ---- restore half: messages say "restore: " ---- */
+#undef LOG_PREFIX
+#define LOG_PREFIX "restore: "
+
+/* The buffered bytes of each dumped pipe (pipes-data.img), loaded before anything runs. */
+struct rst_pipes {
+	struct rst_blob *data;
+	size_t n;
+};
+
+static const char *take_pipe_data(const void *msg, struct rst_blob *b)
+{
+	const PipeDataEntry *p = msg;
+
+	b->id = p->pipe_id;
+	b->len = p->bytes;
+	b->extra = p->has_size ? p->size : 0;
+	return NULL;
+}
+
+static int pipe_load(struct rst_set *set)
+{
+	void **slot = rst_kstate(set, &fd_pipe);
+	struct rst_pipes *p;
+	int err;
+
+	if (!slot)
+		return -ENOMEM;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*slot = p;
+	err = rst_read_blobs(set, IMG_PIPES_DATA, take_pipe_data, &p->data, &p->n);
+	return err;
+}
+
+static void pipe_release(struct rst_set *set)
+{
+	struct rst_pipes *p = rst_kstate_get(set, &fd_pipe);
+
+	if (!p)
+		return;
+	rst_blobs_free(p->data, p->n);
+	free(p);
+	*rst_kstate(set, &fd_pipe) = NULL;
+}
+
+static const struct rst_blob *pipe_data(const struct rst_set *set, uint32_t pipe_id)
+{
+	const struct rst_pipes *p = rst_kstate_get(set, &fd_pipe);
+	size_t i;
+
+	for (i = 0; p && i < p->n; i++)
+		if (p->data[i].id == pipe_id)
+			return &p->data[i];
+	return NULL;
+}
+
+static int fill_pipe(int wfd, const struct rst_blob *d, uint32_t pipe_id)
+{
+	const char *p = d->data;
+	size_t left = d->len;
+
+	if (d->extra && fcntl(wfd, F_SETPIPE_SZ, (int)d->extra) < 0)
+		return pr_perror_ret("pipe %u: cannot set its size to %u bytes (raise "
+				     "/proc/sys/fs/pipe-max-size?)",
+				     pipe_id, d->extra);
+	/* Non-blocking: a dump can't hold more than the pipe takes, but never hang on it. */
+	if (fcntl(wfd, F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
+	while (left) {
+		ssize_t n = write(wfd, p, left);
+
+		if (n < 0)
+			return pr_perror_ret("pipe %u: cannot put back %zu queued bytes", pipe_id,
+					     d->len);
+		p += n;
+		left -= n;
+	}
+	return 0;
+}
+
+/* Give each file entry of this pipe its end, with the dumped status flags. */
+static int assign_ends(struct rst_set *set, uint32_t pipe_id, int p[2])
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < set->n_files; i++) {
+		struct rst_file *f = &set->files[i];
+		const PipeEntry *pe = f->fe->pipe;
+		int end, fd;
+
+		if (f->fe->type != FD_TYPES__PIPE || !pe || pe->pipe_id != pipe_id)
+			continue;
+		end = (pe->flags & O_ACCMODE) == O_WRONLY ? 1 : 0;
+		fd = fcntl(p[end], F_DUPFD_CLOEXEC, (int)set->max_fd + 1);
+		if (fd < 0)
+			return -errno;
+		f->ctl_fd = fd;
+		if (fcntl(fd, F_SETFL, (int)(pe->flags & (O_NONBLOCK | O_DIRECT))) < 0) {
+			err = -errno;
+			pr_err("pipe %u: cannot set flags %#x: %s", pipe_id, pe->flags,
+			       strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int pipe_create(struct rst_set *set)
+{
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < set->n_files; i++) {
+		const PipeEntry *pe = set->files[i].fe->pipe;
+		const struct rst_blob *d;
+		bool seen = false;
+		int p[2];
+
+		if (set->files[i].fe->type != FD_TYPES__PIPE || !pe)
+			continue;
+		for (j = 0; j < i && !seen; j++)
+			seen = set->files[j].fe->pipe &&
+			       set->files[j].fe->pipe->pipe_id == pe->pipe_id;
+		if (seen)
+			continue;
+		if (pipe2(p, O_CLOEXEC))
+			return pr_perror_ret("cannot create pipe %u", pe->pipe_id);
+		d = pipe_data(set, pe->pipe_id);
+		err = d ? fill_pipe(p[1], d, pe->pipe_id) : 0;
+		if (!err)
+			err = assign_ends(set, pe->pipe_id, p);
+		close(p[0]);
+		close(p[1]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* ---- crux show: each read end with the bytes queued in its pipe ---- */
+struct show_pipes {
+	struct qsum *q; /* per pipe id */
+	size_t n, cap;
+};
+
+static uint32_t pipe_payload(const void *msg)
+{
+	return ((const PipeDataEntry *)msg)->bytes;
+}
+
+static int pipe_show_load(struct fd_show *s)
+{
+	void **slot = show_kstate(s, &fd_pipe), **msgs = NULL;
+	struct show_pipes *p;
+	size_t n = 0, i;
+	int err;
+
+	if (!slot || !(*slot = p = calloc(1, sizeof(*p))))
+		return pr_err_ret(-ENOMEM, "out of memory");
+	err = show_load(s, IMG_PIPES_DATA, 0, true, pipe_payload, &msgs, &n);
+	for (i = 0; !err && i < n; i++)
+		err = show_qsum_add(&p->q, &p->n, &p->cap, ((PipeDataEntry *)msgs[i])->pipe_id,
+				    ((PipeDataEntry *)msgs[i])->bytes, 0);
+	show_msgs_free(msgs, n);
+	show_qsum_sort(p->q, &p->n);
+	return err;
+}
+
+static int pipe_show(struct fd_show *s, enum fd_show_step step, const FileEntry *f)
+{
+	struct show_pipes *p = show_kstate_get(s, &fd_pipe);
+	uint64_t bytes = 0;
+	size_t i;
+	bool wr;
+
+	if (step == FD_SHOW_LOAD)
+		return pipe_show_load(s);
+	if (!p)
+		return 0;
+	switch (step) {
+	case FD_SHOW_FILE:
+		if (!f->pipe)
+			break;
+		wr = (f->pipe->flags & O_ACCMODE) == O_WRONLY;
+		outfmt_uint(s->o, "pipe_id", "pipe[%llu]", f->pipe->pipe_id);
+		outfmt_str(s->o, "end", " %s end", wr ? "write" : "read");
+		if (!wr)
+			show_out_queue(s, show_qsum_find(p->q, p->n, f->pipe->pipe_id), "chunk");
+		break;
+	case FD_SHOW_TOTALS:
+		for (i = 0; i < p->n; i++)
+			bytes += p->q[i].bytes;
+		outfmt_uint(s->o, "pipe_bytes", ", %llu bytes in pipes", bytes);
+		break;
+	case FD_SHOW_FREE:
+		free(p->q);
+		free(p);
+		*show_kstate(s, &fd_pipe) = NULL;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+const struct fd_kind fd_pipe = {
 	.name = "pipe",
+	.fd_type = FD_TYPES__PIPE,
+	.steal = true, /* the buffered bytes are tee()d from a copy of the read end */
+	.match = pipe_match,
 	.collect = pipes_collect,
 	.check = pipes_check,
 	.write = pipes_write,
 	.cleanup = pipes_cleanup,
+	.load = pipe_load,
+	.create = pipe_create,
+	.release = pipe_release,
+	.show = pipe_show,
 };
+
+void fd_external_pipe_msg(const char *desc, uint64_t ino, bool rd, pid_t holder, const char *comm,
+			  char *buf, size_t size)
+{
+	snprintf(buf, size,
+		 "external pipe: %s holds the %s end of pipe:[%llu]; its %s end is held by pid "
+		 "%d (%s) outside the dumped tree. A dump must be self-contained: dump a tree that "
+		 "includes pid %d, or close the pipe in the tree first",
+		 desc, rd ? "read" : "write", (unsigned long long)ino, rd ? "write" : "read",
+		 holder, comm, holder);
+}

@@ -24,7 +24,9 @@
 
 #define LOG_PREFIX "dump: "
 #include "classify.h"
-#include "dump.h"
+#include "dumpctx.h"
+#include "fd.h"
+#include "fd_unix.h"
 #include "img.h"
 #include "log.h"
 #include "sockdiag.h"
@@ -76,13 +78,32 @@ struct dump_unix {
 	struct sockdiag_table *all; /* sock_diag snapshot, only without any map */
 	struct sockmap *map; /* live map, or a one-shot BPF snapshot; NULL: none */
 	struct classify_report *rep;
+	bool map_live; /* the live map answered owner/inbound queries */
+	size_t nr_internal, nr_external, nr_inbound, nr_other; /* summary */
 };
 
 static struct dump_unix *state(struct dump_ctx *ctx)
 {
-	if (!ctx->unix_state)
-		ctx->unix_state = calloc(1, sizeof(*ctx->unix_state));
-	return ctx->unix_state;
+	void **slot = dump_kstate(ctx, &fd_unix);
+
+	if (!slot)
+		return NULL;
+	if (!*slot)
+		*slot = calloc(1, sizeof(struct dump_unix));
+	return *slot;
+}
+
+/* The state collect() made, or NULL: no unix socket in the tree. */
+static struct dump_unix *state_get(struct dump_ctx *ctx)
+{
+	void **slot = dump_kstate(ctx, &fd_unix);
+
+	return slot ? *slot : NULL;
+}
+
+static bool unix_match(const struct fd_probe *p)
+{
+	return S_ISSOCK(p->st->st_mode) && p->family == AF_UNIX;
 }
 
 static void name_fmt(const char *name, size_t len, char *out, size_t sz)
@@ -333,8 +354,8 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 		return 0;
 	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, &l) ||
 	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
-		return dump_errno_ret("%s: cannot set SO_PEEK_OFF on unix socket %u",
-				      dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+		return pr_perror_ret("%s: cannot set SO_PEEK_OFF on unix socket %u",
+				     dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
 	for (;;) {
 		union {
 			char b[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(struct ucred))];
@@ -351,8 +372,8 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 
 		if (n < 0) {
 			if (errno != EAGAIN)
-				err = dump_errno_ret("%s: cannot read the queue of socket %u",
-						     dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+				err = pr_perror_ret("%s: cannot read the queue of socket %u",
+						    dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
 			break;
 		}
 		if (n == 0 && s->d.type != SOCK_DGRAM)
@@ -404,7 +425,7 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 	}
 	/* the offset belongs to the socket: the task must find it as it left it */
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old)) && !err)
-		err = dump_errno_ret("socket %u: cannot restore SO_PEEK_OFF", s->d.ino);
+		err = pr_perror_ret("socket %u: cannot restore SO_PEEK_OFF", s->d.ino);
 	return err;
 }
 
@@ -440,18 +461,18 @@ static int report(struct dump_ctx *ctx, struct dump_unix *u)
 			u->v[i].res = r;
 		switch (r->cls) {
 		case CLASSIFY_INTERNAL:
-			ctx->nr_unix_internal++;
+			u->nr_internal++;
 			continue;
 		case CLASSIFY_INBOUND:
-			ctx->nr_unix_inbound++;
+			u->nr_inbound++;
 			classify_format_msg(r, msg, sizeof(msg));
 			pr_warn("%s", msg);
 			continue;
 		case CLASSIFY_EXTERNAL:
-			ctx->nr_unix_external++;
+			u->nr_external++;
 			break;
 		default:
-			ctx->nr_unix_other++;
+			u->nr_other++;
 			if (r->action != CLASSIFY_ACT_REFUSE)
 				continue;
 		}
@@ -586,7 +607,7 @@ static void open_map(struct dump_ctx *ctx, struct dump_unix *u)
 				strerror(-err));
 		return;
 	}
-	ctx->map_live = true;
+	u->map_live = true;
 	pr_debug("using the live map of crux track");
 	if (sockmap__incomplete(u->map))
 		pr_warn("the live map is incomplete (it filled up): its answers may miss sockets");
@@ -675,7 +696,7 @@ static void cross_check(struct dump_ctx *ctx, struct dump_unix *u, struct usk *s
 {
 	struct crux_sock m;
 
-	if (!u->map || !ctx->map_live)
+	if (!u->map || !u->map_live)
 		return;
 	if (sockmap__lookup(u->map, s->d.ino, &m)) {
 		pr_warn("unix socket %u of pid %d is missing from the live map", s->d.ino,
@@ -757,7 +778,7 @@ static int classify_all(struct dump_ctx *ctx, struct dump_unix *u, struct classi
 
 static int unix_check(struct dump_ctx *ctx)
 {
-	struct dump_unix *u = ctx->unix_state;
+	struct dump_unix *u = state_get(ctx);
 	struct classify_sock *cs;
 	char *buf;
 	int err;
@@ -936,7 +957,7 @@ static int write_queue(struct dump_ctx *ctx, struct img *img, struct usk *s)
 
 static int unix_write(struct dump_ctx *ctx)
 {
-	struct dump_unix *u = ctx->unix_state;
+	struct dump_unix *u = state_get(ctx);
 	struct img *ext = NULL, *q = NULL;
 	size_t i;
 	int err;
@@ -976,7 +997,7 @@ out:
 
 static void unix_cleanup(struct dump_ctx *ctx)
 {
-	struct dump_unix *u = ctx->unix_state;
+	struct dump_unix *u = state_get(ctx);
 	size_t i, j;
 
 	if (!u)
@@ -992,13 +1013,30 @@ static void unix_cleanup(struct dump_ctx *ctx)
 	sockmap__close(u->map);
 	classify_report__free(u->rep);
 	free(u);
-	ctx->unix_state = NULL;
+	*dump_kstate(ctx, &fd_unix) = NULL;
 }
 
-const struct dump_fd_ops dump_unix_ops = {
+static void unix_summary(struct dump_ctx *ctx, char *buf, size_t size)
+{
+	struct dump_unix *u = state_get(ctx);
+
+	snprintf(buf, size, ", unix sockets %zu internal / %zu external / %zu inbound",
+		 u ? u->nr_internal : 0, u ? u->nr_external : 0, u ? u->nr_inbound : 0);
+}
+
+const struct fd_kind fd_unix = {
 	.name = "unix",
+	.fd_type = FD_TYPES__UNIXSK,
+	.match = unix_match,
 	.collect = unix_collect,
 	.check = unix_check,
 	.write = unix_write,
+	.summary = unix_summary,
 	.cleanup = unix_cleanup,
+	.load = unix_load,
+	.validate = unix_validate,
+	.create = unix_create,
+	.abort = unix_abort,
+	.release = unix_release,
+	.show = unix_show,
 };

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,11 +25,14 @@
 
 #define LOG_PREFIX "restore: "
 #include "log.h"
-#include "restore.h"
+#include "fd_unix.h"
+#include "pb.h"
+#include "rstctx.h"
 #include "util.h"
 
 #include "crux_ext.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "sk_packet.pb-c.h"
 
 #define USK_EXTERN 1
 #define ST_ESTABLISHED 1
@@ -37,13 +41,37 @@
 /* Send buffer of a queuer: large enough for any dumped receive queue. */
 #define QUEUER_SNDBUF (64 << 20)
 
+/* What the unix kind keeps during a restore (rst_kstate()). */
+struct rst_unix {
+	struct rst_blob *packets; /* sk-queues.img, in queue order; id = receiver's file id */
+	size_t n_packets;
+	struct CruxExtEntry **ext; /* crux-ext.img: accepted externals (rst_file.priv) */
+	size_t n_ext;
+	char **bound; /* names this restore bound: removed again if it fails */
+	size_t n_bound;
+};
+
+/* The key of that state (kstate.h): this file's own, so that it needs nothing of unix.c. */
+static const char rst_unix_key;
+
+static struct rst_unix *ustate(const struct rst_set *set)
+{
+	return rst_kstate_get(set, &rst_unix_key);
+}
+
+/* The external record of a socket, or NULL. */
+static const CruxExtEntry *ext_of(const struct rst_file *f)
+{
+	return f->priv;
+}
+
 struct uaddr {
 	struct sockaddr_un sun;
 	socklen_t len;
 	char text[sizeof(((struct sockaddr_un *)0)->sun_path) * 4 + 8]; /* for messages */
 };
 
-void rst_name_text(const void *name, size_t len, char *out, size_t size)
+static void rst_name_text(const void *name, size_t len, char *out, size_t size)
 {
 	const char *n = name;
 
@@ -55,6 +83,20 @@ void rst_name_text(const void *name, size_t len, char *out, size_t size)
 static bool is_usk(const struct rst_file *f)
 {
 	return f->fe->type == FD_TYPES__UNIXSK && f->fe->usk && !(f->fe->usk->uflags & USK_EXTERN);
+}
+
+/* The socket of inode ino (not a CRIU extern peer entry), or NULL. */
+static struct rst_file *file_by_ino(const struct rst_set *set, uint32_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < set->n_files; i++) {
+		FileEntry *fe = set->files[i].fe;
+
+		if (fe->usk && fe->usk->ino == ino && !(fe->usk->uflags & USK_EXTERN))
+			return &set->files[i];
+	}
+	return NULL;
 }
 
 static int make_addr(const void *name, size_t len, const char *dir, struct uaddr *a)
@@ -166,8 +208,7 @@ static int clear_stale_name(const struct uaddr *a, int type, uint32_t ino)
 		return pr_err_ret(-EADDRINUSE, "cannot bind socket ino %u to %s: %s", ino, a->text,
 				  name_problem(s));
 	if (unlink(a->sun.sun_path) && errno != ENOENT)
-		return pr_err_ret(-errno, "cannot remove the stale socket file %s: %s", a->text,
-				  strerror(errno));
+		return pr_perror_ret("cannot remove the stale socket file %s", a->text);
 	pr_debug("replaced stale socket file %s", a->text);
 	return 0;
 }
@@ -179,7 +220,7 @@ static bool binds_own_name(const UnixSkEntry *u)
 	       (u->state == ST_LISTEN || u->type == SOCK_DGRAM || u->state == ST_CLOSE);
 }
 
-void rst_unix_check_names(struct rst_set *set)
+static void check_names(struct rst_set *set)
 {
 	size_t i;
 
@@ -192,24 +233,24 @@ void rst_unix_check_names(struct rst_set *set)
 			continue;
 		s = name_state(&a, (int)u->type);
 		if (s == NAME_LIVE || s == NAME_NOT_SOCKET) {
-			pr_err("socket ino %u cannot be bound to %s again: %s", u->ino, a.text,
-			       name_problem(s));
-			set->problems++;
+			rst_problem(set, "socket ino %u cannot be bound to %s again: %s", u->ino,
+				    a.text, name_problem(s));
 		}
 	}
 }
 
 static int remember_bound(struct rst_set *set, const struct uaddr *a)
 {
-	char **nb = realloc(set->bound, (set->n_bound + 1) * sizeof(*nb));
+	struct rst_unix *us = ustate(set);
+	char **nb = realloc(us->bound, (us->n_bound + 1) * sizeof(*nb));
 
 	if (!nb)
 		return -ENOMEM;
-	set->bound = nb;
-	nb[set->n_bound] = strdup(a->sun.sun_path);
-	if (!nb[set->n_bound])
+	us->bound = nb;
+	nb[us->n_bound] = strdup(a->sun.sun_path);
+	if (!nb[us->n_bound])
 		return -ENOMEM;
-	set->n_bound++;
+	us->n_bound++;
 	return 0;
 }
 
@@ -229,14 +270,12 @@ static int bind_name(struct rst_set *set, int fd, const UnixSkEntry *u)
 	if (err)
 		return err;
 	if (bind(fd, (const struct sockaddr *)&a.sun, a.len))
-		return pr_err_ret(-errno, "cannot bind socket ino %u to %s: %s", u->ino, a.text,
-				  strerror(errno));
+		return pr_perror_ret("cannot bind socket ino %u to %s", u->ino, a.text);
 	if (!is_path(&a))
 		return 0;
 	if (u->file_perms && (chmod(a.sun.sun_path, u->file_perms->mode & 07777) ||
 			      lchown(a.sun.sun_path, u->file_perms->uid, u->file_perms->gid)))
-		pr_warn("socket file %s: cannot restore its mode/owner: %s, skipping", a.text,
-			strerror(errno));
+		pr_pwarn("socket file %s: cannot restore its mode/owner, skipping", a.text);
 	if (u->has_deleted && u->deleted) {
 		unlink(a.sun.sun_path); /* it was bound to a name since removed */
 		return 0;
@@ -246,7 +285,7 @@ static int bind_name(struct rst_set *set, int fd, const UnixSkEntry *u)
 
 static struct rst_file *in_peer(const struct rst_set *set, const UnixSkEntry *u)
 {
-	return u->peer ? rst_file_by_ino(set, u->peer) : NULL;
+	return u->peer ? file_by_ino(set, u->peer) : NULL;
 }
 
 static bool mutual(const struct rst_set *set, const struct rst_file *f, struct rst_file **ret)
@@ -275,20 +314,22 @@ static struct rst_file *listener_named(const struct rst_set *set, const UnixSkEn
 
 static bool has_packets(const struct rst_set *set, uint32_t id)
 {
+	const struct rst_unix *us = ustate(set);
 	size_t i;
 
-	for (i = 0; i < set->n_packets; i++)
-		if (set->packets[i].id == id)
+	for (i = 0; i < us->n_packets; i++)
+		if (us->packets[i].id == id)
 			return true;
 	return false;
 }
 
 static size_t count_packets(const struct rst_set *set, uint32_t id)
 {
+	const struct rst_unix *us = ustate(set);
 	size_t i, n = 0;
 
-	for (i = 0; i < set->n_packets; i++)
-		n += set->packets[i].id == id;
+	for (i = 0; i < us->n_packets; i++)
+		n += us->packets[i].id == id;
 	return n;
 }
 
@@ -302,7 +343,7 @@ static bool needs_queuer(const struct rst_set *set, const struct rst_file *f)
 	const UnixSkEntry *u = f->fe->usk;
 	struct rst_file *p;
 
-	return !u->name.len && !u->peer && !f->ext && !mutual(set, f, &p) &&
+	return !u->name.len && !u->peer && !ext_of(f) && !mutual(set, f, &p) &&
 	       has_packets(set, f->fe->id);
 }
 
@@ -375,8 +416,8 @@ static int connect_to_listener(struct rst_set *set, const UnixSkEntry *u, struct
 	if (err)
 		return err;
 	if (connect(*cfd, (const struct sockaddr *)&a.sun, a.len))
-		return pr_err_ret(-errno, "socket ino %u: cannot connect to its listener %s: %s",
-				  u->ino, a.text, strerror(errno));
+		return pr_perror_ret("socket ino %u: cannot connect to its listener %s", u->ino,
+				     a.text);
 	if (!sfd)
 		return 0;
 	*sfd = accept4(l->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -501,11 +542,12 @@ static int send_to_name(struct rst_set *set, const UnixSkEntry *u, const struct 
 /* Phase 3: every receive queue, message by message, from its peer or its queuer. */
 static int fill_queues(struct rst_set *set, int *queuer)
 {
+	const struct rst_unix *us = ustate(set);
 	size_t i;
 	int err;
 
-	for (i = 0; i < set->n_packets; i++) {
-		const struct rst_blob *b = &set->packets[i];
+	for (i = 0; i < us->n_packets; i++) {
+		const struct rst_blob *b = &us->packets[i];
 		struct rst_file *r = rst_file_by_id(set, b->id), *p = NULL;
 		const UnixSkEntry *u;
 		int from = -1;
@@ -542,7 +584,7 @@ static int fill_queues(struct rst_set *set, int *queuer)
 
 static int ext_connect(struct rst_set *set, struct rst_file *f)
 {
-	const CruxExtEntry *x = f->ext;
+	const CruxExtEntry *x = ext_of(f);
 	const UnixSkEntry *u = f->fe->usk;
 	const ProtobufCBinaryData *name = x->has_addr && x->addr.len ? &x->addr : &x->peer_name;
 	struct uaddr a;
@@ -581,7 +623,7 @@ static int connect_rest(struct rst_set *set, int *queuer)
 
 		if (!is_usk(f))
 			continue;
-		if (f->ext) {
+		if (ext_of(f)) {
 			err = ext_connect(set, f);
 			if (err)
 				return err;
@@ -650,8 +692,8 @@ static int finish_sockets(struct rst_set *set)
 			continue;
 		if (u->has_shutdown && u->shutdown >= 1 && u->shutdown <= 3 &&
 		    shutdown(f->ctl_fd, how[u->shutdown]) && errno != ENOTCONN)
-			return pr_err_ret(-errno, "socket ino %u: cannot shut it down as dumped: %s",
-					  u->ino, strerror(errno));
+			return pr_perror_ret("socket ino %u: cannot shut it down as dumped",
+					     u->ino);
 		set_opts(f->ctl_fd, u);
 		if (fcntl(f->ctl_fd, F_SETFL, (int)(u->flags & O_NONBLOCK)))
 			return -errno;
@@ -659,7 +701,7 @@ static int finish_sockets(struct rst_set *set)
 	return 0;
 }
 
-int rst_unix_create(struct rst_set *set)
+int unix_create(struct rst_set *set)
 {
 	_cleanup_free_ int *queuer = malloc((set->n_files + 1) * sizeof(int));
 	size_t i;
@@ -691,11 +733,162 @@ int rst_unix_create(struct rst_set *set)
 	return err;
 }
 
-void rst_unix_unlink_bound(struct rst_set *set)
+/* ---- the restore ops of the unix kind (fd_unix.h) ---- */
+
+/* sk-queues.img: fds in flight (SCM_RIGHTS) are refused, as the dump refuses them. */
+static const char *take_packet(const void *msg, struct rst_blob *b)
+{
+	const SkPacketEntry *p = msg;
+
+	b->id = p->id_for;
+	b->len = p->length;
+	if (p->n_scm)
+		return "a queued message carries SCM_RIGHTS; passing fds in flight is not "
+		       "supported yet";
+	return NULL;
+}
+
+/* crux-ext.img: each accepted external socket's record hangs on its file (priv). */
+static int load_ext(struct rst_set *set, struct rst_unix *us)
 {
 	size_t i;
+	int err;
 
-	for (i = 0; i < set->n_bound; i++)
-		if (unlink(set->bound[i]) == 0)
-			pr_debug("removed %s", set->bound[i]);
+	err = rst_read_all(set, IMG_CRUX_EXT, 0, &crux_ext_entry__descriptor, true,
+			   (void ***)&us->ext, &us->n_ext);
+	if (err)
+		return err;
+	for (i = 0; i < us->n_ext; i++) {
+		struct rst_file *f = rst_file_by_id(set, us->ext[i]->file_id);
+
+		if (!f || !f->fe->usk) {
+			pr_err("image %s: crux-ext.img names file id %u, not a unix socket of "
+			       "files.img",
+			       imgdir_path(set->dir), us->ext[i]->file_id);
+			return -EBADMSG;
+		}
+		f->priv = us->ext[i];
+	}
+	return 0;
+}
+
+int unix_load(struct rst_set *set)
+{
+	void **slot = rst_kstate(set, &rst_unix_key);
+	struct rst_unix *us;
+	int err;
+
+	if (!slot)
+		return -ENOMEM;
+	us = calloc(1, sizeof(*us));
+	if (!us)
+		return -ENOMEM;
+	*slot = us;
+	err = load_ext(set, us);
+	if (!err)
+		err = rst_read_blobs(set, IMG_SK_QUEUES, take_packet, &us->packets, &us->n_packets);
+	return err;
+}
+
+/* An external peer's name must be there (a datagram peer must also accept a connect()). */
+static void check_ext_peer(struct rst_set *set, const struct rst_file *f, const char *who)
+{
+	const CruxExtEntry *x = ext_of(f);
+	const ProtobufCBinaryData *n = x->has_addr && x->addr.len ? &x->addr : &x->peer_name;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char text[sizeof(sun.sun_path) * 4 + 8];
+	int fd, r;
+
+	if (!n->len || n->len > sizeof(sun.sun_path)) {
+		rst_problem(set,
+			    "%s: external unix socket ino %u has no usable peer name in the image",
+			    who, x->ino);
+		return;
+	}
+	memcpy(sun.sun_path, n->data, n->len);
+	rst_name_text(n->data, n->len, text, sizeof(text));
+	if (f->fe->usk->type != SOCK_DGRAM) {
+		struct stat st;
+
+		if (sun.sun_path[0] && stat(sun.sun_path, &st))
+			rst_problem(set,
+				    "%s: the listener %s of external stream socket ino %u is gone "
+				    "(%s); start the server that binds %s, or restore without "
+				    "--ext-unix-sk to get a refusal",
+				    who, text, x->ino, strerror(errno), text);
+		return;
+	}
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	r = connect(fd, (struct sockaddr *)&sun, offsetof(struct sockaddr_un, sun_path) + n->len);
+	if (r)
+		rst_problem(set,
+			    "Can't connect %s (external datagram socket, ino %u) to %s: %s; start "
+			    "the server that binds %s, or restore without --ext-unix-sk to get a "
+			    "refusal",
+			    who, x->ino, text, strerror(errno), text);
+	close(fd);
+}
+
+static void check_externals(struct rst_set *set)
+{
+	char who[64], text[512];
+	size_t i;
+
+	for (i = 0; i < set->n_files; i++) {
+		const struct rst_file *f = &set->files[i];
+
+		if (!ext_of(f))
+			continue;
+		rst_file_holder(f, who, sizeof(who));
+		if (!set->opts->ext_unix_sk) {
+			const ProtobufCBinaryData *n = &ext_of(f)->peer_name;
+
+			rst_name_text(n->data, n->len, text, sizeof(text));
+			rst_problem(
+				set,
+				"External socket found in image: %s (ino %u) was connected to "
+				"%s (peer ino %u). Consider using the --ext-unix-sk option to allow "
+				"restoring it (it reconnects to that name).",
+				who, ext_of(f)->ino, n->len ? text : "an unnamed socket",
+				ext_of(f)->peer_ino);
+			continue;
+		}
+		check_ext_peer(set, f, who);
+	}
+}
+
+void unix_validate(struct rst_set *set)
+{
+	check_externals(set);
+	check_names(set);
+}
+
+void unix_abort(struct rst_set *set)
+{
+	const struct rst_unix *us = ustate(set);
+	size_t i;
+
+	for (i = 0; us && i < us->n_bound; i++)
+		if (unlink(us->bound[i]) == 0)
+			pr_debug("removed %s", us->bound[i]);
+}
+
+void unix_release(struct rst_set *set)
+{
+	struct rst_unix *us = ustate(set);
+	size_t i;
+
+	if (!us)
+		return;
+	rst_blobs_free(us->packets, us->n_packets);
+	for (i = 0; i < us->n_ext; i++)
+		pb_free(us->ext[i]);
+	free(us->ext);
+	for (i = 0; i < us->n_bound; i++)
+		free(us->bound[i]);
+	free(us->bound);
+	free(us);
+	*rst_kstate(set, &rst_unix_key) = NULL;
 }

@@ -643,7 +643,7 @@ static void imgdir_remove_all(struct imgdir *d)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (unlinkat(d->fd, de->d_name, 0) < 0)
-			pr_debug("%s: cannot remove %s: %s", d->path, de->d_name, strerror(errno));
+			pr_pdebug("%s: cannot remove %s", d->path, de->d_name);
 	}
 	closedir(dir);
 }
@@ -657,7 +657,7 @@ void imgdir__abort(struct imgdir *d)
 		unlinkat(d->fd, "inventory.img", 0);
 		imgdir_remove_all(d);
 		if (d->created && rmdir(d->path) < 0)
-			pr_debug("cannot remove image directory %s: %s", d->path, strerror(errno));
+			pr_pdebug("cannot remove image directory %s", d->path);
 	}
 	imgdir_free(d);
 }

@@ -74,9 +74,7 @@ bool sockmap__incomplete(struct sockmap *m);
 /*
  * Helpers for crux track and diagnostics. sockmap_pin_dir_check(): 0 if pin_dir exists on
  * a bpffs, -ENOENT if it does not exist but its parent is on one, -ENODEV if not on bpffs.
- * sockmap_read_abi(): the abi_info record pinned under pin_dir (-ENOENT if none).
  */
 int sockmap_pin_dir_check(const char *pin_dir);
-int sockmap_read_abi(const char *pin_dir, struct crux_abi_info *ret);
 
 #endif /* CRUX_SOCKMAP_H */

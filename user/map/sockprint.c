@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * One printer for every crux-map listing: each row goes through sockprint_row(), which
- * writes either a fixed-width table line or a JSON object with stable keys, so the two
- * outputs cannot drift apart.
+ * hands each cell to outfmt (user/base/outfmt.h) once, with its JSON key and its table
+ * format, so the table and the JSON cannot drift apart.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "classify.h"
+#include "outfmt.h"
 #include "sockprint.h"
 #include "util.h"
 
@@ -43,17 +44,18 @@ static const enum sp_col base_keys[] = { SP_INO,       SP_TYPE, SP_STATE, SP_NAM
 					 SP_PEER_NAME, SP_PID,	SP_COMM,  SP_NETNS };
 
 struct sockprint {
-	FILE *out;
+	struct outfmt *o;
+	bool own; /* o is ours to free */
 	bool json, header, header_done;
-	size_t rows;
 	enum sp_col cols[SP__MAX];
 	size_t n_cols;
 	enum sp_col keys[SP__MAX];
 	size_t n_keys;
+	char fmt[SP__MAX][16]; /* the table format of each column: "%-9s " ... "%s" */
 };
 
-struct sockprint *sockprint__new(FILE *out, bool json, bool header, const enum sp_col *c,
-				 size_t n_cols)
+static struct sockprint *sockprint_new(struct outfmt *o, const char *key, bool header,
+				       const enum sp_col *c, size_t n_cols)
 {
 	struct sockprint *p = calloc(1, sizeof(*p));
 	bool seen[SP__MAX] = { false };
@@ -61,11 +63,17 @@ struct sockprint *sockprint__new(FILE *out, bool json, bool header, const enum s
 
 	if (!p)
 		return NULL;
-	p->out = out;
-	p->json = json;
+	p->o = o;
+	p->json = outfmt_json(o);
 	p->header = header;
-	for (i = 0; i < n_cols && i < SP__MAX; i++)
-		p->cols[p->n_cols++] = c[i];
+	for (i = 0; i < n_cols && i < SP__MAX; i++) {
+		p->cols[p->n_cols] = c[i];
+		if (i + 1 == n_cols)
+			snprintf(p->fmt[p->n_cols], sizeof(p->fmt[0]), "%%s");
+		else
+			snprintf(p->fmt[p->n_cols], sizeof(p->fmt[0]), "%%-%ds ", cols[c[i]].width);
+		p->n_cols++;
+	}
 	for (i = 0; i < ARRAY_SIZE(base_keys); i++) {
 		p->keys[p->n_keys++] = base_keys[i];
 		seen[base_keys[i]] = true;
@@ -75,7 +83,29 @@ struct sockprint *sockprint__new(FILE *out, bool json, bool header, const enum s
 			p->keys[p->n_keys++] = p->cols[i];
 		seen[p->cols[i]] = true;
 	}
+	outfmt_set_rows(o);
+	outfmt_open(o, key, '[');
 	return p;
+}
+
+struct sockprint *sockprint__new(FILE *out, bool json, bool header, const enum sp_col *c,
+				 size_t n_cols)
+{
+	struct outfmt *o = outfmt__new(out, json);
+	struct sockprint *p = o ? sockprint_new(o, NULL, header, c, n_cols) : NULL;
+
+	if (!p) {
+		outfmt__free(o);
+		return NULL;
+	}
+	p->own = true;
+	return p;
+}
+
+struct sockprint *sockprint__new_in(struct outfmt *o, const char *key, bool header,
+				    const enum sp_col *c, size_t n_cols)
+{
+	return sockprint_new(o, key, header, c, n_cols);
 }
 
 const char *sockprint_name(const struct sp_name *n, char *buf, size_t sz)
@@ -88,28 +118,9 @@ const char *sockprint_name(const struct sp_name *n, char *buf, size_t sz)
 	return buf;
 }
 
-void sockprint_json_str(FILE *out, const char *s)
-{
-	if (!s) {
-		fputs("null", out);
-		return;
-	}
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(out, "\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f) /* stays ASCII: valid JSON whatever the bytes */
-			fprintf(out, "\\u%04x", ch);
-		else
-			fputc(ch, out);
-	}
-	fputc('"', out);
-}
-
 /* The text of a cell, or NULL for "no value" (JSON null, table "-"). */
-static const char *cell(const struct sockrow *r, enum sp_col c, char *buf, size_t sz, bool *numeric)
+static const char *cell(const struct sockrow *r, enum sp_col c, bool json, char *buf, size_t sz,
+			bool *numeric)
 {
 	*numeric = false;
 	switch (c) {
@@ -135,8 +146,10 @@ static const char *cell(const struct sockrow *r, enum sp_col c, char *buf, size_
 	case SP_CLASS:
 		return r->cls;
 	case SP_EXT:
-		*numeric = true; /* JSON true/false */
-		return r->ext < 0 ? NULL : r->ext ? "true" : "false";
+		*numeric = true; /* JSON true/false, the table yes/no */
+		if (r->ext < 0)
+			return NULL;
+		return json ? (r->ext ? "true" : "false") : (r->ext ? "yes" : "no");
 	case SP_NAME:
 		return r->name.len ? sockprint_name(&r->name, buf, sz) : NULL;
 	case SP_PEER:
@@ -167,71 +180,53 @@ static const char *cell(const struct sockrow *r, enum sp_col c, char *buf, size_
 	return NULL;
 }
 
+/* The table's header line (text only: JSON has its keys). */
 static void print_header(struct sockprint *p)
 {
 	size_t i;
 
-	for (i = 0; i < p->n_cols; i++) {
-		bool last = i + 1 == p->n_cols;
-
-		fprintf(p->out, "%-*s%s", last ? 0 : cols[p->cols[i]].width, cols[p->cols[i]].head,
-			last ? "" : " ");
-	}
-	fputc('\n', p->out);
+	if (p->json || !p->header || p->header_done)
+		return;
+	p->header_done = true;
+	for (i = 0; i < p->n_cols; i++)
+		outfmt_str(p->o, NULL, p->fmt[i], cols[p->cols[i]].head);
+	outfmt_text(p->o, "\n");
 }
 
-static void print_json(struct sockprint *p, const struct sockrow *r)
-{
-	char buf[NAME_TEXT_MAX];
-	size_t i;
-
-	fputs(p->rows ? ",\n{" : "[\n{", p->out);
-	for (i = 0; i < p->n_keys; i++) {
-		bool numeric;
-		const char *v = cell(r, p->keys[i], buf, sizeof(buf), &numeric);
-
-		fprintf(p->out, "%s\"%s\":", i ? "," : "", cols[p->keys[i]].key);
-		if (v && numeric)
-			fputs(v, p->out);
-		else
-			sockprint_json_str(p->out, v);
-	}
-	fputc('}', p->out);
-}
-
+/*
+ * One row: JSON walks the keys (every command's socket keys, then its own), the table its
+ * columns; each cell is one outfmt call either way.
+ */
 void sockprint_row(struct sockprint *p, const struct sockrow *r)
 {
+	const enum sp_col *list = p->json ? p->keys : p->cols;
+	size_t i, n = p->json ? p->n_keys : p->n_cols;
 	char buf[NAME_TEXT_MAX];
-	size_t i;
 
-	if (p->json) {
-		print_json(p, r);
-	} else {
-		if (p->header && !p->header_done)
-			print_header(p);
-		p->header_done = true;
-		for (i = 0; i < p->n_cols; i++) {
-			bool numeric, last = i + 1 == p->n_cols;
-			const char *v = cell(r, p->cols[i], buf, sizeof(buf), &numeric);
+	print_header(p);
+	outfmt_open(p->o, NULL, '{');
+	for (i = 0; i < n; i++) {
+		bool numeric;
+		const char *v = cell(r, list[i], p->json, buf, sizeof(buf), &numeric);
+		const char *key = cols[list[i]].key, *fmt = p->json ? NULL : p->fmt[i];
 
-			if (p->cols[i] == SP_EXT && v)
-				v = r->ext ? "yes" : "no";
-			fprintf(p->out, "%-*s%s", last ? 0 : cols[p->cols[i]].width, v ? v : "-",
-				last ? "" : " ");
-		}
-		fputc('\n', p->out);
+		if (numeric)
+			outfmt_num(p->o, key, fmt, v);
+		else
+			outfmt_str(p->o, key, fmt, v);
 	}
-	p->rows++;
+	outfmt_close(p->o);
+	outfmt_text(p->o, "\n");
 }
 
 void sockprint__free(struct sockprint *p)
 {
 	if (!p)
 		return;
-	if (p->json)
-		fputs(p->rows ? "\n]\n" : "[]\n", p->out);
-	else if (p->header && !p->header_done)
-		print_header(p);
+	print_header(p); /* an empty table still has its header */
+	outfmt_close(p->o);
+	if (p->own)
+		outfmt__free(p->o);
 	free(p);
 }
 
@@ -279,29 +274,30 @@ void sockprint_event_header(FILE *out)
 		"PEER", "NAME");
 }
 
+/* One event: a table line, or one JSON object on a line of its own. */
 void sockprint_event(FILE *out, const struct crux_event *e, bool json)
 {
 	struct sp_name nm = { e->name, MIN((size_t)e->name_len, sizeof(e->name)) };
 	const char *kind = "?", *type = classify_type_name(e->type);
-	char buf[NAME_TEXT_MAX], comm[CRUX_COMM_LEN + 1], peer[24] = "-";
+	char buf[NAME_TEXT_MAX], comm[CRUX_COMM_LEN + 1], peer[24];
 	const char *name = sockprint_name(&nm, buf, sizeof(buf));
+	struct outfmt *o = outfmt__new(out, json);
 
+	if (!o)
+		return;
 	if (e->kind < ARRAY_SIZE(event_names) && event_names[e->kind])
 		kind = event_names[e->kind];
 	snprintf(comm, sizeof(comm), "%.*s", CRUX_COMM_LEN, e->comm);
-	if (e->peer_ino)
-		snprintf(peer, sizeof(peer), "%llu", (unsigned long long)e->peer_ino);
-	if (!json) {
-		fprintf(out, "%-10s %-7u %-15s %-9llu %-9s %-9s %s\n", kind, e->tgid, comm,
-			(unsigned long long)e->ino, type ? type : "?", peer, name);
-		return;
-	}
-	fprintf(out, "{\"ts_ns\":%llu,\"event\":\"%s\",\"pid\":%u,\"comm\":",
-		(unsigned long long)e->ts_ns, kind, e->tgid);
-	sockprint_json_str(out, comm);
-	fprintf(out, ",\"ino\":%llu,\"type\":", (unsigned long long)e->ino);
-	sockprint_json_str(out, type);
-	fprintf(out, ",\"peer\":%s,\"name\":", e->peer_ino ? peer : "null");
-	sockprint_json_str(out, name == buf ? name : NULL);
-	fputs("}\n", out);
+	snprintf(peer, sizeof(peer), "%llu", (unsigned long long)e->peer_ino);
+	outfmt_open(o, NULL, '{');
+	outfmt_uint(o, "ts_ns", NULL, e->ts_ns);
+	outfmt_str(o, "event", "%-10s ", kind);
+	outfmt_uint(o, "pid", "%-7llu ", e->tgid);
+	outfmt_str(o, "comm", "%-15s ", comm);
+	outfmt_uint(o, "ino", "%-9llu ", e->ino);
+	outfmt_str(o, "type", "%-9s ", type);
+	outfmt_num(o, "peer", "%-9s ", e->peer_ino ? peer : NULL);
+	outfmt_str(o, "name", "%s", name == buf ? name : NULL);
+	outfmt_text(o, "\n");
+	outfmt__free(o);
 }

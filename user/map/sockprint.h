@@ -70,6 +70,13 @@ struct sockprint;
  */
 struct sockprint *sockprint__new(FILE *out, bool json, bool header, const enum sp_col *cols,
 				 size_t n_cols);
+/*
+ * The same inside a larger output: JSON, an array under key in o's open object; text, the
+ * table. o stays the caller's.
+ */
+struct outfmt;
+struct sockprint *sockprint__new_in(struct outfmt *o, const char *key, bool header,
+				    const enum sp_col *cols, size_t n_cols);
 void sockprint_row(struct sockprint *p, const struct sockrow *row);
 /* Ends the JSON array (or prints an empty table's header); frees. Accepts NULL. */
 void sockprint__free(struct sockprint *p);
@@ -83,8 +90,6 @@ void sockprint_row_from_sock(struct sockrow *row, const struct crux_sock *s);
 void sockprint_event(FILE *out, const struct crux_event *e, bool json);
 void sockprint_event_header(FILE *out);
 
-/* JSON string value with escaping, or null for NULL. */
-void sockprint_json_str(FILE *out, const char *s);
 /* A binary name as text: '@' for abstract, escapes as unix_name_format(); "-" if none. */
 const char *sockprint_name(const struct sp_name *n, char *buf, size_t sz);
 

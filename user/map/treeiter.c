@@ -12,7 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
-#include "sockmap.h"
+#include "bpfobj.h"
 #include "treeiter.h"
 #include "util.h"
 
@@ -32,44 +32,6 @@ struct treeiter {
 	int prog_fd[TI__N];
 };
 
-int iterobj_load_private(bool seed, bool tree, struct crux_iter_bpf **ret)
-{
-	struct crux_iter_bpf *skel;
-	struct bpf_map *map;
-	int err;
-
-	skel = crux_iter_bpf__open();
-	if (!skel)
-		return errno ? -errno : -ENOMEM;
-	/* private: never reuse or create pins, whatever the map definitions ask for */
-	bpf_object__for_each_map(map, skel->obj) {
-		err = bpf_map__set_pin_path(map, NULL);
-		if (err)
-			goto out_destroy;
-	}
-	if (!seed) {
-		/* the maps are still created: keep the unused ones tiny */
-		bpf_map__set_max_entries(skel->maps.peers, 1);
-		bpf_map__set_max_entries(skel->maps.conn_addr, 1);
-	}
-	bpf_program__set_autoload(skel->progs.iter_task_file_seed, seed);
-	bpf_program__set_autoload(skel->progs.iter_unix_seed, seed);
-	bpf_program__set_autoload(skel->progs.iter_task_file_tree, tree);
-	bpf_program__set_autoload(skel->progs.iter_task_file_refs, tree);
-	bpf_program__set_autoload(skel->progs.iter_task_file_icons, tree);
-	/* the recheck candidates are a tracker's: a private load has none */
-	bpf_program__set_autoload(skel->progs.recheck_run, false);
-	bpf_map__set_max_entries(skel->maps.recheck, 1);
-	err = crux_iter_bpf__load(skel);
-	if (err)
-		goto out_destroy;
-	*ret = skel;
-	return 0;
-out_destroy:
-	crux_iter_bpf__destroy(skel);
-	return err;
-}
-
 static struct treeiter *treeiter_alloc(void)
 {
 	struct treeiter *t = calloc(1, sizeof(*t));
@@ -87,7 +49,7 @@ int treeiter__new(struct treeiter **ret)
 
 	if (!t)
 		return -ENOMEM;
-	err = iterobj_load_private(false, true, &t->skel);
+	err = bpfobj_load_iter(false, true, &t->skel);
 	if (err) {
 		free(t);
 		return err;
@@ -106,7 +68,7 @@ int treeiter__open_pinned(const char *pin_dir, struct treeiter **ret)
 	struct treeiter *t;
 	int i, err;
 
-	err = sockmap_read_abi(pin_dir, &abi);
+	err = bpfobj_read_abi(pin_dir, &abi);
 	if (err)
 		return err;
 	if (abi.version != CRUX_ABI_VERSION)

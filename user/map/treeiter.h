@@ -48,11 +48,4 @@ int treeiter__icons(struct treeiter *t, pid_t tgid, struct crux_icon_rec **ret, 
 /* One-shot convenience: treeiter__new + treeiter__unix_fds + treeiter__free. */
 int treeiter_unix_fds(pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n);
 
-/*
- * Open and load crux_iter.bpf.o privately: no map is pinned or reused. seed: load the
- * seed/reconcile iterators; tree: load the tree iterator. Shared with sockmap's snapshot
- * and kfeat's probes.
- */
-int iterobj_load_private(bool seed, bool tree, struct crux_iter_bpf **ret);
-
 #endif /* CRUX_TREEITER_H */

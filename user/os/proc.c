@@ -143,6 +143,7 @@ int proc_parse_stat(pid_t pid, struct proc_stat *ret)
 	st.arg_end = fld[49];
 	st.env_start = fld[50];
 	st.env_end = fld[51];
+	st.exit_code = (int)fld[52];
 	*ret = st;
 	return 0;
 }

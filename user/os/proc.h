@@ -36,6 +36,7 @@ struct proc_stat {
 	pid_t sid;
 	uint32_t flags;
 	int num_threads;
+	int exit_code; /* a zombie's wait status (field 52), as waitpid() reports it */
 	uint64_t start_code, end_code, start_stack;
 	uint64_t start_data, end_data, start_brk;
 	uint64_t arg_start, arg_end, env_start, env_end;

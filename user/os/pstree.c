@@ -18,10 +18,10 @@
 /* A tree still growing after this many passes is forking faster than we can freeze it. */
 #define PSTREE_MAX_PASSES 16
 /*
- * A task caught between exit() and its parent's wait() cannot be frozen (ptrace refuses an
- * exiting task, and a zombie has nothing left to dump). In a tree that forks short-lived
- * children this is a matter of timing, so the whole freeze is undone and tried again, with
- * a growing pause that lets the parent reap: 1 + 2 + ... + 128 ms at most.
+ * A task caught in the middle of its exit cannot be frozen (ptrace refuses an exiting
+ * task; once it is a zombie it is kept as one). In a tree that forks short-lived children
+ * this is a matter of timing, so the whole freeze is undone and tried again, with a growing
+ * pause: 1 + 2 + ... + 128 ms at most.
  */
 #define PSTREE_MAX_ATTEMPTS 8
 /* A task still starting threads after this many scans of /proc/PID/task is refused. */
@@ -83,9 +83,10 @@ static int check_task(pid_t pid, struct proc_stat *st, const char **why)
 		       "not supported yet";
 		return -EOPNOTSUPP;
 	}
-	if (st->state == 'Z' || st->state == 'X') {
-		*why = "is a zombie (exited, not yet reaped by its parent); zombies are not "
-		       "supported yet";
+	if (st->state == 'Z')
+		return -ECHILD; /* the caller decides: a zombie is dumped as one */
+	if (st->state == 'X') {
+		*why = "was being reaped while the tree was being frozen";
 		return -EAGAIN;
 	}
 	err = proc_parse_status(pid, &ps);
@@ -209,12 +210,43 @@ static int freeze_threads(struct pstree_task *tk, const char **why)
 	return -EBUSY;
 }
 
+/*
+ * A child that exited and that its parent has not reaped: the parent is frozen, so it
+ * stays a zombie while the dump runs. It is kept, not frozen (ptrace refuses it), with its
+ * wait status; its pidfd keeps the pid from being reused under the dump.
+ */
+static int keep_zombie(struct pstree_task *tk, const struct proc_stat *st, const char **why)
+{
+	/* the core-dumped bit cannot be given to a restored zombie */
+	if (WIFSIGNALED(st->exit_code) && WCOREDUMP(st->exit_code)) {
+		*why = "is a zombie that dumped core: its wait status (with the core-dumped flag) "
+		       "cannot be restored; let its parent reap it first";
+		return -EOPNOTSUPP;
+	}
+	tk->pidfd = pidfd_open(tk->pid, 0);
+	if (tk->pidfd < 0)
+		return -ESRCH; /* reaped meanwhile */
+	tk->zombie = true;
+	tk->exit_code = st->exit_code;
+	tk->pgid = st->pgid;
+	tk->sid = st->sid;
+	memcpy(tk->comm, st->comm, sizeof(tk->comm));
+	pr_debug("task %d is a zombie (wait status %#x), kept as one", tk->pid, st->exit_code);
+	return 0;
+}
+
 static int freeze_one(struct pstree_task *tk, const char **why)
 {
 	struct proc_stat st;
 	int err;
 
 	err = check_task(tk->pid, &st, why);
+	if (err == -ECHILD && tk->ppid)
+		return keep_zombie(tk, &st, why);
+	if (err == -ECHILD) {
+		*why = "has exited (it is a zombie): there is nothing left to dump";
+		return -ESRCH;
+	}
 	if (err)
 		return err;
 	tk->pidfd = pidfd_open(tk->pid, 0);
@@ -289,7 +321,7 @@ static int freeze_pending(struct pstree *t, const char **why, pid_t *bad)
 	while (i < t->n) {
 		struct pstree_task *tk = &t->tasks[i];
 
-		if (tk->frozen) {
+		if (tk->frozen || tk->zombie) {
 			i++;
 			continue;
 		}

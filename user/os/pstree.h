@@ -22,6 +22,8 @@ struct pstree_task {
 	int pidfd; /* pidfd_open: stable identity, pidfd_getfd source */
 	bool frozen;
 	bool stopped; /* in job-control stop (kill -STOP) when seized: stays stopped */
+	bool zombie; /* exited, not reaped by its (frozen) parent: never frozen, nothing to read */
+	int exit_code; /* a zombie's wait status */
 	char comm[PROC_COMM_LEN];
 	pid_t *threads; /* the other threads (not pid), each frozen with the task */
 	size_t n_threads;
@@ -37,12 +39,13 @@ struct pstree {
 
 /*
  * Freeze root and its descendants, every thread of each (threads born meanwhile are caught
- * by rescanning /proc/PID/task until a pass finds none). A task caught exiting (or a
- * zombie) undoes the freeze, which is tried again after a pause that lets its parent reap it. On failure every task
+ * by rescanning /proc/PID/task until a pass finds none). A zombie child of a frozen task
+ * stays one (its parent cannot reap it now) and is kept with its exit status. A task caught
+ * exiting undoes the freeze, which is tried again after a pause. On failure every task
  * frozen so far is resumed and *ret_why (static text, may be NULL) says what went wrong,
  * with *ret_pid the task:
  *   -ESRCH  root does not exist or exited;
- *   -EAGAIN a zombie or exiting task, still there after every attempt;
+ *   -EAGAIN an exiting task, still exiting after every attempt;
  *   -EBUSY  a task is already traced, or the tree keeps growing faster than it is frozen.
  */
 /*

@@ -92,12 +92,12 @@ static int pick_hole(struct rst_set *set)
 	size_t i, j, n = 0, total = 0;
 
 	for (i = 0; i < set->n_tasks; i++)
-		total += set->tasks[i].mm->n_vmas;
+		total += set->tasks[i].zombie ? 0 : set->tasks[i].mm->n_vmas;
 	busy = calloc(total + 1, sizeof(*busy));
 	if (!busy)
 		return -ENOMEM;
 	for (i = 0; i < set->n_tasks; i++)
-		for (j = 0; j < set->tasks[i].mm->n_vmas; j++) {
+		for (j = 0; !set->tasks[i].zombie && j < set->tasks[i].mm->n_vmas; j++) {
 			busy[n].start = set->tasks[i].mm->vmas[j]->start;
 			busy[n++].end = set->tasks[i].mm->vmas[j]->end;
 		}
@@ -139,6 +139,8 @@ static int rebuild_tasks(struct rst_set *set)
 	for (i = 0; i < set->n_tasks; i++) {
 		struct rst_task *t = &set->tasks[i];
 
+		if (t->zombie)
+			continue; /* it exited as the tree was made */
 		err = inj_seize(&t->inj, t->pid, set->tramp);
 		if (err) {
 			pr_err("cannot seize restored pid %d: %s", t->pid, strerror(-err));
@@ -152,8 +154,14 @@ static int rebuild_tasks(struct rst_set *set)
 		if (err)
 			return err;
 	}
+	/* The kinds' last steps in the controller, while every task is still held. */
+	err = rst_files_finish(set);
+	if (err)
+		return err;
 	/* Only when every task is rebuilt does any of them run again. */
 	for (i = set->n_tasks; i-- > 0;) {
+		if (set->tasks[i].zombie)
+			continue;
 		err = rst_task_finish(set, &set->tasks[i]);
 		if (!err)
 			err = rst_threads_finish(set, &set->tasks[i]);
@@ -190,7 +198,7 @@ static int do_restore(struct rst_set *set)
 	set->t_done = now_ns();
 	if (err) {
 		rst_tree_kill(set);
-		rst_unix_unlink_bound(set);
+		rst_files_abort(set);
 		return err;
 	}
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
@@ -206,6 +214,8 @@ static void print_summary(const struct rst_set *set, uint64_t t0)
 	for (i = 0; i < set->n_tasks; i++) {
 		const struct rst_task *t = &set->tasks[i];
 
+		if (t->zombie)
+			continue;
 		calls += t->inj.pi.nr_calls;
 		vmas += t->mm->n_vmas;
 		for (j = 0; j < t->n_runs; j++)
@@ -226,7 +236,7 @@ static int wait_root(pid_t pid)
 
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR) {
-			pr_err("cannot wait for pid %d: %s", pid, strerror(errno));
+			pr_perror("cannot wait for pid %d", pid);
 			return 1;
 		}
 	if (WIFEXITED(st))

@@ -1,14 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * `crux restore` internals shared by user/restore*.c: the image set loaded into memory,
- * the objects the controller creates for it, and the steps of the restore.
- *
- * Model: the controller (crux) creates every open file description of the image first
- * (files, pipes with their data, unix sockets connected to the right peer with their
- * queues), at fd numbers above every dumped one. Then it forks the tree with the dumped
- * pids; each task inherits those objects, builds its own fd table from them (dup2 to the
- * dumped numbers, close-on-exec as dumped, everything else closed) and waits. The
- * controller then rebuilds each task's memory and registers by injected syscalls.
+ * `crux restore` internals shared by user/restore/: the tasks of the image and the
+ * steps of the restore. The restore set, the open file descriptions and the services the
+ * fd kinds use are in user/fd/rstctx.h (its header says how a restore goes).
  */
 #ifndef CRUX_RESTORE_H
 #define CRUX_RESTORE_H
@@ -20,35 +14,15 @@
 #include <sys/types.h>
 
 #include "inject.h"
+#include "rstctx.h"
 
 struct imgdir;
-struct FileEntry;
 struct MmEntry;
 struct CoreEntry;
 struct PagemapEntry;
 struct FsEntry;
 struct CruxTaskEntry;
-struct CruxExtEntry;
 struct SeccompEntry;
-
-struct rst_opts {
-	const char *dir;
-	bool ext_unix_sk;
-	bool detach;
-};
-
-/* One open file description of files.img and the controller's fd for it. */
-struct rst_file {
-	struct FileEntry *fe;
-	int ctl_fd; /* -1 until created */
-	const struct CruxExtEntry *ext; /* external unix socket record, if any */
-};
-
-struct rst_fd {
-	uint32_t fd;
-	bool cloexec;
-	struct rst_file *file;
-};
 
 struct rst_pagerun {
 	uint64_t vaddr;
@@ -76,49 +50,15 @@ struct rst_task {
 	size_t n_runs;
 	int pages_fd; /* pages-<id>.img, read-only */
 	bool created;
+	bool zombie; /* dumped as a zombie: only core (tc) is loaded; made to exit at restore */
 	struct inj inj;
 	struct rst_thread *threads; /* pstree_entry.threads without the leader */
 	size_t n_threads;
 };
 
-/* A raw payload of sk-queues.img (id = receiving socket's file id) or pipes-data.img. */
-struct rst_blob {
-	uint32_t id;
-	uint32_t extra; /* pipes: pipe size (0: unknown) */
-	size_t len;
-	void *data;
-};
-
-struct rst_set {
-	const struct rst_opts *opts;
-	struct imgdir *dir;
-	struct rst_task *tasks; /* parents before children, [0] is the root */
-	size_t n_tasks;
-	struct rst_file *files; /* sorted by id */
-	size_t n_files;
-	struct rst_blob *packets; /* in queue order */
-	size_t n_packets;
-	struct rst_blob *pipe_data;
-	size_t n_pipe_data;
-	struct CruxExtEntry **ext;
-	size_t n_ext;
-	struct SeccompEntry *seccomp; /* seccomp.img, NULL without one */
-	uint32_t max_fd; /* highest dumped fd number of any task */
-	uint64_t tramp;
-	int sync_fd;	      /* the tasks' copy of the sync pipe, closed by injection */
-	struct rlimit nofile; /* the controller's own, before it raised it for the objects */
-	/* Names this restore bound: removed again if it fails. */
-	char **bound;
-	size_t n_bound;
-	int problems; /* validation: problems reported so far */
-	uint64_t t_tree, t_done; /* now_ns() when the tree was ready, when all were rebuilt */
-};
-
 /* restore_img.c: load every image (refusing corrupt ones with file and offset), free it. */
 int rst_load(const struct rst_opts *opts, struct rst_set **ret);
 void rst_set_free(struct rst_set *set);
-struct rst_file *rst_file_by_id(const struct rst_set *set, uint32_t id);
-struct rst_file *rst_file_by_ino(const struct rst_set *set, uint32_t ino);
 const char *rst_reg_name(const struct rst_set *set, uint32_t id);
 
 /* restore_validate.c: report every problem (one line each); the number found. */
@@ -126,24 +66,21 @@ int rst_validate(struct rst_set *set);
 /* A pid's current holder as "comm (pid N)", for messages. */
 void rst_pid_holder(pid_t pid, char *buf, size_t size);
 
-/* restore_files.c: create every object of files.img in the controller (all or nothing). */
+/*
+ * restore_files.c, the driver of the fd kinds (fd.h), each step over the whole table:
+ * load the kinds' images (after files.img and the tasks), validate (every file some task
+ * holds has a kind), create every object of files.img in the controller (all or nothing),
+ * close them once the tasks hold their copies, the hooks inside each task, before detach
+ * and on failure, and release what the kinds kept.
+ */
+int rst_files_load(struct rst_set *set);
+void rst_files_validate(struct rst_set *set);
 int rst_files_create(struct rst_set *set);
 void rst_files_close(struct rst_set *set);
-/* Per kind, called by rst_files_create(). */
-int rst_reg_open(struct rst_set *set, struct rst_file *f);
-int rst_pipes_create(struct rst_set *set);
-int rst_unix_create(struct rst_set *set);
-/* Whether some task has f in its fd table. */
-bool rst_file_in_use(const struct rst_set *set, const struct rst_file *f);
-/* A socket name for messages: like unix_name_format(), without the NUL the kernel keeps
- * after a path name. */
-void rst_name_text(const void *name, size_t len, char *out, size_t size);
-/* Validation: names to bind that a live socket or another file holds (counted). */
-void rst_unix_check_names(struct rst_set *set);
-/* Remove the names this restore bound (failure path). */
-void rst_unix_unlink_bound(struct rst_set *set);
-/* Park fd at or above the object base (above every dumped fd); 0 or -errno, fd replaced. */
-int rst_park_fd(struct rst_set *set, int *fd);
+int rst_files_in_task(const struct rst_set *set, const struct rst_task *t);
+int rst_files_finish(struct rst_set *set);
+void rst_files_abort(struct rst_set *set);
+void rst_files_release(struct rst_set *set);
 
 /* restore_tree.c: fork the tree with its pids; every task stops ready for injection. */
 int rst_tree_create(struct rst_set *set);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The controller's half of the fd restore: every open file description of files.img is
- * created once, here, parked above every dumped fd number; the tasks inherit them when
- * they are forked and dup2 them to their dumped numbers (restore_tree.c). Regular files
- * are reopened at their offset and flags; pipes and unix sockets have their own files.
+ * The controller's half of the fd restore, walking the table of fd kinds (fd.h) without
+ * naming any: every open file description of files.img is created once, here, parked
+ * above every dumped fd number; the tasks inherit them when they are forked and dup2 them
+ * to their dumped numbers (restore_tree.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,69 +11,68 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "restore: "
+#include "fd.h"
 #include "log.h"
 #include "restore.h"
 #include "util.h"
 
 #include "fdinfo.pb-c.h"
 
-/* Flags that describe how a file was created, not how it is open. */
-#define OPEN_ONLY_FLAGS (O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)
-
-int rst_park_fd(struct rst_set *set, int *fd)
+int rst_files_load(struct rst_set *set)
 {
-	int nfd = fcntl(*fd, F_DUPFD_CLOEXEC, (int)set->max_fd + 1);
+	const struct fd_kind *k;
+	size_t i;
+	int err;
 
-	if (nfd < 0)
-		return -errno;
-	close(*fd);
-	*fd = nfd;
+	fd_for_each_kind(i, k) {
+		err = k->load ? k->load(set) : 0;
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
-int rst_reg_open(struct rst_set *set, struct rst_file *f)
+void rst_files_validate(struct rst_set *set)
 {
-	const RegFileEntry *r = f->fe->reg;
-	_cleanup_close_ int fd = -1;
-	int err;
+	const struct fd_kind *k;
+	size_t i, j;
 
-	fd = open(r->name, (int)(r->flags & ~OPEN_ONLY_FLAGS) | O_CLOEXEC);
-	if (fd < 0)
-		return pr_err_ret(-errno, "cannot reopen %s (file id %u): %s", r->name, r->id,
-				  strerror(errno));
-	if (r->pos && lseek(fd, (off_t)r->pos, SEEK_SET) < 0 && errno != ESPIPE)
-		return pr_err_ret(-errno, "cannot seek %s to offset %llu: %s", r->name,
-				  (unsigned long long)r->pos, strerror(errno));
-	err = rst_park_fd(set, &fd);
-	if (err) {
-		pr_err("cannot park the fd of %s: %s", r->name, strerror(-err));
-		return err;
+	for (i = 0; i < set->n_tasks; i++) {
+		const struct rst_task *t = &set->tasks[i];
+
+		for (j = 0; j < t->n_fds; j++) {
+			const struct rst_fd *d = &t->fds[j];
+
+			k = fd_kind_by_type(d->file->fe->type);
+			if (!k || !k->create)
+				rst_problem(set,
+					    "pid %d fd %u: file type %d cannot be restored yet",
+					    t->pid, d->fd, d->file->fe->type);
+		}
 	}
-	f->ctl_fd = TAKE_FD(fd);
-	return 0;
+	fd_for_each_kind(i, k)
+		if (k->validate)
+			k->validate(set);
 }
 
 int rst_files_create(struct rst_set *set)
 {
+	const struct fd_kind *k;
 	size_t i;
 	int err;
 
-	for (i = 0; i < set->n_files; i++) {
-		struct rst_file *f = &set->files[i];
-
-		if (f->fe->type != FD_TYPES__REG || !f->fe->reg)
-			continue;
-		/* Only files some task holds open: cwd, exe and mappings are opened later. */
-		if (!rst_file_in_use(set, f))
-			continue;
-		err = rst_reg_open(set, f);
+	fd_for_each_kind(i, k) {
+		err = k->create ? k->create(set) : 0;
 		if (err)
 			return err;
 	}
-	err = rst_pipes_create(set);
-	if (!err)
-		err = rst_unix_create(set);
-	return err;
+	/* files that refer to other files (epoll targets) once every file exists */
+	fd_for_each_kind(i, k) {
+		err = k->post_create ? k->post_create(set) : 0;
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 void rst_files_close(struct rst_set *set)
@@ -87,13 +86,50 @@ void rst_files_close(struct rst_set *set)
 	}
 }
 
-bool rst_file_in_use(const struct rst_set *set, const struct rst_file *f)
+int rst_files_in_task(const struct rst_set *set, const struct rst_task *t)
 {
-	size_t i, j;
+	const struct fd_kind *k;
+	size_t i;
+	int err;
 
-	for (i = 0; i < set->n_tasks; i++)
-		for (j = 0; j < set->tasks[i].n_fds; j++)
-			if (set->tasks[i].fds[j].file == f)
-				return true;
-	return false;
+	fd_for_each_kind(i, k) {
+		err = k->in_task ? k->in_task(set, t->pid, t->fds, t->n_fds) : 0;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int rst_files_finish(struct rst_set *set)
+{
+	const struct fd_kind *k;
+	size_t i;
+	int err;
+
+	fd_for_each_kind(i, k) {
+		err = k->finish ? k->finish(set) : 0;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void rst_files_abort(struct rst_set *set)
+{
+	const struct fd_kind *k;
+	size_t i;
+
+	fd_for_each_kind(i, k)
+		if (k->abort)
+			k->abort(set);
+}
+
+void rst_files_release(struct rst_set *set)
+{
+	const struct fd_kind *k;
+	size_t i;
+
+	fd_for_each_kind(i, k)
+		if (k->release)
+			k->release(set);
 }

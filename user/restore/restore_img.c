@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* task_core_entry.task_state of a zombie (CRIU's TASK_DEAD) */
+#define TASK_STATE_DEAD 2
+
 #define LOG_PREFIX "restore: "
 #include "img.h"
 #include "log.h"
@@ -18,7 +21,6 @@
 #include "util.h"
 
 #include "core.pb-c.h"
-#include "crux_ext.pb-c.h"
 #include "seccomp.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "fdinfo.pb-c.h"
@@ -26,85 +28,12 @@
 #include "ids.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
-#include "pipe_data.pb-c.h"
 #include "pstree.pb-c.h"
-#include "sk_packet.pb-c.h"
 
 #define PE_PARENT 1
 #define PE_LAZY 2
 #define PE_PRESENT 4
 #define PAGE_SZ 4096ULL
-
-/* Print the image layer's refusal (it names the file and the offset) once. */
-static int img_fail(const struct rst_set *set, int err, const char *what)
-{
-	const char *why = img_error();
-
-	if (why && *why)
-		pr_err("image %s: %s", imgdir_path(set->dir), why);
-	else
-		pr_err("image %s: cannot read %s: %s", imgdir_path(set->dir), what, strerror(-err));
-	return err;
-}
-
-static int grow(void **arr, size_t n, size_t *cap, size_t elem)
-{
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	*cap = *cap ? 2 * *cap : 16;
-	p = realloc(*arr, *cap * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	return 0;
-}
-
-/*
- * Every message of one image as desc into a growing array of pointers. missing_ok: a
- * file that does not exist reads as empty.
- */
-static int read_all(struct rst_set *set, enum img_type t, unsigned long key,
-		    const ProtobufCMessageDescriptor *desc, bool missing_ok, void ***ret,
-		    size_t *ret_n)
-{
-	struct img *img = NULL;
-	void **arr = NULL, *msg;
-	size_t n = 0, cap = 0;
-	char name[64];
-	int err;
-
-	img_name(t, key, name, sizeof(name));
-	err = img__open(imgdir_fd(set->dir), t, key, IMG_READ, &img);
-	if (err == -ENOENT && missing_ok) {
-		*ret = NULL;
-		*ret_n = 0;
-		return 0;
-	}
-	if (err)
-		return img_fail(set, err, name);
-	while ((err = img_read_one(img, desc, &msg)) == 1) {
-		if (grow((void **)&arr, n, &cap, sizeof(*arr))) {
-			pb_free(msg);
-			err = -ENOMEM;
-			break;
-		}
-		arr[n++] = msg;
-	}
-	if (err < 0) {
-		img_fail(set, err, name);
-		while (n)
-			pb_free(arr[--n]);
-		free(arr);
-		img__close(img);
-		return err;
-	}
-	img__close(img);
-	*ret = arr;
-	*ret_n = n;
-	return 0;
-}
 
 /* Exactly one message. */
 static int read_one(struct rst_set *set, enum img_type t, unsigned long key,
@@ -115,7 +44,7 @@ static int read_one(struct rst_set *set, enum img_type t, unsigned long key,
 	char name[64];
 	int err;
 
-	err = read_all(set, t, key, desc, missing_ok, &arr, &n);
+	err = rst_read_all(set, t, key, desc, missing_ok, &arr, &n);
 	if (err)
 		return err;
 	if (n == 1 || (n == 0 && missing_ok)) {
@@ -131,115 +60,11 @@ static int read_one(struct rst_set *set, enum img_type t, unsigned long key,
 	return -EBADMSG;
 }
 
-/* Messages followed by a raw payload: sk-queues.img and pipes-data.img. */
-static int read_blobs(struct rst_set *set, enum img_type t, struct rst_blob **ret, size_t *ret_n)
-{
-	const ProtobufCMessageDescriptor *desc = img_type_desc(t);
-	struct rst_blob *arr = NULL;
-	struct img *img = NULL;
-	size_t n = 0, cap = 0;
-	char name[64];
-	void *msg;
-	int err;
-
-	img_name(t, 0, name, sizeof(name));
-	err = img__open(imgdir_fd(set->dir), t, 0, IMG_READ, &img);
-	if (err == -ENOENT) {
-		*ret = NULL;
-		*ret_n = 0;
-		return 0;
-	}
-	if (err)
-		return img_fail(set, err, name);
-	while ((err = img_read_one(img, desc, &msg)) == 1) {
-		struct rst_blob b = { 0 };
-
-		if (t == IMG_SK_QUEUES) {
-			SkPacketEntry *p = msg;
-
-			b.id = p->id_for;
-			b.len = p->length;
-			if (p->n_scm)
-				err = -EOPNOTSUPP;
-		} else {
-			PipeDataEntry *p = msg;
-
-			b.id = p->pipe_id;
-			b.len = p->bytes;
-			b.extra = p->has_size ? p->size : 0;
-		}
-		pb_free(msg);
-		if (err == -EOPNOTSUPP) {
-			pr_err("image %s: %s: a queued message carries SCM_RIGHTS at offset %llu; "
-			       "passing fds in flight is not supported yet",
-			       imgdir_path(set->dir), name, (unsigned long long)img_offset(img));
-			break;
-		}
-		if (b.len > img_remaining(img)) {
-			err = -EBADMSG;
-			pr_err("image %s: %s: payload of %zu bytes at offset %llu runs past the end "
-			       "of the file (truncated image?)",
-			       imgdir_path(set->dir), name, b.len,
-			       (unsigned long long)img_offset(img));
-			break;
-		}
-		b.data = malloc(b.len ? b.len : 1);
-		if (!b.data || grow((void **)&arr, n, &cap, sizeof(*arr))) {
-			free(b.data);
-			err = -ENOMEM;
-			break;
-		}
-		err = img_read_payload(img, b.data, b.len);
-		arr[n++] = b;
-		if (err) {
-			img_fail(set, err, name);
-			break;
-		}
-	}
-	if (err < 0 && err != -EBADMSG && err != -EOPNOTSUPP)
-		img_fail(set, err, name);
-	img__close(img);
-	*ret = arr;
-	*ret_n = n;
-	return err < 0 ? err : 0;
-}
-
 static int cmp_file(const void *a, const void *b)
 {
 	const struct rst_file *x = a, *y = b;
 
 	return x->fe->id < y->fe->id ? -1 : x->fe->id > y->fe->id;
-}
-
-struct rst_file *rst_file_by_id(const struct rst_set *set, uint32_t id)
-{
-	size_t lo = 0, hi = set->n_files;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		uint32_t v = set->files[mid].fe->id;
-
-		if (v == id)
-			return &set->files[mid];
-		if (v < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-struct rst_file *rst_file_by_ino(const struct rst_set *set, uint32_t ino)
-{
-	size_t i;
-
-	for (i = 0; i < set->n_files; i++) {
-		FileEntry *fe = set->files[i].fe;
-
-		if (fe->usk && fe->usk->ino == ino && !(fe->usk->uflags & 1))
-			return &set->files[i];
-	}
-	return NULL;
 }
 
 const char *rst_reg_name(const struct rst_set *set, uint32_t id)
@@ -255,7 +80,7 @@ static int load_files(struct rst_set *set)
 	size_t n, i;
 	int err;
 
-	err = read_all(set, IMG_FILES, 0, &file_entry__descriptor, false, &arr, &n);
+	err = rst_read_all(set, IMG_FILES, 0, &file_entry__descriptor, false, &arr, &n);
 	if (err)
 		return err;
 	set->files = calloc(n ? n : 1, sizeof(*set->files));
@@ -287,7 +112,7 @@ static int load_fds(struct rst_set *set, struct rst_task *t, uint32_t files_id)
 	size_t n, i;
 	int err;
 
-	err = read_all(set, IMG_FDINFO, files_id, &fdinfo_entry__descriptor, false, &arr, &n);
+	err = rst_read_all(set, IMG_FDINFO, files_id, &fdinfo_entry__descriptor, false, &arr, &n);
 	if (err)
 		return err;
 	t->fds = calloc(n ? n : 1, sizeof(*t->fds));
@@ -297,6 +122,10 @@ static int load_fds(struct rst_set *set, struct rst_task *t, uint32_t files_id)
 		t->fds[i].fd = e->fd;
 		t->fds[i].cloexec = e->flags & FD_CLOEXEC;
 		t->fds[i].file = rst_file_by_id(set, e->id);
+		if (t->fds[i].file && !t->fds[i].file->pid) {
+			t->fds[i].file->pid = t->pid;
+			t->fds[i].file->fd = e->fd;
+		}
 		if (!t->fds[i].file && !err) {
 			pr_err("image %s: fdinfo-%u.img: fd %u of pid %d refers to file id %u, "
 			       "which files.img does not hold",
@@ -326,7 +155,7 @@ static int add_run(struct rst_set *set, struct rst_task *t, const PagemapEntry *
 		       imgdir_path(set->dir), t->pid, (unsigned long long)e->vaddr, fl);
 		return -EOPNOTSUPP;
 	}
-	if (grow((void **)&t->runs, t->n_runs, cap, sizeof(*t->runs)))
+	if (rst_grow((void **)&t->runs, t->n_runs, cap, sizeof(*t->runs)))
 		return -ENOMEM;
 	t->runs[t->n_runs++] = (struct rst_pagerun){ e->vaddr, nr, *off };
 	*off += nr * PAGE_SZ;
@@ -349,7 +178,7 @@ static int load_pages(struct rst_set *set, struct rst_task *t)
 	img_name(IMG_PAGEMAP, t->pid, name, sizeof(name));
 	err = img__open(imgdir_fd(set->dir), IMG_PAGEMAP, t->pid, IMG_READ, &img);
 	if (err)
-		return img_fail(set, err, name);
+		return rst_img_fail(set, err, name);
 	err = img_read_one(img, &pagemap_head__descriptor, (void **)&head);
 	if (err == 0) {
 		pr_err("image %s: %s is empty", imgdir_path(set->dir), name);
@@ -357,7 +186,7 @@ static int load_pages(struct rst_set *set, struct rst_task *t)
 	}
 	if (err < 0) {
 		if (err != -EBADMSG || !head)
-			img_fail(set, err, name);
+			rst_img_fail(set, err, name);
 		img__close(img);
 		return err;
 	}
@@ -370,7 +199,7 @@ static int load_pages(struct rst_set *set, struct rst_task *t)
 			break;
 	}
 	if (err < 0 && err != -EOPNOTSUPP)
-		img_fail(set, err, name);
+		rst_img_fail(set, err, name);
 	img__close(img);
 	if (err < 0)
 		return err;
@@ -378,7 +207,7 @@ static int load_pages(struct rst_set *set, struct rst_task *t)
 	t->pages_fd = openat(imgdir_fd(set->dir), name, O_RDONLY | O_CLOEXEC);
 	if (t->pages_fd < 0) {
 		err = -errno;
-		pr_err("image %s: cannot open %s: %s", imgdir_path(set->dir), name, strerror(errno));
+		pr_perror("image %s: cannot open %s", imgdir_path(set->dir), name);
 		return err;
 	}
 	if (fstat(t->pages_fd, &st) == 0 && (uint64_t)st.st_size < off) {
@@ -412,12 +241,26 @@ static int load_threads(struct rst_set *set, struct rst_task *t)
 	return 0;
 }
 
+/* A zombie has its core (the wait status) and nothing else; never the root, no threads. */
+static int load_zombie(struct rst_set *set, struct rst_task *t)
+{
+	if (t->parent < 0 || t->n_threads) {
+		pr_err("image %s: pid %d is a zombie %s", imgdir_path(set->dir), t->pid,
+		       t->parent < 0 ? "at the root of the tree" : "with threads");
+		return -EBADMSG;
+	}
+	t->zombie = true;
+	return 0;
+}
+
 static int load_task(struct rst_set *set, struct rst_task *t)
 {
 	TaskKobjIdsEntry *ids = NULL;
 	int err;
 
 	err = read_one(set, IMG_CORE, t->pid, &core_entry__descriptor, false, (void **)&t->core);
+	if (!err && t->core->tc && t->core->tc->task_state == TASK_STATE_DEAD)
+		return load_zombie(set, t);
 	if (!err && (!t->core->thread_info || !t->core->tc || !t->core->thread_info->gpregs)) {
 		pr_err("image %s: core-%d.img has no registers or no task core",
 		       imgdir_path(set->dir), t->pid);
@@ -469,7 +312,7 @@ static int load_tree(struct rst_set *set)
 	size_t n, i, j;
 	int err;
 
-	err = read_all(set, IMG_PSTREE, 0, &pstree_entry__descriptor, false, &arr, &n);
+	err = rst_read_all(set, IMG_PSTREE, 0, &pstree_entry__descriptor, false, &arr, &n);
 	if (err)
 		return err;
 	set->tasks = calloc(n ? n : 1, sizeof(*set->tasks));
@@ -506,29 +349,6 @@ static int load_tree(struct rst_set *set)
 		err = -EBADMSG;
 	}
 	return err;
-}
-
-static int load_ext(struct rst_set *set)
-{
-	size_t i;
-	int err;
-
-	err = read_all(set, IMG_CRUX_EXT, 0, &crux_ext_entry__descriptor, true,
-		       (void ***)&set->ext, &set->n_ext);
-	if (err)
-		return err;
-	for (i = 0; i < set->n_ext; i++) {
-		struct rst_file *f = rst_file_by_id(set, set->ext[i]->file_id);
-
-		if (!f || !f->fe->usk) {
-			pr_err("image %s: crux-ext.img names file id %u, not a unix socket of "
-			       "files.img",
-			       imgdir_path(set->dir), set->ext[i]->file_id);
-			return -EBADMSG;
-		}
-		f->ext = set->ext[i];
-	}
-	return 0;
 }
 
 /* seccomp.img, when some thread runs under filters: every chain checked now. */
@@ -575,13 +395,9 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 	for (i = 0; !err && i < set->n_tasks; i++)
 		err = load_task(set, &set->tasks[i]);
 	if (!err)
-		err = load_ext(set);
-	if (!err)
 		err = load_seccomp(set);
 	if (!err)
-		err = read_blobs(set, IMG_SK_QUEUES, &set->packets, &set->n_packets);
-	if (!err)
-		err = read_blobs(set, IMG_PIPES_DATA, &set->pipe_data, &set->n_pipe_data);
+		err = rst_files_load(set);
 	if (err) {
 		rst_set_free(set);
 		return err;
@@ -612,22 +428,11 @@ void rst_set_free(struct rst_set *set)
 			close(t->pages_fd);
 	}
 	free(set->tasks);
+	rst_files_release(set);
 	for (i = 0; i < set->n_files; i++)
 		pb_free(set->files[i].fe);
 	free(set->files);
-	for (i = 0; i < set->n_packets; i++)
-		free(set->packets[i].data);
-	free(set->packets);
-	for (i = 0; i < set->n_pipe_data; i++)
-		free(set->pipe_data[i].data);
-	free(set->pipe_data);
 	pb_free(set->seccomp);
-	for (i = 0; i < set->n_ext; i++)
-		pb_free(set->ext[i]);
-	free(set->ext);
-	for (i = 0; i < set->n_bound; i++)
-		free(set->bound[i]);
-	free(set->bound);
 	imgdir__close(set->dir);
 	free(set);
 }

@@ -77,8 +77,7 @@ static int suspend_seccomp(struct inj *inj)
 	long opts = PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE | PTRACE_O_SUSPEND_SECCOMP;
 
 	if (ptrace(PTRACE_SETOPTIONS, inj->pid, NULL, (void *)opts))
-		return pr_err_ret(-errno, "pid %d: cannot suspend seccomp under ptrace: %s",
-				  inj->pid, strerror(errno));
+		return pr_perror_ret("pid %d: cannot suspend seccomp under ptrace", inj->pid);
 	return 0;
 }
 

@@ -173,10 +173,10 @@ static void set_rlimits(struct rst_task *t, const TaskRlimitsEntry *rl)
 		struct rlimit r = { rl->rlimits[i]->cur, rl->rlimits[i]->max };
 
 		if (prlimit(t->pid, (int)i, &r, NULL))
-			pr_warn("pid %d: cannot restore rlimit %zu (cur %llu, max %llu): %s; it "
-				"keeps crux's value",
-				t->pid, i, (unsigned long long)r.rlim_cur,
-				(unsigned long long)r.rlim_max, strerror(errno));
+			pr_pwarn("pid %d: cannot restore rlimit %zu (cur %llu, max %llu); it "
+				 "keeps crux's value",
+				 t->pid, i, (unsigned long long)r.rlim_cur,
+				 (unsigned long long)r.rlim_max);
 	}
 }
 
@@ -306,13 +306,12 @@ static int set_robust_and_sched(struct inj *inj, const ThreadCoreEntry *th)
 		struct sched_param sp = { .sched_priority = (int)th->sched_prio };
 
 		if (sched_setscheduler(inj->pid, (int)th->sched_policy, &sp))
-			return pr_err_ret(-errno,
-					  "pid %d: cannot restore its scheduling policy %u: %s",
-					  inj->pid, th->sched_policy, strerror(errno));
+			return pr_perror_ret("pid %d: cannot restore its scheduling policy %u",
+					     inj->pid, th->sched_policy);
 	}
 	if (th->has_sched_nice && setpriority(PRIO_PROCESS, (id_t)inj->pid, th->sched_nice))
-		return pr_err_ret(-errno, "pid %d: cannot restore its nice value %d: %s", inj->pid,
-				  th->sched_nice, strerror(errno));
+		return pr_perror_ret("pid %d: cannot restore its nice value %d", inj->pid,
+				     th->sched_nice);
 	return 0;
 }
 

@@ -26,6 +26,8 @@
 #include "restore.h"
 #include "util.h"
 
+#include "core.pb-c.h"
+
 /* How long the tree may take to report that every task is ready. */
 #define TREE_TIMEOUT_MS 10000
 
@@ -164,6 +166,31 @@ static void set_session(const struct rst_set *set, const struct rst_task *t, int
 
 static pid_t spawn(struct rst_set *set, size_t idx, int sync_fd);
 
+/*
+ * A task dumped as a zombie ends again the way it ended: exit status, or death by its
+ * signal (default action, unblocked, no core file: a core-dumping zombie is refused at
+ * dump). Its parent, stopped until the tree is rebuilt, reaps it when it likes. The exit
+ * queues no SIGCHLD in the parent: it is not traced yet and its SIGCHLD is still at the
+ * default, ignored (restore_zombie.t checks that nothing is pending).
+ */
+static __attribute__((noreturn)) void exit_as(int status)
+{
+	struct rlimit no_core = { 0, 0 };
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t all;
+
+	if (WIFSIGNALED(status)) {
+		setrlimit(RLIMIT_CORE, &no_core);
+		sigaction(WTERMSIG(status), &dfl, NULL);
+		sigfillset(&all);
+		sigprocmask(SIG_UNBLOCK, &all, NULL);
+		syscall(SYS_kill, syscall(SYS_getpid), WTERMSIG(status));
+	}
+	syscall(SYS_exit_group, WEXITSTATUS(status));
+	for (;;)
+		;
+}
+
 /* The new task, running crux's code until the controller seizes it. */
 static __attribute__((noreturn)) void task_main(struct rst_set *set, size_t idx, int sync_fd)
 {
@@ -173,6 +200,10 @@ static __attribute__((noreturn)) void task_main(struct rst_set *set, size_t idx,
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* until seized; the dumped value is set later */
 	set_session(set, t, sync_fd);
+	if (t->zombie) {
+		report(sync_fd, t->pid, 0, "ready");
+		exit_as((int)t->core->tc->exit_code);
+	}
 	for (i = idx + 1; i < set->n_tasks; i++) {
 		pid_t c;
 
@@ -186,6 +217,11 @@ static __attribute__((noreturn)) void task_main(struct rst_set *set, size_t idx,
 	if (err)
 		fail(sync_fd, t->pid, err, "pid %d: cannot build its fd table: %s", t->pid,
 		     strerror(-err));
+	/* what only the owner of the files can do (fd.h in_task) */
+	err = rst_files_in_task(set, t);
+	if (err)
+		fail(sync_fd, t->pid, err, "pid %d: cannot restore the state of its files: %s",
+		     t->pid, strerror(-err));
 	setrlimit(RLIMIT_NOFILE, &set->nofile);
 	report(sync_fd, t->pid, 0, "ready");
 	for (;;)

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* One-shot kernel feature probes (include/kfeat.h) and `crux check`. */
+/* One-shot kernel feature probes (kfeat.h). Library-style: debug logging only. */
 #define LOG_PREFIX "kfeat: "
-#include <argp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -14,10 +13,9 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "cmd.h"
 #include "kfeat.h"
 #include "log.h"
-#include "treeiter.h"
+#include "bpfobj.h"
 #include "util.h"
 
 #include "crux_iter.skel.h"
@@ -91,7 +89,7 @@ static void probe_iters(struct kfeat *k)
 	o.sz = sizeof(o);
 	o.link_info = &li;
 	o.link_info_len = sizeof(li);
-	if (iterobj_load_private(true, true, &skel))
+	if (bpfobj_load_iter(true, true, &skel))
 		return;
 	/* the iterators are tracing programs that call bpf_sock_from_file */
 	k->prog_tracing = k->helper_sock_file = true;
@@ -151,19 +149,12 @@ const struct kfeat *kfeat_get(void)
 	return &k;
 }
 
-struct feat_row {
-	const char *name;
-	size_t off;
-	bool required;
-	const char *what;
-};
-
 #define ROW(field, req, text)                                    \
 	{                                                        \
 #field, offsetof(struct kfeat, field), req, text \
 	}
 
-static const struct feat_row rows[] = {
+const struct kfeat_row kfeat_rows[] = {
 	ROW(btf, true, "kernel BTF (/sys/kernel/btf/vmlinux) for CO-RE"),
 	ROW(bpffs, true, "bpffs at /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)"),
 	ROW(syscall_tp, true, "syscall tracepoints (CONFIG_FTRACE_SYSCALLS)"),
@@ -182,7 +173,9 @@ static const struct feat_row rows[] = {
 	ROW(net_cookie, false, "net::net_cookie (netns identity)"),
 };
 
-static bool feat(const struct kfeat *k, const struct feat_row *r)
+const size_t kfeat_nr_rows = ARRAY_SIZE(kfeat_rows);
+
+bool kfeat_has(const struct kfeat *k, const struct kfeat_row *r)
 {
 	return *(const bool *)((const char *)k + r->off);
 }
@@ -191,63 +184,8 @@ bool kfeat_required_ok(const struct kfeat *k)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(rows); i++)
-		if (rows[i].required && !feat(k, &rows[i]))
+	for (i = 0; i < kfeat_nr_rows; i++)
+		if (kfeat_rows[i].required && !kfeat_has(k, &kfeat_rows[i]))
 			return false;
 	return true;
-}
-
-static const char check_doc[] =
-	"Print each kernel feature crux relies on and whether this kernel has it.\v"
-	"Exit status 0 when every required feature is present, 1 otherwise. Optional "
-	"features have a fallback.\n\n"
-	"EXAMPLES:\n"
-	"  crux check              the feature table\n"
-	"  crux check -q && crux track -d\n";
-
-static error_t check_parse(int key, char *arg, struct argp_state *state)
-{
-	bool *quiet = state->input;
-
-	switch (key) {
-	case 'q':
-		*quiet = true;
-		break;
-	case ARGP_KEY_ARG:
-		pr_err("unexpected argument '%s'", arg);
-		argp_usage(state);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
-int cmd_check(int argc, char **argv)
-{
-	static const struct argp_option options[] = {
-		{ "quiet", 'q', NULL, 0, "Print nothing; only the exit status", 0 },
-		{},
-	};
-	const struct argp argp = { options, check_parse, NULL, check_doc, NULL, NULL, NULL };
-	const struct kfeat *k;
-	bool quiet = false;
-	size_t i;
-
-	if (argp_parse(&argp, argc, argv, 0, NULL, &quiet))
-		return EXIT_USAGE;
-	k = kfeat_get();
-	for (i = 0; i < ARRAY_SIZE(rows) && !quiet; i++)
-		printf("%-17s %-8s %s\n", rows[i].name,
-		       feat(k, &rows[i]) ? "yes" :
-		       rows[i].required	 ? "MISSING" :
-					   "no",
-		       rows[i].what);
-	if (!kfeat_required_ok(k)) {
-		if (!quiet)
-			pr_err("a required kernel feature is missing: crux track and crux dump "
-			       "cannot work here");
-		return 1;
-	}
-	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The per-fd part of the dump's verdict on a running tree, for crux-map external: each fd's
- * kind through fd_kind_of() (the dump's own function, user/fd/kind.h) and the external
+ * kind through fd_kind_of() (the dump's own function, user/fd/fd.h) and the external
  * pipes the dump refuses, in the dump's words. The sockets' classification and the
  * shared-file check are classify.h and shared.h, which the dump calls too.
  */

@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "verdict: "
-#include "kind.h"
+#include "fd.h"
 #include "log.h"
 #include "proc.h"
 #include "pstree.h"
 #include "util.h"
 #include "verdict.h"
+
+extern const struct fd_kind fd_pipe;
 
 /* A pipe end of the tree: its first fd names it in a refusal. */
 struct pipe_end {
@@ -72,6 +74,7 @@ static int check_fd(struct verdict *v, const struct verdict_proc *p, int pidfd, 
 	_cleanup_free_ char *link = NULL;
 	struct proc_fdinfo fi;
 	char what[32], path[64], desc[96], why[512];
+	const struct fd_kind *kind = NULL;
 	struct pipe_end e;
 	struct stat st;
 	int k;
@@ -84,14 +87,14 @@ static int check_fd(struct verdict *v, const struct verdict_proc *p, int pidfd, 
 	if (stat(path, &st))
 		return -errno;
 	snprintf(desc, sizeof(desc), "pid %d (%s) fd %d", p->pid, p->comm, fd);
-	k = fd_kind_of(desc, link, &st, pidfd, fd, NULL, why, sizeof(why));
+	k = fd_kind_of(desc, link, &st, pidfd, fd, NULL, &kind, why, sizeof(why));
 	if (k == -EOPNOTSUPP)
 		return add_msg(v, why);
 	if (k < 0) {
 		pr_debug("%s", why);
 		return k;
 	}
-	if (k != FD_KIND_PIPE)
+	if (kind != &fd_pipe)
 		return 0;
 	k = proc_parse_fdinfo(p->pid, fd, &fi);
 	if (k)

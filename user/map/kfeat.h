@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Kernel features crux relies on, probed once per process (kfeat_get()) and printed by
- * `crux check`. Library-style: debug logging only.
+ * `crux check` (cmd/check.c). Library-style: debug logging only. It lives in map/ because
+ * it probes crux's own BPF objects (bpfobj.h), which the verifier may reject.
  */
 #ifndef CRUX_KFEAT_H
 #define CRUX_KFEAT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct kfeat {
 	bool btf; /* /sys/kernel/btf/vmlinux: CO-RE relocations */
@@ -31,6 +33,17 @@ struct kfeat {
 void kfeat_probe(struct kfeat *ret);
 /* The features of this kernel, probed on first use. */
 const struct kfeat *kfeat_get(void);
+/* One feature as `crux check` prints it: its field of struct kfeat and what it is for. */
+struct kfeat_row {
+	const char *name;
+	size_t off; /* offsetof(struct kfeat, name) */
+	bool required; /* crux cannot work without it (else there is a fallback) */
+	const char *what;
+};
+
+extern const struct kfeat_row kfeat_rows[];
+extern const size_t kfeat_nr_rows;
+bool kfeat_has(const struct kfeat *k, const struct kfeat_row *r);
 /* true if every feature crux cannot work without is present. */
 bool kfeat_required_ok(const struct kfeat *k);
 
