@@ -2,9 +2,10 @@
 /*
  * Unix sockets: the kernel's exact view of each tree socket (sock_diag by inode: type,
  * state, peer, name, shutdown, queue lengths, a listener's pending connections), the
- * self-containment verdict of classify.h, then files.img entries (with CRIU's extern peer
- * entries), crux-ext.img for accepted externals and sk-queues.img for receive queues,
- * read with MSG_PEEK at SO_PEEK_OFF 0 on a stolen copy (the socket's own offset is put
+ * self-containment verdict of classify.h over the outside sockets mapsrc.h knows (the
+ * live map, else sock_diag and /proc: the source crux-map reads too), then files.img
+ * entries (with CRIU's extern peer entries), crux-ext.img for accepted externals and
+ * sk-queues.img for receive queues, read with MSG_PEEK at SO_PEEK_OFF 0 on a stolen copy (the socket's own offset is put
  * back: it belongs to the socket, not to the fd).
  */
 #include <errno.h>
@@ -29,8 +30,8 @@
 #include "fd_unix.h"
 #include "img.h"
 #include "log.h"
+#include "mapsrc.h"
 #include "sockdiag.h"
-#include "sockmap.h"
 #include "treeiter.h"
 #include "util.h"
 #include "crux_ext.pb-c.h"
@@ -75,10 +76,8 @@ struct usk {
 struct dump_unix {
 	struct usk *v;
 	size_t n, cap;
-	struct sockdiag_table *all; /* sock_diag snapshot, only without any map */
-	struct sockmap *map; /* live map, or a one-shot BPF snapshot; NULL: none */
+	struct mapsrc *src; /* outside sockets: the live map, else sock_diag and /proc */
 	struct classify_report *rep;
-	bool map_live; /* the live map answered owner/inbound queries */
 	size_t nr_internal, nr_external, nr_inbound, nr_other; /* summary */
 };
 
@@ -144,21 +143,6 @@ static int unix_collect(struct dump_ctx *ctx, struct dump_fd *f)
 	return 0;
 }
 
-static int load_snapshot(struct dump_unix *u)
-{
-	int err;
-
-	if (u->all)
-		return 0;
-	err = sockdiag_dump_unix(-1, SHOW_ALL, &u->all);
-	if (err)
-		return pr_err_ret(err,
-				  "cannot take a sock_diag snapshot of the host's unix sockets: "
-				  "%s",
-				  strerror(-err));
-	return 0;
-}
-
 static void diag_to_sock(const struct sockdiag_unix *d, struct crux_sock *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -170,53 +154,19 @@ static void diag_to_sock(const struct sockdiag_unix *d, struct crux_sock *s)
 	memcpy(s->name, d->name, MIN((size_t)d->name_len, sizeof(s->name)));
 }
 
-/* Outside sockets, without a tracker: sock_diag for the facts, /proc for the owner. */
-struct lookup_ctx {
-	struct dump_ctx *ctx;
-	struct dump_unix *u;
-};
-
-static void fill_owner(struct dump_ctx *ctx, struct crux_sock *s)
-{
-	char link[64], comm[16];
-	pid_t pid;
-
-	snprintf(link, sizeof(link), "socket:[%llu]", (unsigned long long)s->ino);
-	pid = dump_find_outside_holder(ctx, link, comm);
-	s->owner_tgid = (__u32)pid;
-	memcpy(s->owner_comm, pid ? comm : "?", pid ? sizeof(s->owner_comm) : 2);
-}
-
+/* classify's lookups: the source's answer, path names without bind()'s NUL. */
 static int lookup_sock(void *arg, __u64 ino, struct crux_sock *ret)
 {
-	struct lookup_ctx *lc = arg;
-	struct sockdiag_unix d;
-	int err;
+	int err = mapsrc_lookup(arg, ino, ret);
 
-	if (lc->u->map) {
-		err = sockmap__lookup(lc->u->map, ino, ret);
-		/* path names carry bind()'s NUL in the map as in sock_diag */
-		if (!err && ret->name_len && ret->name[0])
-			ret->name_len = (__u16)strnlen(ret->name, ret->name_len);
-		return err;
-	}
-	err = sockdiag_query_unix((uint32_t)ino, SHOW_ALL, &d);
-	if (err)
-		return -ENOENT;
-	strip_nul(&d);
-	diag_to_sock(&d, ret);
-	sockdiag_unix_clear(&d);
-	fill_owner(lc->ctx, ret);
-	return 0;
+	if (!err && ret->name_len && ret->name[0])
+		ret->name_len = (__u16)strnlen(ret->name, ret->name_len);
+	return err;
 }
 
 static int lookup_conn(void *arg, __u64 ino, struct crux_conn *ret)
 {
-	struct lookup_ctx *lc = arg;
-
-	if (!lc->u->map)
-		return -ENOENT;
-	return sockmap__lookup_conn(lc->u->map, ino, ret);
+	return mapsrc_lookup_conn(arg, ino, ret);
 }
 
 static struct usk *find_usk(struct dump_unix *u, uint32_t ino)
@@ -236,7 +186,6 @@ static struct usk *find_usk(struct dump_unix *u, uint32_t ino)
 static int resolve_embryo(struct dump_unix *u, struct usk *s)
 {
 	size_t i, j;
-	int err;
 
 	if (!s->d.has_peer || s->d.peer_ino || s->d.state != TCP_ESTABLISHED_ ||
 	    s->d.type == SOCK_DGRAM)
@@ -247,10 +196,7 @@ static int resolve_embryo(struct dump_unix *u, struct usk *s)
 				s->listener_ino = u->v[i].d.ino;
 				return 0;
 			}
-	err = load_snapshot(u);
-	if (err)
-		return err;
-	s->listener_ino = sockdiag_table_embryo_listener(u->all, s->d.ino);
+	s->listener_ino = mapsrc_embryo_listener(u->src, s->d.ino);
 	return 0;
 }
 
@@ -264,8 +210,7 @@ static int collect_inbound(struct dump_ctx *ctx, struct dump_unix *u,
 			   const struct classify_sock *cs, struct crux_sock **ret, size_t *ret_n)
 {
 	_cleanup_free_ __u64 *inos = NULL;
-	struct crux_sock *v;
-	size_t i, n = 0, nc = 0;
+	size_t i, nc = 0;
 	int err;
 
 	inos = calloc(u->n + 1, sizeof(*inos));
@@ -279,39 +224,10 @@ static int collect_inbound(struct dump_ctx *ctx, struct dump_unix *u,
 		*ret_n = 0;
 		return 0;
 	}
-	if (u->map) {
-		err = sockmap__list_inbound(u->map, inos, nc, ret, ret_n);
-		if (err)
-			return pr_err_ret(err, "cannot list the sockets pointing into the tree: %s",
-					  strerror(-err));
-		return 0;
-	}
-	err = load_snapshot(u);
+	err = mapsrc_list_inbound(u->src, inos, nc, ret, ret_n);
 	if (err)
-		return err;
-	v = calloc(u->all->n + 1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (i = 0; i < u->all->n; i++) {
-		const struct sockdiag_unix *d = &u->all->socks[i];
-		uint32_t listener = 0;
-
-		if (find_usk(u, d->ino))
-			continue;
-		if (d->has_peer && !d->peer_ino && d->state == TCP_ESTABLISHED_)
-			listener = sockdiag_table_embryo_listener(u->all, d->ino);
-		if (listener ? !find_usk(u, listener) : !(d->peer_ino && find_usk(u, d->peer_ino)))
-			continue;
-		diag_to_sock(d, &v[n]);
-		if (listener) {
-			v[n].flags |= CRUX_SK_EMBRYO;
-			v[n].listener_ino = listener;
-		}
-		fill_owner(ctx, &v[n]);
-		n++;
-	}
-	*ret = v;
-	*ret_n = n;
+		return pr_err_ret(err, "cannot list the sockets pointing into the tree: %s",
+				  strerror(-err));
 	return 0;
 }
 
@@ -340,12 +256,95 @@ static int check_name(struct dump_ctx *ctx, struct usk *s)
 	return 0;
 }
 
+/* Close the fds a peek received (SCM_RIGHTS); true if there were any. */
+static bool drop_passed_fds(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	bool any = false;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		int *fds = (int *)CMSG_DATA(c);
+		size_t k, nf = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (k = 0; k < nf; k++)
+			close(fds[k]);
+		any = true;
+	}
+	return any;
+}
+
+/*
+ * Peek at the next message into buf (SO_PEEK_OFF moves past it): 1 and its length, 0 at
+ * the end of the queue or of the stream, or -errno (logged).
+ */
+static int peek_one(struct dump_ctx *ctx, struct usk *s, int sk, char *buf, size_t *ret_len)
+{
+	const struct dump_fd *f = &ctx->fds[s->fdi];
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = buf, .iov_len = QUEUE_BUF };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf.b,
+			     .msg_controllen = sizeof(cbuf.b) };
+	ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	char d[96];
+
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	if (n < 0)
+		return pr_perror_ret("%s: cannot read the queue of socket %u",
+				     dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+	if (n == 0 && s->d.type != SOCK_DGRAM)
+		return 0; /* end of stream: the peer shut down */
+	if (drop_passed_fds(&mh))
+		return pr_err_ret(-EOPNOTSUPP,
+				  "%s: unix socket %u has file descriptors in flight (SCM_RIGHTS) "
+				  "in its receive queue: not supported yet; let the receiver read "
+				  "them first",
+				  dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
+	if (mh.msg_flags & MSG_TRUNC)
+		return pr_err_ret(-EMSGSIZE,
+				  "%s: a message in the queue of socket %u is larger than %d bytes",
+				  dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino, QUEUE_BUF);
+	*ret_len = (size_t)n;
+	return 1;
+}
+
+/* Keep a copy of one peeked message. */
+static int queue_add(struct dump_ctx *ctx, struct usk *s, const char *buf, size_t len)
+{
+	struct usk_packet *np;
+	char d[96];
+
+	if (s->nq == QUEUE_MAX_PACKETS)
+		return pr_err_ret(-E2BIG, "%s: more than %d messages queued on socket %u",
+				  dump_fd_desc(ctx, &ctx->fds[s->fdi], d, sizeof(d)),
+				  QUEUE_MAX_PACKETS, s->d.ino);
+	np = realloc(s->q, (s->nq + 1) * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	s->q = np;
+	s->q[s->nq].len = (uint32_t)len;
+	s->q[s->nq].data = malloc(len + 1);
+	if (!s->q[s->nq].data)
+		return -ENOMEM;
+	memcpy(s->q[s->nq].data, buf, len);
+	s->nq++;
+	return 0;
+}
+
 /* Receive queue, message by message, without consuming it. */
 static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 {
 	const struct dump_fd *f = &ctx->fds[s->fdi];
-	int sk = f->stolen, old = -1, zero = 0, err = 0;
+	int sk = f->stolen, old = -1, zero = 0, err;
 	socklen_t l = sizeof(old);
+	size_t len;
 	char d[96];
 
 	/* a listener has no data; an unconnected stream socket cannot be read at all */
@@ -356,72 +355,10 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
 		return pr_perror_ret("%s: cannot set SO_PEEK_OFF on unix socket %u",
 				     dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
-	for (;;) {
-		union {
-			char b[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(struct ucred))];
-			struct cmsghdr align;
-		} cbuf;
-		struct iovec iov = { .iov_base = buf, .iov_len = QUEUE_BUF };
-		struct msghdr mh = { .msg_iov = &iov,
-				     .msg_iovlen = 1,
-				     .msg_control = cbuf.b,
-				     .msg_controllen = sizeof(cbuf.b) };
-		struct cmsghdr *c;
-		struct usk_packet *np;
-		ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-
-		if (n < 0) {
-			if (errno != EAGAIN)
-				err = pr_perror_ret("%s: cannot read the queue of socket %u",
-						    dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
-			break;
-		}
-		if (n == 0 && s->d.type != SOCK_DGRAM)
-			break; /* end of stream: the peer shut down */
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-				int *fds = (int *)CMSG_DATA(c);
-				size_t k, nf = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-				for (k = 0; k < nf; k++)
-					close(fds[k]);
-				err = pr_err_ret(
-					-EOPNOTSUPP,
-					"%s: unix socket %u has file descriptors in flight "
-					"(SCM_RIGHTS) in its receive queue: not supported yet; "
-					"let the receiver read them first",
-					dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
-			}
-		}
+	while ((err = peek_one(ctx, s, sk, buf, &len)) == 1) {
+		err = queue_add(ctx, s, buf, len);
 		if (err)
 			break;
-		if (mh.msg_flags & MSG_TRUNC) {
-			err = pr_err_ret(-EMSGSIZE,
-					 "%s: a message in the queue of socket %u is "
-					 "larger than %d bytes",
-					 dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino, QUEUE_BUF);
-			break;
-		}
-		if (s->nq == QUEUE_MAX_PACKETS) {
-			err = pr_err_ret(-E2BIG, "%s: more than %d messages queued on socket %u",
-					 dump_fd_desc(ctx, f, d, sizeof(d)), QUEUE_MAX_PACKETS,
-					 s->d.ino);
-			break;
-		}
-		np = realloc(s->q, (s->nq + 1) * sizeof(*np));
-		if (!np) {
-			err = -ENOMEM;
-			break;
-		}
-		s->q = np;
-		s->q[s->nq].len = (uint32_t)n;
-		s->q[s->nq].data = malloc((size_t)n + 1);
-		if (!s->q[s->nq].data) {
-			err = -ENOMEM;
-			break;
-		}
-		memcpy(s->q[s->nq].data, buf, (size_t)n);
-		s->nq++;
 	}
 	/* the offset belongs to the socket: the task must find it as it left it */
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old)) && !err)
@@ -583,34 +520,32 @@ static int fill_facts(struct dump_ctx *ctx, struct dump_unix *u)
  * a one-shot sock_diag snapshot plus a /proc scan for owners (faster here than loading the
  * BPF seed iterators for a single dump).
  */
-static void open_map(struct dump_ctx *ctx, struct dump_unix *u)
+static int open_map(struct dump_ctx *ctx, struct dump_unix *u)
 {
 	__u32 abi = 0;
 	int err;
 
 	if (ctx->opts->no_map) {
 		pr_info("--no-map: outside sockets looked up with a one-shot sock_diag snapshot");
-		return;
+		return mapsrc__open_diag(dump_outside_tree, ctx, &u->src);
 	}
-	err = sockmap__open(ctx->opts->pin_dir, &u->map, &abi);
-	if (err) {
-		u->map = NULL;
-		if (err == -ENOENT)
-			pr_info("crux track is not running: outside sockets looked up with a "
-				"one-shot sock_diag snapshot");
-		else if (err == -EPROTO)
-			pr_warn("the live map was pinned by a crux of ABI %u (this one: %u): "
-				"ignored, using a one-shot sock_diag snapshot",
-				abi, CRUX_ABI_VERSION);
-		else
-			pr_warn("cannot open the live map (%s): using a one-shot sock_diag snapshot",
-				strerror(-err));
-		return;
-	}
-	u->map_live = true;
+	err = mapsrc__open_live(ctx->opts->pin_dir, &u->src, &abi);
+	if (err == -ENOENT)
+		pr_info("crux track is not running: outside sockets looked up with a one-shot "
+			"sock_diag snapshot");
+	else if (err == -EPROTO)
+		pr_warn("the live map was pinned by a crux of ABI %u (this one: %u): ignored, "
+			"using a one-shot sock_diag snapshot",
+			abi, CRUX_ABI_VERSION);
+	else if (err)
+		pr_warn("cannot open the live map (%s): using a one-shot sock_diag snapshot",
+			strerror(-err));
+	if (err)
+		return mapsrc__open_diag(dump_outside_tree, ctx, &u->src);
 	pr_debug("using the live map of crux track");
-	if (sockmap__incomplete(u->map))
+	if (mapsrc_incomplete(u->src))
 		pr_warn("the live map is incomplete (it filled up): its answers may miss sockets");
+	return 0;
 }
 
 /*
@@ -696,9 +631,9 @@ static void cross_check(struct dump_ctx *ctx, struct dump_unix *u, struct usk *s
 {
 	struct crux_sock m;
 
-	if (!u->map || !u->map_live)
+	if (mapsrc_kind(u->src) != MAPSRC_LIVE)
 		return;
-	if (sockmap__lookup(u->map, s->d.ino, &m)) {
+	if (mapsrc_lookup(u->src, s->d.ino, &m)) {
 		pr_warn("unix socket %u of pid %d is missing from the live map", s->d.ino,
 			ctx->fds[s->fdi].pid);
 		return;
@@ -739,8 +674,7 @@ static void to_classify_sock(struct dump_ctx *ctx, struct usk *s, struct classif
 static int classify_all(struct dump_ctx *ctx, struct dump_unix *u, struct classify_sock *cs,
 			char *buf)
 {
-	struct lookup_ctx lc = { .ctx = ctx, .u = u };
-	struct classify_lookup lk = { .sock = lookup_sock, .conn = lookup_conn, .ctx = &lc };
+	struct classify_lookup lk = { .sock = lookup_sock, .conn = lookup_conn, .ctx = u->src };
 	struct classify_policy pol = {
 		.ext_unix_sk = ctx->opts->ext_unix_sk,
 		.inos = (const __u64 *)ctx->opts->ext_inos,
@@ -785,8 +719,9 @@ static int unix_check(struct dump_ctx *ctx)
 
 	if (!u || !u->n)
 		return 0;
-	open_map(ctx, u);
-	err = attach_tree_records(ctx, u);
+	err = open_map(ctx, u);
+	if (!err)
+		err = attach_tree_records(ctx, u);
 	if (!err)
 		err = fill_facts(ctx, u);
 	if (err)
@@ -1009,8 +944,7 @@ static void unix_cleanup(struct dump_ctx *ctx)
 		free(u->v[i].q);
 	}
 	free(u->v);
-	sockdiag_table__free(u->all);
-	sockmap__close(u->map);
+	mapsrc__close(u->src);
 	classify_report__free(u->rep);
 	free(u);
 	*dump_kstate(ctx, &fd_unix) = NULL;
