@@ -88,6 +88,39 @@ int iter_unix_seed(struct bpf_iter__unix *ctx)
 	return 0;
 }
 
+/*
+ * One candidate of the recheck map (include/abi.h struct crux_recheck): a socket whose
+ * release no event may have seen. Gone: forget it now, by inode. Alive: keep it.
+ */
+static long recheck_one(struct bpf_map *map, __u64 *key, struct crux_recheck *r, void *data)
+{
+	__u64 ino = *key, sk = r->sk;
+	struct socket *so = NULL;
+	__u64 now = 0;
+
+	bpf_probe_read_kernel(&so, sizeof(so), &((struct sock *)sk)->sk_socket);
+	if (so)
+		now = sk_ino((struct sock *)sk);
+	if (so && now == ino)
+		return 0; /* still the socket of this inode, not released (sock_orphan clears it) */
+	if (bpf_map_lookup_elem(&peers, &ino))
+		st_add(CRUX_ST_RECHECKED, 1);
+	forget_ino(ino, sk, r->peer_ino);
+	bpf_map_delete_elem(&recheck, key);
+	return 0;
+}
+
+/*
+ * Run with BPF_PROG_RUN (never attached): the tracker every few ms, each reader first.
+ * iter/bpf_map_elem would do, but this machine refuses to load it (EPERM).
+ */
+SEC("raw_tp/crux_recheck")
+int recheck_run(void *ctx)
+{
+	bpf_for_each_map_elem(&recheck, recheck_one, NULL, 0);
+	return 0;
+}
+
 SEC("iter/task_file")
 int iter_task_file_tree(struct bpf_iter__task_file *ctx)
 {
@@ -126,6 +159,86 @@ int iter_task_file_tree(struct bpf_iter__task_file *ctx)
 #define FMODE_READ 0x1
 #define FMODE_WRITE 0x2
 
+/*
+ * fs/select.c's wake function: a wait queue entry with it is the wait.entry of a struct
+ * poll_table_entry, which holds a reference to its filp (get_file() before it is queued,
+ * fput() after it is dequeued) for as long as a poll()/select() sleeps. Weak: without
+ * kallsyms no poll reference is recognised, and each looks held outside (a refusal, never
+ * a hidden holder).
+ */
+extern const void pollwake __ksym __weak;
+
+/* Most waiters looked at on one wait queue; beyond, the rest look held outside. */
+#define POLL_WALK_MAX 1024
+
+struct poll_walk {
+	__u64 head; /* &wait_queue_head.head: the list's end */
+	__u64 next;
+	__u64 file;
+	__u32 tgid;
+	__u32 n; /* poll references of tgid's threads on file */
+};
+
+static long poll_step(__u32 idx, void *data)
+{
+	struct poll_walk *w = data;
+	struct poll_table_entry *e;
+	struct wait_queue_entry *q;
+	struct poll_wqueues *pwq;
+
+	if (!w->next || w->next == w->head)
+		return 1;
+	q = btf_view(w->next - bpf_core_field_offset(struct wait_queue_entry, entry),
+		     struct wait_queue_entry);
+	w->next = (__u64)btf_view(w->next, struct list_head)->next;
+	if (!&pollwake || (__u64)q->func != (__u64)&pollwake)
+		return 0;
+	e = btf_view((__u64)q - bpf_core_field_offset(struct poll_table_entry, wait),
+		     struct poll_table_entry);
+	if ((__u64)e->filp != w->file || !q->private)
+		return 0;
+	/* pollwake's private is the sleeper's struct poll_wqueues */
+	pwq = btf_view(q->private, struct poll_wqueues);
+	if (pwq->polling_task && btf_view(pwq->polling_task, struct task_struct)->tgid == w->tgid)
+		w->n++;
+	return 0;
+}
+
+static __always_inline __u32 poll_refs_on(wait_queue_head_t *wq, struct file *file, __u32 tgid)
+{
+	struct poll_walk w = { .file = (__u64)file, .tgid = tgid };
+
+	if (!wq)
+		return 0;
+	w.head = (__u64)&wq->head;
+	w.next = (__u64)btf_view(wq, struct wait_queue_head)->head.next;
+	bpf_loop(POLL_WALK_MAX, poll_step, &w, 0);
+	return w.n;
+}
+
+/*
+ * References to file held by the threads of tgid sleeping in poll()/select() on it: each
+ * poll_table_entry of theirs on the file's wait queues (a pipe's two, a socket's one).
+ * Counted only if the file's count did not move during the walk; a count that moved
+ * gives 0, so a poll reference may look held outside (a refusal), never the reverse.
+ */
+static __always_inline __u32 poll_refs(struct file *file, __u16 kind, long refs, __u32 tgid)
+{
+	struct pipe_inode_info *pipe;
+	struct socket *so;
+	__u32 n = 0;
+
+	if (kind == CRUX_FILE_PIPE) {
+		pipe = btf_view(file->private_data, struct pipe_inode_info);
+		n = poll_refs_on(&pipe->rd_wait, file, tgid);
+		n += poll_refs_on(&pipe->wr_wait, file, tgid);
+	} else if (kind == CRUX_FILE_SOCKET) {
+		so = btf_view(file->private_data, struct socket);
+		n = poll_refs_on(&so->wq.wait, file, tgid);
+	}
+	return file_refs(file) == refs ? n : 0;
+}
+
 SEC("iter/task_file")
 int iter_task_file_refs(struct bpf_iter__task_file *ctx)
 {
@@ -154,6 +267,8 @@ int iter_task_file_refs(struct bpf_iter__task_file *ctx)
 			r.kind = CRUX_FILE_SOCKET;
 		}
 	}
+	if (r.kind != CRUX_FILE_OTHER)
+		r.poll_refs = poll_refs(file, r.kind, (long)r.refs, r.tgid);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }

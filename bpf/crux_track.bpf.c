@@ -117,11 +117,12 @@ static __always_inline void fd_dropping(struct file *f)
 
 	if (!sk)
 		return;
-	if (file_refs(f) == 1)
+	if (file_refs(f) == 1) {
 		forget(sk);
-	else
-		st_add(CRUX_ST_SHARED_CLOSE,
-		       1); /* fork/dup/SCM_RIGHTS: a later drop or reconcile */
+	} else {
+		st_add(CRUX_ST_SHARED_CLOSE, 1); /* fork/dup/SCM_RIGHTS: a later drop sees it */
+		recheck_later(sk); /* unless both drop at once */
+	}
 }
 
 struct walk {
@@ -191,6 +192,8 @@ static long walk_bit(__u32 b, void *ctx)
 		if (!n) {
 			if (bpf_map_update_elem(&walkseen, &k, &one, BPF_NOEXIST))
 				st_add(CRUX_ST_SEEN_FAIL, 1);
+			if (!c->exec)
+				recheck_later(sk); /* another holder may drop it at once */
 			return 0;
 		}
 		if (++*n != (__u64)refs)

@@ -284,12 +284,26 @@ static __always_inline void forget_ino(__u64 ino, __u64 sk, __u64 peer_ino)
 		return; /* another socket now owns this inode number: leave it to reconcile */
 	bpf_map_delete_elem(&peers, &ino);
 	bpf_map_delete_elem(&conn_addr, &ino);
+	bpf_map_delete_elem(&recheck, &ino);
 	st_add(CRUX_ST_FORGETS, 1);
 	if (peer_ino && (pv = bpf_map_lookup_elem(&peers, &peer_ino)) && pv->peer_sk == sk) {
 		pv->peer_ino = 0;
 		pv->flags = (pv->flags & ~CRUX_SK_EMBRYO) | CRUX_SK_DEAD;
 	}
 	emit(CRUX_EV_CLOSE, ino, NULL);
+}
+
+/*
+ * A reference to sk's file is dropped while others remain: if they go at the same moment,
+ * no event sees the release. The recheck iterator looks at it again.
+ */
+static __always_inline void recheck_later(struct sock *sk)
+{
+	struct crux_recheck r = { .sk = (__u64)sk, .peer_ino = sk_ino(unix_peer(sk)) };
+	__u64 ino = sk_ino(sk);
+
+	if (ino)
+		bpf_map_update_elem(&recheck, &ino, &r, BPF_ANY);
 }
 
 static __always_inline void forget(struct sock *sk)

@@ -57,6 +57,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } events SEC(".maps");
 
+/* Sockets to look at again: struct crux_recheck (include/abi.h). */
+#define CRUX_RECHECK_MAX 16384
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CRUX_RECHECK_MAX);
+	__type(key, __u64);
+	__type(value, struct crux_recheck);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} recheck SEC(".maps");
+
 /* Per-CPU scratch: a crux_sock is too big for the 512-byte stack. Not pinned. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

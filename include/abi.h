@@ -11,7 +11,7 @@
 #include <linux/types.h>
 #endif
 
-#define CRUX_ABI_VERSION 2
+#define CRUX_ABI_VERSION 3
 
 #define CRUX_SUN_PATH_MAX 108	/* sizeof(sockaddr_un.sun_path) */
 #define CRUX_COMM_LEN 16	/* TASK_COMM_LEN */
@@ -66,6 +66,18 @@ struct crux_conn {
 	char path[CRUX_CONN_PATH_MAX];
 };
 
+/*
+ * recheck map: LRU_HASH keyed by socket inode. A socket one of whose references was dropped
+ * while others remained (fork, dup, SCM_RIGHTS): if the other holders drop theirs at the
+ * same moment, each sees the other's reference and no event sees the release. The recheck
+ * iterator (bpf/crux_iter.bpf.c iter_recheck, run by the tracker every few ms and by every
+ * reader first) forgets the ones whose socket is gone, by inode: no full reconcile.
+ */
+struct crux_recheck {
+	__u64 sk; /* identity, as in crux_sock */
+	__u64 peer_ino;
+};
+
 /* stats map: ARRAY of __u64, index = enum crux_stat. */
 enum crux_stat {
 	CRUX_ST_GEN = 0, /* current reconcile generation */
@@ -82,6 +94,7 @@ enum crux_stat {
 	CRUX_ST_SEEN_FAIL, /* fd-walk sighting map full: a release left to reconcile */
 	CRUX_ST_RECONCILE_NS, /* how long the last completed reconcile took, ns */
 	CRUX_ST_TRACKER_START, /* CLOCK_REALTIME ns the running tracker started, 0 if none */
+	CRUX_ST_RECHECKED, /* releases no event saw, found by the recheck program */
 	CRUX_ST__MAX = 16,
 };
 
@@ -182,7 +195,7 @@ struct crux_file_ref {
 	__u32 pipe_writers;
 	__u16 kind; /* enum crux_file_kind */
 	__u16 mode; /* f_mode & (FMODE_READ | FMODE_WRITE) */
-	__u32 __pad;
+	__u32 poll_refs; /* of refs: held by tgid's threads asleep in poll()/select() on it */
 };
 
 #ifndef __VMLINUX_H__
@@ -193,6 +206,7 @@ _Static_assert(sizeof(struct crux_event) == 168, "crux_event layout");
 _Static_assert(sizeof(struct crux_fd_rec) == 288, "crux_fd_rec layout");
 _Static_assert(sizeof(struct crux_file_ref) == 48, "crux_file_ref layout");
 _Static_assert(sizeof(struct crux_icon_rec) == 32, "crux_icon_rec layout");
+_Static_assert(sizeof(struct crux_recheck) == 16, "crux_recheck layout");
 #endif
 
 #endif /* CRUX_ABI_H */

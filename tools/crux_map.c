@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "outfmt.h"
 #include "shared.h"
+#include "verdict.h"
 #include "sockprint.h"
 #include "util.h"
 
@@ -311,18 +312,9 @@ out:
 
 /* ---- external ---- */
 
-/* An fd `crux dump` refuses by its kind (fd_kind_find()): "pid P (comm) fd F: why". */
-struct fd_refusal {
-	pid_t pid;
-	int fd;
-	char msg[600];
-};
-
 struct tree {
 	struct mapsrc_proc *procs;
 	size_t n_procs;
-	struct fd_refusal *bad_fds;
-	size_t n_bad_fds;
 	struct classify_sock *socks;
 	size_t n;
 	size_t n_unknown; /* socket fds the map does not know */
@@ -333,7 +325,6 @@ struct tree {
 
 static void tree_free(struct tree *t)
 {
-	free(t->bad_fds);
 	mapsrc_procs_free(t->procs, t->n_procs);
 	free(t->socks);
 	free(t->other);
@@ -429,56 +420,13 @@ static const char *tree_comm(const struct tree *t, pid_t pid)
 	return "?";
 }
 
-struct bad_fd_ctx {
-	struct tree *t;
-	const struct mapsrc_proc *p;
-	int err;
+/* What the dump checks besides the sockets' classification, run on the live tree. */
+struct tree_checks {
+	struct shared_end *shared; /* pipe ends and sockets also held outside */
+	size_t n_shared;
+	char **fd_refusals; /* fd kinds and external pipes, in the dump's words */
+	size_t n_fd;
 };
-
-static void bad_fd_add(void *arg, int fd, const char *why)
-{
-	struct bad_fd_ctx *c = arg;
-	struct fd_refusal *v = realloc(c->t->bad_fds, (c->t->n_bad_fds + 1) * sizeof(*v));
-
-	if (!v) {
-		c->err = -ENOMEM;
-		return;
-	}
-	c->t->bad_fds = v;
-	v += c->t->n_bad_fds++;
-	v->pid = c->p->pid;
-	v->fd = fd;
-	snprintf(v->msg, sizeof(v->msg), "pid %d (%s) fd %d: %s", c->p->pid, c->p->comm, fd, why);
-}
-
-/* The fds of the tree a dump refuses by their kind, in the dump's own words. */
-static int tree_bad_fds(struct tree *t)
-{
-	struct bad_fd_ctx c = { .t = t };
-	size_t i;
-
-	for (i = 0; i < t->n_procs && !c.err; i++) {
-		c.p = &t->procs[i];
-		if (fd_kind_refusals(c.p->pid, bad_fd_add, &c) < 0)
-			pr_warn("pid %d: cannot check the kinds of its fds", c.p->pid);
-	}
-	return c.err;
-}
-
-static void bad_fds_print_json(struct outfmt *of, const struct tree *t)
-{
-	size_t i;
-
-	outfmt_open(of, "fds", '[');
-	for (i = 0; i < t->n_bad_fds; i++) {
-		outfmt_open(of, NULL, '{');
-		outfmt_int(of, "pid", NULL, t->bad_fds[i].pid);
-		outfmt_int(of, "fd", NULL, t->bad_fds[i].fd);
-		outfmt_str(of, "reason", NULL, t->bad_fds[i].msg);
-		outfmt_close(of);
-	}
-	outfmt_close(of);
-}
 
 static const char *tree_comm_of(const void *t, pid_t pid)
 {
@@ -495,10 +443,12 @@ static size_t other_print(const struct opts *o, struct outfmt *of, const struct 
 }
 
 static void external_print(const struct opts *o, pid_t pid, const struct classify_report *rep,
-			   const struct tree *t, const struct shared_end *shared, size_t n_shared)
+			   const struct tree *t, const struct tree_checks *c)
 {
-	size_t n_refused =
-		rep->n_refused + n_shared + t->n_bad_fds + other_print(o, NULL, t, false);
+	const struct shared_end *shared = c->shared;
+	size_t n_shared = c->n_shared,
+	       n_other = n_shared + c->n_fd + other_print(o, NULL, t, false);
+	size_t n_refused = rep->n_refused + n_other;
 	static const enum sp_col cols[] = { SP_PID,	 SP_FD,	       SP_INO,	   SP_TYPE,
 					    SP_CLASS,	 SP_EXT,       SP_PEER,	   SP_PEER_NAME,
 					    SP_PEER_PID, SP_PEER_COMM, SP_PEER_FD, SP_ACTION,
@@ -532,8 +482,12 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 	/* only when there is one: a recorded snapshot (not checked) answers the same */
 	if (o->json && n_shared)
 		shared_print_json(of, shared, n_shared);
-	if (o->json && t->n_bad_fds)
-		bad_fds_print_json(of, t);
+	if (o->json && c->n_fd) {
+		outfmt_open(of, "fd_refusals", '[');
+		for (i = 0; i < c->n_fd; i++)
+			outfmt_str(of, NULL, NULL, c->fd_refusals[i]);
+		outfmt_close(of);
+	}
 	outfmt__free(of);
 	if (o->json)
 		return;
@@ -553,13 +507,13 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 		shared_format(&shared[i], tree_comm(t, shared[i].pid), msg, sizeof(msg));
 		printf("refused: %s\n", msg);
 	}
-	for (i = 0; i < t->n_bad_fds; i++)
-		printf("refused: %s\n", t->bad_fds[i].msg);
+	for (i = 0; i < c->n_fd; i++)
+		printf("refused: %s\n", c->fd_refusals[i]);
 	other_print(o, NULL, t, true);
 	if (n_refused)
 		printf("verdict: crux dump -t %d would be refused: %zu %s above\n", pid, n_refused,
-		       n_shared || t->n_bad_fds ? (n_refused == 1 ? "refusal" : "refusals") :
-						  (n_refused == 1 ? "socket" : "sockets"));
+		       n_other ? (n_refused == 1 ? "refusal" : "refusals") :
+				 (n_refused == 1 ? "socket" : "sockets"));
 	else
 		printf("verdict: crux dump -t %d would accept every socket (%zu inbound "
 		       "warning%s)\n",
@@ -591,6 +545,39 @@ static void tree_shared(struct mapsrc *src, const struct tree *t, struct shared_
 			strerror(-err));
 }
 
+static int cmp_fd(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every fd's kind and the external pipes, with the dump's own function (fd.h). */
+static void tree_fd_verdicts(const struct tree *t, char ***ret, size_t *ret_n)
+{
+	_cleanup_free_ struct verdict_proc *vp = calloc(t->n_procs + 1, sizeof(*vp));
+	_cleanup_free_ int *ufd = calloc(t->n + 1, sizeof(*ufd));
+	size_t i, j, k = 0;
+	int err = -ENOMEM;
+
+	if (vp && ufd) {
+		/* the map's unix sockets of each process (t->socks is in process order) */
+		for (i = 0; i < t->n_procs; i++) {
+			vp[i] = (struct verdict_proc){ .pid = t->procs[i].pid,
+						       .comm = t->procs[i].comm };
+			vp[i].unix_fds = &ufd[k];
+			for (j = 0; j < t->n; j++)
+				if (t->socks[j].pid == (__u32)t->procs[i].pid)
+					ufd[k + vp[i].n_unix++] = t->socks[j].fd;
+			qsort(&ufd[k], vp[i].n_unix, sizeof(*ufd), cmp_fd);
+			k += vp[i].n_unix;
+		}
+		err = verdict_fds(vp, t->n_procs, ret, ret_n);
+	}
+	if (err)
+		pr_warn("cannot check the kinds of the tree's fds: %s", strerror(-err));
+}
+
 static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 {
 	struct classify_policy pol = { .ext_unix_sk = o->ext_unix_sk,
@@ -598,10 +585,10 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 				       .n_inos = o->n_ext_inos };
 	_cleanup_free_ struct crux_sock *in = NULL;
 	struct classify_report *rep = NULL;
-	struct shared_end *shared = NULL;
+	struct tree_checks chk = { 0 };
 	bool full_pass = false;
 	struct classify_lookup lk;
-	size_t n_in = 0, n_shared = 0;
+	size_t n_in = 0;
 	struct tree t;
 	int err;
 
@@ -616,10 +603,10 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 		mapsrc_classify_lookup(src, &lk);
 		err = classify_tree(t.socks, t.n, in, n_in, &lk, &pol, &rep);
 	}
-	/* a recorded snapshot has no processes to count references in, nor fds to look at */
+	/* a recorded snapshot has no processes to count references in */
 	if (!err && mapsrc_kind(src) != MAPSRC_FILE) {
-		tree_shared(src, &t, &shared, &n_shared);
-		err = tree_bad_fds(&t);
+		tree_shared(src, &t, &chk.shared, &chk.n_shared);
+		tree_fd_verdicts(&t, &chk.fd_refusals, &chk.n_fd);
 	}
 	if (!err && t.n_unknown && mapsrc_kind(src) != MAPSRC_FILE) {
 		t.net_read = !netsk_read(pid, &t.net);
@@ -635,9 +622,10 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 		if (full_pass)
 			pr_debug("a datagram socket of the tree may have outside clients: read the "
 				 "whole map to find them");
-		external_print(o, pid, rep, &t, shared, n_shared);
+		external_print(o, pid, rep, &t, &chk);
 	}
-	free(shared);
+	free(chk.shared);
+	verdict_msgs_free(chk.fd_refusals, chk.n_fd);
 	classify_report__free(rep);
 	tree_free(&t);
 	return err;

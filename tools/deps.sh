@@ -7,7 +7,7 @@ set -eu
 pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 protobuf-c-compiler libprotobuf-c-dev criu python3 iproute2 cppcheck clang-format perl pmccabe
 systemd prometheus-node-exporter curl at cron nftables lighttpd dnsmasq-base
-redis-server memcached"
+redis-server redis-tools memcached"
 
 missing=""
 for p in $pkgs; do

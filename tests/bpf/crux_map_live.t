@@ -240,7 +240,9 @@ def check_external(s):
        ib.get("peer") == c["srv"] and ib.get("peer_pid") == s["c_pid"] and
        ib.get("peer_fd") == c["srv_fd"],
        "outside client of the inside server: inbound, with its owner", ib)
-    is_eq(doc["refused"], 3, "external: three refusals (logd, stream, queued)")
+    # the test's own sync pipes to processes outside the tree are refused too (fd_refusals)
+    is_eq(doc["refused"] - len(doc.get("fd_refusals", [])), 3,
+          "external: three socket refusals (logd, stream, queued)")
     is_eq(sorted(x["class"] for x in doc["sockets"]).count("inbound"), 1,
           "exactly one inbound socket")
 
@@ -264,12 +266,16 @@ def check_inbound_listener(s):
 def check_external_policy(s):
     r = s["r"]
     rc, out, err = crux_map("external", "--ext-unix-sk", s["r_pid"])
-    ok(rc == 0 and "verdict: crux dump -t %d would be refused: 2 sockets" % s["r_pid"] in out
-       and "Can't dump half of stream unix connection" in out,
+    half = [x for x in out.splitlines()
+            if x.startswith("refused: ") and "Can't dump half of stream unix connection" in x]
+    ok(rc == 0 and "verdict: crux dump -t %d would be refused" % s["r_pid"] in out
+       and len(half) == 2 and "datagram socket" not in "".join(half),
        "external --ext-unix-sk: logd accepted, both stream sockets still refused", out + err)
     rc, out, err = crux_map("external", "--ext-unix-sk=%d,%d" % (r["stream"], r["queued"]),
                             s["r_pid"])
-    ok(rc == 0 and "would accept every socket (1 inbound warning)" in out and
+    socket_refusals = [x for x in out.splitlines()
+                       if x.startswith("refused: ") and "external pipe" not in x]
+    ok(rc == 0 and not socket_refusals and out.count("\ninbound: ") == 1 and
        "in-flight data and server-side state are not carried over" in out,
        "external --ext-unix-sk=STREAM,QUEUED: accepted, says what is lost", out + err)
     rc, out, err = crux_map("external", s["r_pid"])
@@ -290,7 +296,7 @@ def check_peers(s):
     want = {r["log_fd"]: (r["log"], s["logd_ino"], s["logd_pid"]),
             r["stream_fd"]: (r["stream"], s["accepted"], s["lst_pid"]),
             r["queued_fd"]: (r["queued"], s["lst_ino"], s["lst_pid"]),
-            r["pair_fd"]: (r["pair"], s["c"]["pair"], s["r_pid"])}
+            r["pair_fd"]: (r["pair"], s["c"]["pair"], s["c_pid"])}  # C holds it now
     is_eq(got, want, "peers R: every socket fd with its peer inode and owner pid")
     rc, rows, err = crux_map_json("peers", s["c_pid"])
     srv = [x for x in (rows or []) if x["ino"] == s["c"]["srv"]]
@@ -383,6 +389,10 @@ def check_record(s, tmp):
                  ("ls", "--pid", s["c_pid"])):
         live = crux_map("-j", *args)
         rec = crux_map("-j", *args, env=env)
+        if args[0] == "external" and live[0] == 0 and rec[0] == 0:
+            # a recording has no processes: the fd and shared-file checks are live only
+            same.append(json.loads(live[1])["sockets"] == json.loads(rec[1])["sockets"])
+            continue
         same.append(live[0] == 0 and live[1] == rec[1])
         if not same[-1]:
             print("# %s: live %r\n# recorded %r %s" % (args, live[1][:300], rec[1][:300],

@@ -442,7 +442,7 @@ static void test_releases(struct sockmap *m)
 	}
 }
 
-/* An fd in flight in a socket that dies: no hook sees that release, reconcile does. */
+/* An fd in flight in a socket that dies: no hook sees that release; the recheck or reconcile does. */
 static void test_reconcile(struct sockmap *m)
 {
 	char byte = 'x', cbuf[CMSG_SPACE(sizeof(int))];
@@ -453,7 +453,7 @@ static void test_reconcile(struct sockmap *m)
 			     .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	int carrier[2], x[2];
-	__u64 ix, swept = 0;
+	__u64 ix, swept = 0, st[CRUX_ST__MAX];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, carrier) || socketpair(AF_UNIX, SOCK_STREAM, 0, x))
 		tap_bail("socketpair: %s", strerror(errno));
@@ -470,7 +470,12 @@ static void test_reconcile(struct sockmap *m)
 	close(x[1]);
 	ok(sockmap__reconcile(m, true, &swept) == 0, "reconcile: a strict pass runs");
 	ok(!in_map(m, ix), "reconcile: the socket released in flight is swept");
-	ok(swept >= 1, "reconcile: swept count %llu >= 1", (unsigned long long)swept);
+	/* x[0] was closed while in flight: the tracker's recheck may find it first (10 ms) */
+	if (sockmap__stats(m, st))
+		memset(st, 0, sizeof(st));
+	ok(swept >= 1 || st[CRUX_ST_RECHECKED] >= 1,
+	   "the unseen release is found: %llu swept by reconcile, %llu by the recheck",
+	   (unsigned long long)swept, (unsigned long long)st[CRUX_ST_RECHECKED]);
 }
 
 static void test_treeiter(void)

@@ -24,6 +24,7 @@ struct churn {
 	int fds[CHURN_SLOTS];
 	int n;
 	bool no_scm;
+	bool fork_close;
 	int carrier[2]; /* fds are passed over these only; never passed themselves */
 	unsigned seed;
 };
@@ -155,6 +156,27 @@ static void churn_fork(struct churn *c)
 		waitpid(pid, NULL, 0);
 }
 
+/*
+ * The pattern no single event sees: the child's exit and the parent's close drop their
+ * references at the same moment, each seeing the other's. Children are reaped later.
+ */
+static void churn_fork_close(struct churn *c)
+{
+	int sv[2];
+	pid_t pid;
+
+	(void)c;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return;
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	close(sv[0]);
+	close(sv[1]);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
 static void churn_close_range(struct churn *c)
 {
 	int fd = churn_pick(c), i;
@@ -249,7 +271,10 @@ static void churn_one(struct churn *c)
 static int churn_body(struct topo_child *ch, void *arg)
 {
 	const struct churn_cfg *cfg = arg;
-	struct churn c = { .seed = cfg->seed, .no_scm = cfg->no_scm, .carrier = { -1, -1 } };
+	struct churn c = { .seed = cfg->seed,
+			   .no_scm = cfg->no_scm,
+			   .fork_close = cfg->fork_close,
+			   .carrier = { -1, -1 } };
 	__u64 rep[2];
 	unsigned i;
 
@@ -262,7 +287,10 @@ static int churn_body(struct topo_child *ch, void *arg)
 		return 2;
 	do {
 		for (i = 1; i <= cfg->ops; i++) {
-			churn_one(&c);
+			if (c.fork_close && churn_rand(&c, 2))
+				churn_fork_close(&c);
+			else
+				churn_one(&c);
 			if (cfg->report_every && i % cfg->report_every == 0 && i != cfg->ops) {
 				rep[0] = i;
 				topo_report(ch, rep, 1);

@@ -19,6 +19,8 @@ struct churn_cfg {
 	unsigned seed; /* worker i uses seed + i */
 	unsigned report_every; /* also report progress every N ops (0: only at the end) */
 	bool no_scm; /* no SCM_RIGHTS: every release is then visible to events */
+	bool fork_close; /* half the ops: fork a child that inherits a fresh socketpair and
+			    exits at once while the parent closes its copies */
 };
 
 /*

@@ -313,7 +313,8 @@ static void count_links(struct bpf_object *obj, const char *pin_dir, int *pinned
 	char path[PATH_MAX];
 
 	bpf_object__for_each_program(prog, obj) {
-		if (!bpf_program__autoload(prog))
+		/* the recheck program is pinned as a program (run, never attached) */
+		if (!bpf_program__autoload(prog) || !strcmp(bpf_program__name(prog), "recheck_run"))
 			continue;
 		link_path(path, sizeof(path), pin_dir, prog);
 		*pinned_n += pinned(path);
@@ -345,6 +346,17 @@ static int settle_partial_links(struct tracker *t, const char *pin_dir)
 	return 0;
 }
 
+/* The recheck program is run (BPF_PROG_RUN) by the tracker and the readers: pinned, not attached. */
+static int pin_recheck(struct tracker *t, const char *pin_dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/prog_recheck_run", pin_dir);
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return bpf_program__pin(t->iter->progs.recheck_run, path);
+}
+
 /* Attach every loaded program of obj that has no pinned link yet, and pin the link. */
 static int attach_and_pin(struct bpf_object *obj, const char *pin_dir, struct tracker *t)
 {
@@ -360,6 +372,14 @@ static int attach_and_pin(struct bpf_object *obj, const char *pin_dir, struct tr
 		link_path(path, sizeof(path), pin_dir, prog);
 		if (pinned(path)) {
 			t->adopted++;
+			continue;
+		}
+		if (prog == t->iter->progs.recheck_run) {
+			err = pin_recheck(t, pin_dir);
+			if (err)
+				return pr_err_ret(err,
+						  "cannot pin the recheck program under %s: %s",
+						  pin_dir, strerror(-err));
 			continue;
 		}
 		link = bpf_program__attach(prog);
@@ -663,6 +683,8 @@ static void track_write_metrics(const struct opts *o, struct sockmap *m, bool up
 }
 
 #define PIN_CHECK_MS 1000
+/* The recheck of shared-close candidates (sockmap__recheck): stale records live this long. */
+#define RECHECK_MS 10
 
 /*
  * Reconcile every reconcile_ms until a stop signal (blocked in set) arrives, or until the
@@ -672,10 +694,9 @@ static void track_write_metrics(const struct opts *o, struct sockmap *m, bool up
 static int track_loop(const struct opts *o, struct sockmap *m, const sigset_t *set,
 		      __u64 *last_fail, int *metrics_err)
 {
-	__u32 step = o->reconcile_ms && o->reconcile_ms < PIN_CHECK_MS ? o->reconcile_ms :
-									 PIN_CHECK_MS;
-	struct timespec ts = { .tv_sec = step / 1000, .tv_nsec = (step % 1000) * 1000000L };
-	__u64 waited = 0, metrics_waited = 0;
+	__u32 step = RECHECK_MS;
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = RECHECK_MS * 1000000L };
+	__u64 waited = 0, pin_waited = 0, metrics_waited = 0;
 	int sig, err;
 
 	for (;;) {
@@ -689,10 +710,16 @@ static int track_loop(const struct opts *o, struct sockmap *m, const sigset_t *s
 			continue;
 		if (errno != EAGAIN)
 			return pr_perror_ret("sigtimedwait");
-		if (!pins_present(o->pin_dir)) {
-			pr_warn("%s was removed: the programs are detached, exiting", o->pin_dir);
-			return 0;
+		pin_waited += step;
+		if (pin_waited >= PIN_CHECK_MS) {
+			pin_waited = 0;
+			if (!pins_present(o->pin_dir)) {
+				pr_warn("%s was removed: the programs are detached, exiting",
+					o->pin_dir);
+				return 0;
+			}
 		}
+		sockmap__recheck(m); /* the releases no event saw, by inode */
 		waited += step;
 		metrics_waited += step;
 		if (metrics_waited >= o->metrics_s * 1000ULL) {

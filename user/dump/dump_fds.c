@@ -69,26 +69,17 @@ static void fd_dedup(struct dump_ctx *ctx, struct dump_fd *f)
 	f->file_id = dump_new_id(ctx);
 }
 
-/* The first kind of the table that claims f, or a refusal naming what it is. */
+/* The first kind of the table that claims f, or a refusal naming what it is (fd.h). */
 static int fd_kind(struct dump_ctx *ctx, struct dump_fd *f, int pidfd)
 {
-	struct fd_probe p = { .st = &f->st, .link = f->link, .family = -1 };
-	socklen_t l = sizeof(p.family);
 	char d[96], why[512];
+	int err;
 
 	dump_fd_desc(ctx, f, d, sizeof(d));
-	if (S_ISSOCK(f->st.st_mode)) {
-		/* the family is only known from the socket itself */
-		f->stolen = pidfd_getfd(pidfd, f->fd, 0);
-		if (f->stolen < 0)
-			return pr_perror_ret("%s: cannot take a copy of %s", d, f->link);
-		if (getsockopt(f->stolen, SOL_SOCKET, SO_DOMAIN, &p.family, &l))
-			return pr_perror_ret("%s: cannot read the family of %s", d, f->link);
-	}
-	/* fd_kinds.c decides, for crux-map external too: both give the same verdict */
-	if (!fd_kind_find(&p, &f->kind, why, sizeof(why)))
-		return 0;
-	return pr_err_ret(-EOPNOTSUPP, "%s: %s", d, why);
+	err = fd_kind_of(d, f->link, &f->st, pidfd, f->fd, &f->stolen, &f->kind, why, sizeof(why));
+	if (err)
+		return pr_err_ret(err, "%s", why);
+	return 0;
 }
 
 static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)

@@ -93,17 +93,28 @@ struct fd_kind {
 extern const struct fd_kind *const fd_kinds[];
 extern const size_t fd_nr_kinds;
 
-/*
- * The first kind of the table that claims p, or -EOPNOTSUPP and why not ("X is a named
- * FIFO: not supported yet"): one decision for `crux dump` and `crux-map external`.
- */
-int fd_kind_find(const struct fd_probe *p, const struct fd_kind **ret, char *why, size_t size);
-/* Every fd of live pid that no kind claims: cb(arg, fd, why) for each; how many, or -errno. */
-int fd_kind_refusals(pid_t pid, void (*cb)(void *arg, int fd, const char *why), void *arg);
-
 /* The kind that writes file_entry.type t, or NULL. */
 const struct fd_kind *fd_kind_by_type(uint32_t t);
 
 #define fd_for_each_kind(i, k) for ((i) = 0; (i) < fd_nr_kinds && ((k) = fd_kinds[i]); (i)++)
+
+/*
+ * The one verdict `crux dump` (dump_fds.c) and `crux-map external` (user/dump/verdict.c)
+ * both reach: the first kind of fd_kinds[] whose match claims fd `fd` of the process
+ * behind pidfd, whose /proc link is link and stat st.
+ * desc names it in messages ("pid 12 (comm) fd 3"). A socket is copied with pidfd_getfd to
+ * read its family: the copy is returned in *stolen (or closed if stolen is NULL).
+ * Returns 0 with the kind in *ret; -EOPNOTSUPP with the refusal in why (no kind claims
+ * it); another -errno with why saying what could not be read.
+ */
+int fd_kind_of(const char *desc, const char *link, const struct stat *st, int pidfd, int fd,
+	       int *stolen, const struct fd_kind **ret, char *why, size_t size);
+
+/*
+ * An external pipe: desc holds one end of pipe ino (the read end if rd) and pid holder
+ * (comm) outside the tree holds the other end.
+ */
+void fd_external_pipe_msg(const char *desc, uint64_t ino, bool rd, pid_t holder, const char *comm,
+			  char *buf, size_t size);
 
 #endif /* CRUX_FD_H */

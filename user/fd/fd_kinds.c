@@ -51,24 +51,24 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 /* What an fd is, for the refusal of an fd no kind claims. */
-static void describe(const struct fd_probe *p, char *buf, size_t size)
+static void describe(const struct stat *st, const char *link, int family, char *buf, size_t size)
 {
-	switch (p->st->st_mode & S_IFMT) {
+	switch (st->st_mode & S_IFMT) {
 	case S_IFSOCK:
-		if (p->family == AF_PACKET)
+		if (family == AF_PACKET)
 			snprintf(buf, size, "a packet socket (AF_PACKET)");
 		else
-			snprintf(buf, size, "a socket of family %d", p->family);
+			snprintf(buf, size, "a socket of family %d", family);
 		return;
 	case S_IFIFO:
-		snprintf(buf, size, "%s", strncmp(p->link, "pipe:", 5) ? "a named FIFO" : "a pipe");
+		snprintf(buf, size, "%s", strncmp(link, "pipe:", 5) ? "a named FIFO" : "a pipe");
 		return;
 	case S_IFREG:
 	case S_IFDIR:
 	case S_IFCHR:
-		if (p->link[0] != '/')
+		if (link[0] != '/')
 			snprintf(buf, size, "a file without a path (memfd or anonymous inode)");
-		else if (ends_with(p->link, " (deleted)"))
+		else if (ends_with(link, " (deleted)"))
 			snprintf(buf, size,
 				 "a deleted file (keep the file or close it before "
 				 "the dump)");
@@ -80,62 +80,49 @@ static void describe(const struct fd_probe *p, char *buf, size_t size)
 	}
 }
 
-int fd_kind_find(const struct fd_probe *p, const struct fd_kind **ret, char *why, size_t size)
+/* "desc: cannot <what> link: <errno>" */
+static int errno_why(char *why, size_t size, const char *what, const char *desc, const char *link)
 {
+	int err = -errno;
+
+	snprintf(why, size, "%s: cannot %s %s: %s", desc, what, link, strerror(-err));
+	return err;
+}
+
+int fd_kind_of(const char *desc, const char *link, const struct stat *st, int pidfd, int fd,
+	       int *stolen, const struct fd_kind **ret, char *why, size_t size)
+{
+	struct fd_probe p = { .st = st, .link = link, .family = -1 };
+	socklen_t l = sizeof(p.family);
 	char what[96];
+	int s = -1, err = -EOPNOTSUPP;
 	size_t i;
 
-	for (i = 0; i < fd_nr_kinds; i++) {
-		if (fd_kinds[i]->match && fd_kinds[i]->match(p)) {
-			*ret = fd_kinds[i];
-			return 0;
+	if (S_ISSOCK(st->st_mode)) {
+		/* the family is only known from the socket itself */
+		s = pidfd_getfd(pidfd, fd, 0);
+		if (s < 0)
+			return errno_why(why, size, "take a copy of", desc, link);
+		if (getsockopt(s, SOL_SOCKET, SO_DOMAIN, &p.family, &l)) {
+			err = errno_why(why, size, "read the family of", desc, link);
+			close(s);
+			return err;
 		}
 	}
-	describe(p, what, sizeof(what));
-	snprintf(why, size, "%s is %s: not supported yet", p->link, what);
-	return -EOPNOTSUPP;
-}
-
-/* SO_DOMAIN of pid's fd, read on a copy; -1 if it cannot be read. */
-static int sock_family(int pidfd, int fd)
-{
-	_cleanup_close_ int copy = pidfd_getfd(pidfd, fd, 0);
-	socklen_t l = sizeof(int);
-	int dom = -1;
-
-	if (copy < 0 || getsockopt(copy, SOL_SOCKET, SO_DOMAIN, &dom, &l))
-		return -1;
-	return dom;
-}
-
-int fd_kind_refusals(pid_t pid, void (*cb)(void *arg, int fd, const char *why), void *arg)
-{
-	_cleanup_close_ int pidfd = pidfd_open(pid, 0);
-	_cleanup_free_ int *fds = NULL;
-	size_t n, i;
-	int count = 0, err;
-
-	err = proc_list_fds(pid, &fds, &n);
-	if (err)
-		return err;
-	for (i = 0; i < n; i++) {
-		_cleanup_free_ char *link = NULL;
-		char what[32], path[64], why[512];
-		const struct fd_kind *k;
-		struct stat st;
-		struct fd_probe p = { .st = &st, .family = -1 };
-
-		snprintf(what, sizeof(what), "fd/%d", fds[i]);
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fds[i]);
-		if (proc_readlink(pid, what, &link) || stat(path, &st))
-			continue; /* closed meanwhile */
-		p.link = link;
-		if (S_ISSOCK(st.st_mode))
-			p.family = sock_family(pidfd, fds[i]);
-		if (!fd_kind_find(&p, &k, why, sizeof(why)))
-			continue;
-		cb(arg, fds[i], why);
-		count++;
+	for (i = 0; i < fd_nr_kinds; i++) {
+		if (fd_kinds[i]->match && fd_kinds[i]->match(&p)) {
+			*ret = fd_kinds[i];
+			err = 0;
+			break;
+		}
 	}
-	return count;
+	if (err) {
+		describe(st, link, p.family, what, sizeof(what));
+		snprintf(why, size, "%s: %s is %s: not supported yet", desc, link, what);
+	}
+	if (stolen && !err)
+		*stolen = s;
+	else if (s >= 0)
+		close(s);
+	return err;
 }

@@ -169,7 +169,7 @@ static int pipes_check(struct dump_ctx *ctx)
 	for (i = 0; p && i < p->n; i++) {
 		struct pipe_rec *r = &p->v[i];
 		struct dump_fd *ours;
-		char link[64], comm[16], d[96];
+		char link[64], comm[16], d[96], msg[512];
 		pid_t holder;
 
 		r->rd = refind(ctx, r->ino, true);
@@ -187,11 +187,9 @@ static int pipes_check(struct dump_ctx *ctx)
 				r->rd ? "write" : "read");
 			continue;
 		}
-		pr_err("external pipe: %s holds the %s end of %s; its %s end is held by pid %d "
-		       "(%s) outside the dumped tree. A dump must be self-contained: dump a tree "
-		       "that includes pid %d, or close the pipe in the tree first",
-		       dump_fd_desc(ctx, ours, d, sizeof(d)), r->rd ? "read" : "write", link,
-		       r->rd ? "write" : "read", holder, comm, holder);
+		fd_external_pipe_msg(dump_fd_desc(ctx, ours, d, sizeof(d)), r->ino, r->rd, holder,
+				     comm, msg, sizeof(msg));
+		pr_err("%s", msg);
 		failed = -EXDEV;
 	}
 	return failed;
@@ -554,3 +552,14 @@ const struct fd_kind fd_pipe = {
 	.release = pipe_release,
 	.show = pipe_show,
 };
+
+void fd_external_pipe_msg(const char *desc, uint64_t ino, bool rd, pid_t holder, const char *comm,
+			  char *buf, size_t size)
+{
+	snprintf(buf, size,
+		 "external pipe: %s holds the %s end of pipe:[%llu]; its %s end is held by pid "
+		 "%d (%s) outside the dumped tree. A dump must be self-contained: dump a tree that "
+		 "includes pid %d, or close the pipe in the tree first",
+		 desc, rd ? "read" : "write", (unsigned long long)ino, rd ? "write" : "read",
+		 holder, comm, holder);
+}

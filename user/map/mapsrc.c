@@ -16,6 +16,7 @@
 #include "log.h"
 #include "proc.h"
 #include "mapsrc.h"
+#include "owner.h"
 #include "snapfile.h"
 #include "sockdiag.h"
 #include "sockmap.h"
@@ -31,6 +32,7 @@ struct mapsrc {
 	bool watching;
 	struct treeiter *ti; /* mapsrc_treeiter(), on first use */
 	int ti_err;
+	struct owner_cache *oc; /* owners checked at read time (owner.h), on first use */
 	struct sockdiag_table *diag; /* the host's sockets by sock_diag, on first use */
 	bool (*consider)(pid_t pid, void *arg); /* MAPSRC_DIAG: who may own a socket */
 	void *consider_arg;
@@ -271,6 +273,7 @@ void mapsrc__close(struct mapsrc *s)
 	if (!s)
 		return;
 	mapsrc_watch_end(s);
+	owner_cache__free(s->oc);
 	treeiter__free(s->ti);
 	sockdiag_table__free(s->diag);
 	if (s->map)
@@ -380,12 +383,27 @@ __u32 mapsrc_embryo_listener(struct mapsrc *s, __u64 client_ino)
 	return sockdiag_table_embryo_listener(s->diag, (__u32)client_ino);
 }
 
+/* The owner of a live record as it is now: it still holds the socket, under its comm now. */
+static void owner_now(struct mapsrc *s, struct crux_sock *r, bool resolve)
+{
+	if (s->kind == MAPSRC_FILE || s->kind == MAPSRC_DIAG)
+		return; /* a recording shows its own moment; sock_diag owners are read now */
+	if (!s->oc)
+		s->oc = owner_cache__new(mapsrc_treeiter(s));
+	owner_fix(s->oc, r, resolve);
+}
+
 int mapsrc_lookup(struct mapsrc *s, __u64 ino, struct crux_sock *ret)
 {
 	struct crux_sock key = { .ino = ino }, *hit;
+	int err;
 
-	if (s->map)
-		return sockmap__lookup(s->map, ino, ret);
+	if (s->map) {
+		err = sockmap__lookup(s->map, ino, ret);
+		if (!err)
+			owner_now(s, ret, true);
+		return err;
+	}
 	if (s->kind == MAPSRC_DIAG)
 		return diag_lookup(s, ino, ret);
 	hit = bsearch(&key, s->file->socks, s->file->n_socks, sizeof(key), snapfile_sock_cmp);
@@ -415,9 +433,15 @@ int mapsrc_lookup_conn(struct mapsrc *s, __u64 ino, struct crux_conn *ret)
 int mapsrc_list(struct mapsrc *s, struct crux_sock **ret, size_t *ret_n)
 {
 	struct crux_sock *v;
+	size_t i;
+	int err;
 
-	if (s->map)
-		return sockmap__list(s->map, ret, ret_n);
+	if (s->map) {
+		err = sockmap__list(s->map, ret, ret_n);
+		for (i = 0; !err && i < *ret_n; i++)
+			owner_now(s, &(*ret)[i], true);
+		return err;
+	}
 	if (s->kind == MAPSRC_DIAG)
 		return diag_list(s, NULL, 0, ret, ret_n);
 	v = malloc((s->file->n_socks ? s->file->n_socks : 1) * sizeof(*v));
@@ -445,8 +469,14 @@ int mapsrc_list_inbound(struct mapsrc *s, const __u64 *inos, size_t n, struct cr
 	struct crux_sock *v;
 	size_t i, k = 0;
 
-	if (s->map)
-		return sockmap__list_inbound(s->map, inos, n, ret, ret_n);
+	int err;
+
+	if (s->map) {
+		err = sockmap__list_inbound(s->map, inos, n, ret, ret_n);
+		for (i = 0; !err && i < *ret_n; i++)
+			owner_now(s, &(*ret)[i], true);
+		return err;
+	}
 	if (s->kind == MAPSRC_DIAG)
 		return diag_list(s, inos, n, ret, ret_n);
 	v = malloc((s->file->n_socks ? s->file->n_socks : 1) * sizeof(*v));

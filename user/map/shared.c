@@ -7,7 +7,8 @@
  * the fds of the set and the caller's own account for some of it, and the rest is held
  * elsewhere: an fd table outside the set, or an SCM_RIGHTS message in flight. A pipe end
  * reopened through /proc/PID/fd is another description of the same end: the pipe's reader
- * and writer counts show it.
+ * and writer counts show it. A thread of the set asleep in poll()/select() holds one more
+ * reference per polled file (the iterator counts them); a frozen tree has none.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -157,6 +158,30 @@ static int add_end(struct shared_ref **v, size_t *n, const struct crux_file_ref 
 	return 0;
 }
 
+/*
+ * References to the file of v[0..n) held by the set's own sleeping poll()/select() calls:
+ * each process's count, once (every fd of a process on the file reports the same waits).
+ */
+static unsigned int group_poll_refs(const struct crux_file_ref *v, size_t n)
+{
+	unsigned int sum = 0;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		unsigned int most = v[i].poll_refs;
+
+		for (j = 0; j < i && v[j].tgid != v[i].tgid; j++)
+			;
+		if (j < i)
+			continue; /* this process was counted at its first fd */
+		for (j = i + 1; j < n; j++)
+			if (v[j].tgid == v[i].tgid && v[j].poll_refs < most)
+				most = v[j].poll_refs; /* visits disagree: believe the fewest */
+		sum += most;
+	}
+	return sum;
+}
+
 /* The tree's pipe ends and sockets that have references beyond the tree and crux. */
 static int find_shared(const struct refset *tree, const struct refset *self, long bias,
 		       struct shared_ref **ret, size_t *ret_n)
@@ -178,7 +203,7 @@ static int find_shared(const struct refset *tree, const struct refset *self, lon
 			continue;
 		if (r->kind == CRUX_FILE_PIPE && external_pipe(tree, r))
 			continue;
-		held += refset_count(self, r->file);
+		held += refset_count(self, r->file) + group_poll_refs(r, j - i);
 		if ((long)refs - bias > (long)held)
 			err = add_end(ret, ret_n, r, rd);
 		if (err || r->kind != CRUX_FILE_PIPE)

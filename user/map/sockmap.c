@@ -49,6 +49,7 @@ struct sockmap {
 	int stats_fd;
 	int task_link_fd; /* iter_task_file_seed link */
 	int unix_link_fd; /* iter_unix_seed link */
+	int recheck_link_fd; /* the recheck_run program (run, not attached) */
 	int dir_fd; /* pin dir: flock() serialises reconciles */
 	bool live;
 	struct crux_iter_bpf *skel; /* snapshot: the private object */
@@ -61,7 +62,7 @@ static struct sockmap *sockmap_new(void)
 	if (!m)
 		return NULL;
 	m->peers_fd = m->conn_fd = m->stats_fd = -1;
-	m->task_link_fd = m->unix_link_fd = m->dir_fd = -1;
+	m->task_link_fd = m->unix_link_fd = m->recheck_link_fd = m->dir_fd = -1;
 	return m;
 }
 
@@ -79,6 +80,7 @@ void sockmap__close(struct sockmap *m)
 	}
 	closep(&m->task_link_fd);
 	closep(&m->unix_link_fd);
+	closep(&m->recheck_link_fd);
 	closep(&m->dir_fd);
 	free(m);
 }
@@ -145,7 +147,12 @@ int sockmap__open(const char *pin_dir, struct sockmap **ret, __u32 *ret_abi_vers
 	/* optional: without them (a tracker still starting) reconcile says -ENOENT */
 	m->task_link_fd = bpfobj_get_at(pin_dir, "link_iter_task_file_seed");
 	m->unix_link_fd = bpfobj_get_at(pin_dir, "link_iter_unix_seed");
+	m->recheck_link_fd = bpfobj_get_at(pin_dir, "prog_recheck_run");
 	m->dir_fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* every reader starts from a map without the releases no event saw */
+	err = sockmap__recheck(m);
+	if (err && err != -ENOENT)
+		pr_debug("recheck of the shared-close candidates failed: %s", strerror(-err));
 	*ret = m;
 	return 0;
 }
@@ -159,6 +166,17 @@ int sockmap__open_any(const char *pin_dir, struct sockmap **ret)
 	pr_debug("no tracker state under %s: taking a one-shot kernel snapshot",
 		 pin_dir ? pin_dir : CRUX_PIN_ROOT);
 	return sockmap__snapshot(ret);
+}
+
+static int iter_run(int link_fd);
+
+int sockmap__recheck(struct sockmap *m)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	if (m->recheck_link_fd < 0)
+		return -ENOENT;
+	return bpf_prog_test_run_opts(m->recheck_link_fd, &o) ? -errno : 0;
 }
 
 /* Drain one iterator instance; the seed programs write no output, so this is one read(). */

@@ -54,6 +54,12 @@ int sockmap__owner(struct sockmap *m, __u64 ino, __u32 *ret_tgid, char *ret_comm
 /* stats[CRUX_ST__MAX], see enum crux_stat. */
 int sockmap__stats(struct sockmap *m, __u64 *stats);
 /*
+ * Look again at the sockets a drop left while other references remained (the recheck map)
+ * and forget the ones that are gone: a few ms at most, run by sockmap__open and by the
+ * tracker every CRUX_RECHECK_MS. -ENOENT without a tracker's recheck link.
+ */
+int sockmap__recheck(struct sockmap *m);
+/*
  * Run a reconcile pass now (live state only: uses the pinned iterator links): every live
  * socket is refreshed, entries not refreshed are swept. strict = no generation of grace.
  */

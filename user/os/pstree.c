@@ -99,6 +99,14 @@ static int check_task(pid_t pid, struct proc_stat *st, const char **why)
 	return 0;
 }
 
+int pstree_check_task(pid_t pid, const char **why)
+{
+	struct proc_stat st;
+
+	*why = NULL;
+	return check_task(pid, &st, why);
+}
+
 /*
  * A task in job-control stop (kill -STOP, state T) reports the seize itself as a group-stop:
  * PTRACE_EVENT_STOP with its stop signal where a running task reports SIGTRAP

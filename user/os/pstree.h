@@ -48,6 +48,11 @@ struct pstree {
  *   -EAGAIN an exiting task, still exiting after every attempt;
  *   -EBUSY  a task is already traced, or the tree keeps growing faster than it is frozen.
  */
+/*
+ * The checks the freeze makes on each task, on a running one (crux-map's verdict): 0, or
+ * -errno with *why set when the dump refuses the task (a zombie, a traced task).
+ */
+int pstree_check_task(pid_t pid, const char **why);
 int pstree_freeze(pid_t root, struct pstree *ret, const char **ret_why, pid_t *ret_pid);
 /*
  * Detach every frozen task (it continues where it was: a task that was in job-control stop
