@@ -236,10 +236,11 @@ int dump_guard_tree(struct dump_ctx *ctx)
 	for (i = 1; i < ctx->tree.n; i++) {
 		const struct pstree_task *a = &ctx->tree.tasks[i];
 
-		for (j = 0; j < i; j++) {
+		/* a zombie has no fd table: kcmp would find two zombies "equal" */
+		for (j = 0; j < i && !a->zombie; j++) {
 			const struct pstree_task *b = &ctx->tree.tasks[j];
 
-			if (syscall(SYS_kcmp, a->pid, b->pid, KCMP_FILES, 0, 0))
+			if (b->zombie || syscall(SYS_kcmp, a->pid, b->pid, KCMP_FILES, 0, 0))
 				continue;
 			pr_err("shared fd table: pid %d (%s) shares its fd table with pid %d (%s) "
 			       "(clone(CLONE_FILES)): a restore would give each its own, and an fd "
