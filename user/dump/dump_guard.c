@@ -64,6 +64,11 @@ int dump_guard_early(pid_t tid, const char *comm, uint32_t seccomp)
 			-EOPNOTSUPP,
 			"pid %d (%s) has POSIX timers (/proc/%d/timers): not supported yet", tid,
 			comm, tid);
+	/* the suspension of its filters ends with crux: see ptrace.c, self-restoring injection */
+	if (seccomp)
+		pr_warn("pid %d (%s) runs under seccomp: if crux is killed while it runs a syscall "
+			"inside it, its filters see that syscall (strict mode kills it)",
+			tid, comm);
 	return 0;
 }
 

@@ -30,6 +30,7 @@
 #include "mem.h"
 #include "proc.h"
 #include "ptrace.h"
+#include "sigframe.h"
 #include "util.h"
 #include "core.pb-c.h"
 #include "crux_task.pb-c.h"
@@ -121,12 +122,17 @@ static int inj(struct ptrace_inj *j, long nr, uint64_t a0, uint64_t a1, uint64_t
 	return 0;
 }
 
-static int read_scratch(pid_t pid, uint64_t addr, struct scratch *s)
+_Static_assert(sizeof(struct scratch) <= SIGFRAME_SCRATCH, "the scratch fits below the frame");
+
+static int read_scratch(const struct ptrace_inj *j, uint64_t addr, struct scratch *s)
 {
 	char path[64];
 	_cleanup_close_ int fd = -1;
 
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	if (j->mem_fd >= 0) /* frame mode keeps the task's memory open */
+		return pread(j->mem_fd, s, sizeof(*s), (off_t)addr) == (ssize_t)sizeof(*s) ? 0 :
+											     -EIO;
+	snprintf(path, sizeof(path), "/proc/%d/mem", j->tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -149,7 +155,7 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 		err = inj(j, SYS_rt_sigaction, sig, 0, scr, 8, &r);
 		if (err || r)
 			return err ? err : (int)r;
-		err = read_scratch(j->tid, scr, &s);
+		err = read_scratch(j, scr, &s);
 		if (err)
 			return err;
 		in->sa[sig] = s.sa;
@@ -167,7 +173,7 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 	if (err)
 		return err;
 	if (!leader) {
-		err = read_scratch(j->tid, scr, &s);
+		err = read_scratch(j, scr, &s);
 		if (err)
 			return err;
 	}
@@ -175,7 +181,7 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 		err = inj(j, SYS_getitimer, i, scr + offsetof(struct scratch, it), 0, 0, &r);
 		if (err)
 			return err;
-		err = read_scratch(j->tid, scr, &s);
+		err = read_scratch(j, scr, &s);
 		if (err)
 			return err;
 		in->itimer[i] = s.it;
@@ -202,6 +208,10 @@ static int task_read_inner(pid_t pid, struct task_inner *in, bool leader)
 	if (err)
 		return pr_err_ret(err, "pid %d: cannot prepare syscall injection: %s", pid,
 				  strerror(-err));
+	if (j.mode != PTRACE_INJ_FRAME)
+		pr_warn("pid %d: no self-restoring syscall injection (%s): if crux is killed while "
+			"it injects, this task may crash",
+			pid, strerror(-j.frame_err));
 	err = leader ? inj(&j, SYS_brk, 0, 0, 0, 0, &r) : 0;
 	if (err)
 		goto out;
@@ -215,6 +225,11 @@ static int task_read_inner(pid_t pid, struct task_inner *in, bool leader)
 		inj(&j, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, &in->dumpable);
 		inj(&j, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, &in->thp_disabled);
 		inj(&j, SYS_prctl, PR_GET_MDWE, 0, 0, 0, &in->mdwe);
+	}
+	if (j.mode == PTRACE_INJ_FRAME) {
+		/* scratch bytes below the frame: nothing to map, nothing left if crux dies */
+		err = inner_scratch_queries(&j, j.scratch, in, leader);
+		goto out;
 	}
 	/* A shared anonymous page never merges with a neighbour: unmapping it restores the
 	 * task's layout exactly. */
@@ -249,7 +264,6 @@ out:
 	return 0;
 }
 
-/* /proc/PID/timers lists the task's POSIX timers: any line means at least one. */
 /* One thread's state (ts->pid is its tid); the leader also reads the process-wide parts. */
 static int task_collect(struct task_state *ts, bool leader)
 {
