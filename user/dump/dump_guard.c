@@ -19,6 +19,7 @@
 #include "compat.h"
 #include "dump.h"
 #include "log.h"
+#include "ptrace.h"
 #include "util.h"
 
 /* Device numbers of terminals (Documentation/admin-guide/devices.txt). */
@@ -256,4 +257,29 @@ int dump_guard_tree(struct dump_ctx *ctx)
 		}
 	}
 	return failed;
+}
+
+int dump_mcl_future_of(pid_t pid, uint64_t addr, int *ret_flags)
+{
+	char fl[128];
+	int err = dump_addr_vmflags(pid, addr, fl, sizeof(fl));
+
+	*ret_flags = proc_vmflag(fl, "lo") ? MCL_FUTURE : 0;
+	*ret_flags |= proc_vmflag(fl, "lf") ? MCL_ONFAULT : 0;
+	return err;
+}
+
+int dump_probe_mcl_future(struct ptrace_inj *j, pid_t pid, int *ret_flags)
+{
+	uint64_t args[6] = { 0, 4096, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS, (uint64_t)-1, 0 };
+	long addr = 0, r;
+	int err = ptrace_inj_syscall(j, SYS_mmap, args, &addr);
+
+	if (err || (unsigned long)addr > -4096UL)
+		return err ? err : (int)addr;
+	err = dump_mcl_future_of(pid, (uint64_t)addr, ret_flags);
+	args[0] = (uint64_t)addr;
+	args[1] = 4096;
+	ptrace_inj_syscall(j, SYS_munmap, args, &r);
+	return err;
 }
