@@ -18,6 +18,7 @@
 #include "classify.h"
 #include "crux_map/args.h"
 #include "cmd.h"
+#include "fd.h"
 #include "log.h"
 #include "mapsrc.h"
 #include "metrics.h"
@@ -309,9 +310,18 @@ out:
 
 /* ---- external ---- */
 
+/* An fd `crux dump` refuses by its kind (fd_kind_find()): "pid P (comm) fd F: why". */
+struct fd_refusal {
+	pid_t pid;
+	int fd;
+	char msg[600];
+};
+
 struct tree {
 	struct mapsrc_proc *procs;
 	size_t n_procs;
+	struct fd_refusal *bad_fds;
+	size_t n_bad_fds;
 	struct classify_sock *socks;
 	size_t n;
 	size_t n_unknown; /* socket fds the map does not know */
@@ -319,6 +329,7 @@ struct tree {
 
 static void tree_free(struct tree *t)
 {
+	free(t->bad_fds);
 	mapsrc_procs_free(t->procs, t->n_procs);
 	free(t->socks);
 }
@@ -409,10 +420,61 @@ static const char *tree_comm(const struct tree *t, pid_t pid)
 	return "?";
 }
 
+struct bad_fd_ctx {
+	struct tree *t;
+	const struct mapsrc_proc *p;
+	int err;
+};
+
+static void bad_fd_add(void *arg, int fd, const char *why)
+{
+	struct bad_fd_ctx *c = arg;
+	struct fd_refusal *v = realloc(c->t->bad_fds, (c->t->n_bad_fds + 1) * sizeof(*v));
+
+	if (!v) {
+		c->err = -ENOMEM;
+		return;
+	}
+	c->t->bad_fds = v;
+	v += c->t->n_bad_fds++;
+	v->pid = c->p->pid;
+	v->fd = fd;
+	snprintf(v->msg, sizeof(v->msg), "pid %d (%s) fd %d: %s", c->p->pid, c->p->comm, fd, why);
+}
+
+/* The fds of the tree a dump refuses by their kind, in the dump's own words. */
+static int tree_bad_fds(struct tree *t)
+{
+	struct bad_fd_ctx c = { .t = t };
+	size_t i;
+
+	for (i = 0; i < t->n_procs && !c.err; i++) {
+		c.p = &t->procs[i];
+		if (fd_kind_refusals(c.p->pid, bad_fd_add, &c) < 0)
+			pr_warn("pid %d: cannot check the kinds of its fds", c.p->pid);
+	}
+	return c.err;
+}
+
+static void bad_fds_print_json(struct outfmt *of, const struct tree *t)
+{
+	size_t i;
+
+	outfmt_open(of, "fds", '[');
+	for (i = 0; i < t->n_bad_fds; i++) {
+		outfmt_open(of, NULL, '{');
+		outfmt_int(of, "pid", NULL, t->bad_fds[i].pid);
+		outfmt_int(of, "fd", NULL, t->bad_fds[i].fd);
+		outfmt_str(of, "reason", NULL, t->bad_fds[i].msg);
+		outfmt_close(of);
+	}
+	outfmt_close(of);
+}
+
 static void external_print(const struct opts *o, pid_t pid, const struct classify_report *rep,
 			   const struct tree *t, const struct shared_end *shared, size_t n_shared)
 {
-	size_t n_refused = rep->n_refused + n_shared;
+	size_t n_refused = rep->n_refused + n_shared + t->n_bad_fds;
 	static const enum sp_col cols[] = { SP_PID,	 SP_FD,	       SP_INO,	   SP_TYPE,
 					    SP_CLASS,	 SP_EXT,       SP_PEER,	   SP_PEER_NAME,
 					    SP_PEER_PID, SP_PEER_COMM, SP_PEER_FD, SP_ACTION,
@@ -445,6 +507,8 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 	/* only when there is one: a recorded snapshot (not checked) answers the same */
 	if (o->json && n_shared)
 		shared_print_json(of, shared, n_shared);
+	if (o->json && t->n_bad_fds)
+		bad_fds_print_json(of, t);
 	outfmt__free(of);
 	if (o->json)
 		return;
@@ -464,10 +528,12 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 		shared_format(&shared[i], tree_comm(t, shared[i].pid), msg, sizeof(msg));
 		printf("refused: %s\n", msg);
 	}
+	for (i = 0; i < t->n_bad_fds; i++)
+		printf("refused: %s\n", t->bad_fds[i].msg);
 	if (n_refused)
 		printf("verdict: crux dump -t %d would be refused: %zu %s above\n", pid, n_refused,
-		       n_shared ? (n_refused == 1 ? "refusal" : "refusals") :
-				  (n_refused == 1 ? "socket" : "sockets"));
+		       n_shared || t->n_bad_fds ? (n_refused == 1 ? "refusal" : "refusals") :
+						  (n_refused == 1 ? "socket" : "sockets"));
 	else
 		printf("verdict: crux dump -t %d would accept every socket (%zu inbound "
 		       "warning%s)\n",
@@ -524,9 +590,11 @@ static int cmd_external(const struct opts *o, struct mapsrc *src, pid_t pid)
 		mapsrc_classify_lookup(src, &lk);
 		err = classify_tree(t.socks, t.n, in, n_in, &lk, &pol, &rep);
 	}
-	/* a recorded snapshot has no processes to count references in */
-	if (!err && mapsrc_kind(src) != MAPSRC_FILE)
+	/* a recorded snapshot has no processes to count references in, nor fds to look at */
+	if (!err && mapsrc_kind(src) != MAPSRC_FILE) {
 		tree_shared(src, &t, &shared, &n_shared);
+		err = tree_bad_fds(&t);
+	}
 	if (!err) {
 		if (t.n_unknown)
 			pr_debug("%zu socket fds of the tree are not unix sockets the map knows",

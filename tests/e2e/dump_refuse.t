@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # What crux cannot restore yet is refused at dump time with a message naming it, never
-# dumped wrongly: an fd in flight (SCM_RIGHTS) in a socket queue, an eventfd. The refused
+# dumped wrongly: an fd in flight (SCM_RIGHTS) in a socket queue, a pidfd. The refused
 # target runs on, and its queue still holds the fd. A multi-threaded process is dumped now.
 . "$(dirname "$0")/dump_lib.sh"
 
@@ -18,10 +18,14 @@ has "$out" "SCM_RIGHTS" "a second try still sees the fd in flight (peeking did n
 fds=$(ls /proc/$tpid/fd | wc -l)
 ok "$([ "$fds" = 6 ]; echo $?)" "the target gained no fd from the peeks ($fds fds)"
 
-start eventfd || exit 1
+start pidfd || exit 1
 out=$("$CRUX" dump -t $tpid -D "$tdir/img" 2>&1)
-ok "$([ $? = 1 ]; echo $?)" "an eventfd: refused"
-has "$out" "pid $tpid \(dumptgt\) fd 4: anon_inode:\[eventfd\]" "the message names the fd and its kind"
+ok "$([ $? = 1 ]; echo $?)" "a pidfd: refused"
+has "$out" "pid $tpid \(dumptgt\) fd 4: anon_inode:\[pidfd\]" "the message names the fd and its kind"
+line=$(grep -o "pid $tpid (dumptgt) fd 4: .*supported yet" <<<"$out")
+map=$("${CRUX_MAP:-$PWD/.output/crux-map}" external $tpid 2>/dev/null)
+ok "$(grep -qxF "refused: $line" <<<"$map" && grep -q "would be refused" <<<"$map"; echo $?)" \
+	"crux-map external refuses it with the dump's own words"
 running $tpid "$tdir"
 ok $? "the target runs on"
 

@@ -25,7 +25,7 @@
  *                 end, one socket, the write end reopened through /proc, or the write end
  *                 in flight in a socket queue of its own. SIGUSR1 makes it let go.
  *   scm           a socketpair with an fd in flight (SCM_RIGHTS) in its queue
- *   eventfd       an eventfd (a kind crux does not dump yet)
+ *   pidfd         a pidfd of itself (a kind crux does not dump yet)
  *   threads       a second thread
  */
 #include <errno.h>
@@ -38,7 +38,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -352,7 +352,7 @@ static void topo_shared(const char *what)
 int main(int argc, char **argv)
 {
 	unsigned long counter = 0;
-	char p[300];
+	char p[300], b0[300];
 	int fd;
 
 	if (argc < 3) {
@@ -402,18 +402,23 @@ int main(int argc, char **argv)
 			die("pthread_create");
 	} else if (!strcmp(argv[1], "scm"))
 		topo_scm();
-	else if (!strcmp(argv[1], "eventfd")) {
-		if (eventfd(0, 0) < 0)
-			die("eventfd");
+	else if (!strcmp(argv[1], "pidfd")) {
+		if (syscall(SYS_pidfd_open, getpid(), 0) < 0)
+			die("pidfd_open");
 	} else {
 		dprintf(2, "dumptgt: unknown topology %s\n", argv[1]);
 		return 64;
 	}
-	snprintf(p, sizeof(p), "%s/ready", dir);
+	/* made under another name, then renamed: "ready" never shows while its fd is open (a
+	 * test that dumps at once would see one fd more than the target keeps) */
+	snprintf(p, sizeof(p), "%s/ready.tmp", dir);
 	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		die("ready");
 	close(fd);
+	snprintf(b0, sizeof(b0), "%s/ready", dir);
+	if (rename(p, b0))
+		die("ready");
 	for (;;) {
 		char b[32];
 		int n = snprintf(b, sizeof(b), "%lu\n", ++counter);

@@ -19,6 +19,7 @@
 
 #include "core.pb-c.h"
 #include "crux_ext.pb-c.h"
+#include "crux_fds.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "fs.pb-c.h"
@@ -299,6 +300,22 @@ static ProtobufCMessage *sample_crux_task(void)
 	return &e.base;
 }
 
+static ProtobufCMessage *sample_crux_fds(void)
+{
+	static CruxEpollTarget t = CRUX_EPOLL_TARGET__INIT, *tp = &t;
+	static CruxFdEntry e = CRUX_FD_ENTRY__INIT;
+
+	t.has_tfd = t.has_target_id = 1;
+	t.tfd = 40;
+	t.target_id = 7;
+	e.has_id = e.has_dump_realtime_ns = 1;
+	e.id = 4;
+	e.n_targets = 1;
+	e.targets = &tp;
+	e.dump_realtime_ns = 1796398978631089000ull;
+	return &e.base;
+}
+
 static const struct sample {
 	enum img_type type;
 	ProtobufCMessage *(*make)(void);
@@ -317,6 +334,7 @@ static const struct sample {
 	{ IMG_PIPES_DATA, sample_pipes_data, 5 },
 	{ IMG_CRUX_EXT, sample_crux_ext, 0 },
 	{ IMG_CRUX_TASK, sample_crux_task, 0 },
+	{ IMG_CRUX_FDS, sample_crux_fds, 0 },
 };
 
 /* Same message: same packed bytes. */
@@ -327,6 +345,57 @@ static bool same_msg(const ProtobufCMessage *a, const ProtobufCMessage *b)
 
 	return la == lb && pa && pb && pb_pack(a, pa) == la && pb_pack(b, pb) == lb &&
 	       !memcmp(pa, pb, la);
+}
+
+/* The event-loop payloads of file_entry, each packed and unpacked: CRIU's field numbers. */
+static void test_evloop_files(void)
+{
+	static FownEntry fw = FOWN_ENTRY__INIT;
+	EventfdFileEntry efd = EVENTFD_FILE_ENTRY__INIT;
+	SignalfdEntry sfd = SIGNALFD_ENTRY__INIT;
+	TimerfdEntry tfd = TIMERFD_ENTRY__INIT;
+	EventpollTfdEntry ept = EVENTPOLL_TFD_ENTRY__INIT, *eptp = &ept;
+	EventpollFileEntry ep = EVENTPOLL_FILE_ENTRY__INIT;
+	uint64_t handle = 0x3c51a;
+	FhEntry fh = FH_ENTRY__INIT;
+	InotifyWdEntry wd = INOTIFY_WD_ENTRY__INIT, *wdp = &wd;
+	InotifyFileEntry ify = INOTIFY_FILE_ENTRY__INIT;
+	FanotifyFileEntry ffy = FANOTIFY_FILE_ENTRY__INIT;
+	FileEntry fe[6];
+	size_t i;
+
+	efd.fown = sfd.fown = tfd.fown = ep.fown = ify.fown = ffy.fown = &fw;
+	efd.counter = 5;
+	sfd.sigmask = 1 << 9;
+	tfd.clockid = 1, tfd.ticks = 7, tfd.vsec = 2, tfd.isec = 5;
+	ept.tfd = 40, ept.events = 0x80000019, ept.data = 0x4444;
+	ep.n_tfd = 1, ep.tfd = &eptp;
+	fh.bytes = 8, fh.type = 1, fh.n_handle = 1, fh.handle = &handle;
+	wd.wd = 3, wd.mask = 0x100, wd.s_dev = 0xfe00000, wd.f_handle = &fh;
+	ify.n_wd = 1, ify.wd = &wdp;
+	ffy.faflags = 2, ffy.evflags = 0x8000;
+	for (i = 0; i < ARRAY_SIZE(fe); i++) {
+		file_entry__init(&fe[i]);
+		fe[i].id = (uint32_t)i + 1;
+	}
+	fe[0].type = FD_TYPES__EVENTFD, fe[0].efd = &efd;
+	fe[1].type = FD_TYPES__SIGNALFD, fe[1].sgfd = &sfd;
+	fe[2].type = FD_TYPES__TIMERFD, fe[2].tfd = &tfd;
+	fe[3].type = FD_TYPES__EVENTPOLL, fe[3].epfd = &ep;
+	fe[4].type = FD_TYPES__INOTIFY, fe[4].ify = &ify;
+	fe[5].type = FD_TYPES__FANOTIFY, fe[5].ffy = &ffy;
+	for (i = 0; i < ARRAY_SIZE(fe); i++) {
+		size_t len = pb_packed_size(&fe[i].base);
+		_cleanup_free_ uint8_t *buf = malloc(len + 1);
+		void *back = NULL;
+
+		ok(buf && pb_pack(&fe[i].base, buf) == len &&
+			   pb_unpack(&file_entry__descriptor, buf, len, &back) == 0 &&
+			   same_msg(&fe[i].base, back),
+		   "file_entry of type %s packs and unpacks equal",
+		   pb_enum_name(&fd_types__descriptor, fe[i].type));
+		pb_free(back);
+	}
 }
 
 static void test_roundtrip(const struct sample *s)
@@ -401,7 +470,7 @@ static void test_pages(void)
 
 static void test_magics(void)
 {
-	const uint32_t crux[] = { IMG_MAGIC_CRUX_EXT, IMG_MAGIC_CRUX_TASK };
+	const uint32_t crux[] = { IMG_MAGIC_CRUX_EXT, IMG_MAGIC_CRUX_TASK, IMG_MAGIC_CRUX_FDS };
 	uint32_t head[2] = { 0, 0 };
 	int t, u, fd, inside = 0, distinct = 1;
 	size_t i;
@@ -411,18 +480,20 @@ static void test_magics(void)
 		   "crux magic 0x%08x is outside CRIU's range", crux[i]);
 	ok(IMG_MAGIC_COMMON != IMG_MAGIC_CRUX_EXT && IMG_MAGIC_SERVICE != IMG_MAGIC_CRUX_EXT &&
 		   IMG_MAGIC_COMMON != IMG_MAGIC_CRUX_TASK &&
-		   IMG_MAGIC_SERVICE != IMG_MAGIC_CRUX_TASK,
+		   IMG_MAGIC_SERVICE != IMG_MAGIC_CRUX_TASK &&
+		   IMG_MAGIC_COMMON != IMG_MAGIC_CRUX_FDS &&
+		   IMG_MAGIC_SERVICE != IMG_MAGIC_CRUX_FDS,
 	   "crux magics differ from the common and service magics");
 	for (t = 0; t < IMG_TYPE_MAX; t++) {
 		uint32_t m = img_type_magic(t);
 
-		if (t != IMG_PAGES && t != IMG_CRUX_EXT && t != IMG_CRUX_TASK)
+		if (t != IMG_PAGES && t != IMG_CRUX_EXT && t != IMG_CRUX_TASK && t != IMG_CRUX_FDS)
 			inside += m >= IMG_MAGIC_CRIU_MIN && m < IMG_MAGIC_CRIU_MAX;
 		for (u = t + 1; u < IMG_TYPE_MAX; u++)
 			if (m && m == img_type_magic(u))
 				distinct = 0;
 	}
-	is_int(inside, IMG_TYPE_MAX - 3, "every CRIU file magic lies in CRIU's range");
+	is_int(inside, IMG_TYPE_MAX - 4, "every CRIU file magic lies in CRIU's range");
 	ok(distinct, "file magics are distinct");
 
 	fd = openat(dirfd_, "core-42.img", O_RDONLY | O_CLOEXEC);
@@ -670,6 +741,7 @@ int main(void)
 	dirfd_ = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (i = 0; i < ARRAY_SIZE(samples); i++)
 		test_roundtrip(&samples[i]);
+	test_evloop_files();
 	test_pages();
 	test_magics();
 	test_names();

@@ -37,22 +37,6 @@ static bool is_pty(dev_t rdev)
 	       (maj >= UNIX98_PTY_SLAVE_MAJOR && maj < UNIX98_PTY_SLAVE_MAJOR + 8);
 }
 
-/* /proc/PID/timers lists the task's POSIX timers: any line means at least one. */
-static bool has_posix_timers(pid_t pid)
-{
-	char path[64];
-	FILE *f;
-	bool any;
-
-	snprintf(path, sizeof(path), "/proc/%d/timers", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	any = fgetc(f) != EOF;
-	fclose(f);
-	return any;
-}
-
 int dump_guard_early(pid_t tid, const char *comm, uint32_t seccomp)
 {
 	if (seccomp > SECCOMP_MODE_FILTER)
@@ -60,11 +44,6 @@ int dump_guard_early(pid_t tid, const char *comm, uint32_t seccomp)
 			-EOPNOTSUPP,
 			"pid %d (%s) runs under an unknown seccomp mode %u: not supported", tid,
 			comm, seccomp);
-	if (has_posix_timers(tid))
-		return pr_err_ret(
-			-EOPNOTSUPP,
-			"pid %d (%s) has POSIX timers (/proc/%d/timers): not supported yet", tid,
-			comm, tid);
 	/* the suspension of its filters ends with crux: see ptrace.c, self-restoring injection */
 	if (seccomp)
 		pr_warn("pid %d (%s) runs under seccomp: if crux is killed while it runs a syscall "

@@ -19,6 +19,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -31,13 +32,13 @@
 #include "proc.h"
 #include "ptrace.h"
 #include "sigframe.h"
+#include "trackmem.h"
 #include "util.h"
 #include "core.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "fs.pb-c.h"
 #include "ids.pb-c.h"
 #include "mm.pb-c.h"
-#include "pagemap.pb-c.h"
 
 #define NSIG_MAX 64
 /* task_core_entry.task_state, CRIU's values */
@@ -48,17 +49,6 @@
 #define SIGINFO_MAX 64
 #define TLS_FIRST 12 /* GDT_ENTRY_TLS_MIN on x86-64 */
 #define TLS_COUNT 3
-#define PE_PRESENT 4
-
-/* CRIU's vma_entry.status bits */
-#define VMA_AREA_REGULAR (1 << 0)
-#define VMA_AREA_VSYSCALL (1 << 2)
-#define VMA_AREA_VDSO (1 << 3)
-#define VMA_AREA_HEAP (1 << 5)
-#define VMA_FILE_PRIVATE (1 << 6)
-#define VMA_FILE_SHARED (1 << 7)
-#define VMA_ANON_PRIVATE (1 << 9)
-#define VMA_AREA_VVAR (1 << 12)
 
 /* The kernel's struct sigaction as rt_sigaction() fills it on x86-64. */
 struct ksigaction {
@@ -82,6 +72,8 @@ struct task_inner {
 	long nnp, timerslack, mce_kill, mdwe; /* -1: not asked */
 	int mcl_future; /* mlockall() flags new mappings get: MCL_FUTURE [| MCL_ONFAULT] */
 	struct itimerval itimer[3];
+	struct ptimer pt[PTIMER_MAX]; /* POSIX timers (leader) */
+	int n_pt;
 };
 
 /* Layout of the scratch page shared by the queries. */
@@ -92,6 +84,7 @@ struct scratch {
 	int pdeath_sig;
 	int subreaper;
 	struct itimerval it;
+	struct itimerspec its;
 };
 
 struct task_state {
@@ -141,6 +134,34 @@ static int read_scratch(const struct ptrace_inj *j, uint64_t addr, struct scratc
 	return 0;
 }
 
+/* A POSIX timer's value and overrun: only the task can ask (timer ids are per process). */
+static int ptimer_query(struct ptrace_inj *j, uint64_t scr, struct ptimer *t)
+{
+	struct scratch s;
+	long r;
+	int err;
+
+	err = inj(j, SYS_timer_gettime, t->id, scr + offsetof(struct scratch, its), 0, 0, &r);
+	if (!err && r)
+		err = (int)r;
+	if (!err)
+		err = read_scratch(j, scr, &s);
+	if (!err)
+		err = inj(j, SYS_timer_getoverrun, t->id, 0, 0, 0, &r);
+	if (err)
+		return err;
+	t->vsec = (uint64_t)s.its.it_value.tv_sec;
+	t->vnsec = (uint64_t)s.its.it_value.tv_nsec;
+	t->isec = (uint64_t)s.its.it_interval.tv_sec;
+	t->insec = (uint64_t)s.its.it_interval.tv_nsec;
+	t->overrun = (int32_t)r;
+	if (r > 0)
+		pr_warn("pid %d: POSIX timer %u has an overrun count of %ld that the task has not "
+			"read; the kernel cannot set it, restore starts it at 0",
+			j->tid, t->id, r);
+	return 0;
+}
+
 /* The queries that write into memory, run against a scratch page of the task. */
 static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task_inner *in,
 				 bool leader)
@@ -185,6 +206,11 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 		if (err)
 			return err;
 		in->itimer[i] = s.it;
+	}
+	for (i = 0; leader && i < in->n_pt; i++) {
+		err = ptimer_query(j, scr, &in->pt[i]);
+		if (err)
+			return err;
 	}
 	in->tid_address = s.tid_address;
 	in->sas = s.sas;
@@ -274,6 +300,9 @@ static int task_collect(struct task_state *ts, bool leader)
 	err = dump_guard_early(ts->pid, ts->st.comm, ts->ps.seccomp);
 	if (err)
 		return err;
+	ts->in.n_pt = leader ? dump_ptimers_parse(ts->pid, ts->st.comm, ts->in.pt) : 0;
+	if (ts->in.n_pt < 0)
+		return ts->in.n_pt;
 	err = ptrace_getregs(ts->pid, &ts->regs);
 	if (!err)
 		err = ptrace_get_xstate(ts->pid, &ts->xs);
@@ -474,6 +503,7 @@ struct core_msg {
 	SiginfoEntry es[SIGINFO_MAX], ep[SIGINFO_MAX], *esp[SIGINFO_MAX], *epp[SIGINFO_MAX];
 	TaskTimersEntry tm;
 	ItimerEntry it[3];
+	PosixTimerEntry pte[PTIMER_MAX], *ptp[PTIMER_MAX];
 	TaskRlimitsEntry rl;
 	RlimitEntry rle[RLIM_NLIMITS], *rlp[RLIM_NLIMITS];
 	SaEntry sa[NSIG_MAX], *sap[NSIG_MAX];
@@ -508,6 +538,19 @@ static void core_thread_info(struct core_msg *m, struct task_state *ts)
 	m->ti.tls = m->tlsp;
 }
 
+static void fill_ptimers(TaskTimersEntry *tm, const struct task_inner *in, PosixTimerEntry *pte,
+			 PosixTimerEntry **ptp)
+{
+	int i;
+
+	for (i = 0; i < in->n_pt; i++) {
+		dump_ptimer_fill(&pte[i], &in->pt[i]);
+		ptp[i] = &pte[i];
+	}
+	tm->n_posix = (size_t)in->n_pt;
+	tm->posix = ptp;
+}
+
 /* The per-process part, written in the leader's core only: task_core. */
 static int core_task(struct core_msg *m, struct task_state *ts, bool leader)
 {
@@ -538,6 +581,7 @@ static int core_task(struct core_msg *m, struct task_state *ts, bool leader)
 		fill_itimer(&m->it[i], &ts->in.itimer[i]);
 	}
 	m->tm.real = &m->it[0], m->tm.virt = &m->it[1], m->tm.prof = &m->it[2];
+	fill_ptimers(&m->tm, &ts->in, m->pte, m->ptp);
 	m->tc.timers = &m->tm;
 	err = leader ? fill_rlimits(ts->pid, m->rle, m->rlp, &m->rl) : 0;
 	if (err)
@@ -612,6 +656,7 @@ static int core_thread(struct dump_ctx *ctx, struct core_msg *m, struct task_sta
  * core-<tid>.img of one thread. Only the leader's holds the per-process parts (tc, ids), as
  * CRIU writes them; every thread has its registers and thread_core.
  */
+
 static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEntry *ids,
 		      bool leader)
 {
@@ -661,12 +706,16 @@ static int write_crux_task(struct dump_ctx *ctx, struct task_state *ts, struct t
 		th[i].no_new_privs = x->in.nnp == 1;
 		thp[i] = &th[i];
 	}
+	_cleanup_free_ uint64_t *track = NULL;
+
 	e.has_pid = true;
 	e.pid = (uint32_t)ts->pid;
 	e.has_mlockall = ts->in.mcl_future != 0;
 	e.mlockall = (uint32_t)ts->in.mcl_future;
 	e.n_threads = n_ths + 1;
 	e.threads = thp;
+	if (ctx->track)
+		tm_fill_task_entry(ctx->track, ts->pid, &e, &track);
 	return write_one(ctx, IMG_CRUX_TASK, (unsigned long)ts->pid, &e);
 }
 
@@ -706,140 +755,15 @@ static int write_fs(struct dump_ctx *ctx, struct task_state *ts)
 
 /* ---- mm-<pid>.img, pagemap-<pid>.img, pages-<id>.img ---- */
 
-static int vma_refuse(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v)
-{
-	return pr_err_ret(-EOPNOTSUPP,
-			  "pid %d (%s): mapping %llx-%llx %s%s%s cannot be dumped yet (shared "
-			  "anonymous, SysV, memfd or deleted-file mappings are not supported)",
-			  pid, dump_comm(ctx, pid), (unsigned long long)v->start,
-			  (unsigned long long)v->end, v->shared ? "shared " : "",
-			  v->path ? v->path : "anonymous", v->deleted ? " (deleted)" : "");
-}
-
-static int fill_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, VmaEntry *e)
-{
-	enum mem_vma_kind k = mem_vma_kind(v);
-	int err;
-
-	*e = (VmaEntry)VMA_ENTRY__INIT;
-	if (k != MEM_VMA_VDSO && k != MEM_VMA_VSYSCALL) {
-		uint64_t madv;
-		bool locked;
-
-		err = dump_vma_flags(ctx, pid, v, &madv, &locked);
-		if (err)
-			return err;
-		e->has_madv = madv != 0;
-		e->madv = madv;
-		e->flags = locked ? MAP_LOCKED : 0;
-	}
-	e->start = v->start;
-	e->end = v->end;
-	e->pgoff = v->pgoff;
-	e->prot = v->prot;
-	e->fd = -1;
-	e->flags |= v->shared ? MAP_SHARED : MAP_PRIVATE;
-	switch (k) {
-	case MEM_VMA_ANON:
-		e->flags |= MAP_ANONYMOUS;
-		e->status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE;
-		if (v->path && !strcmp(v->path, "[heap]"))
-			e->status |= VMA_AREA_HEAP;
-		if (v->path && !strcmp(v->path, "[stack]"))
-			e->flags |= MAP_GROWSDOWN;
-		return 0;
-	case MEM_VMA_VDSO:
-		e->flags |= MAP_ANONYMOUS;
-		e->status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE |
-			    (strcmp(v->path, "[vdso]") ? VMA_AREA_VVAR : VMA_AREA_VDSO);
-		return 0;
-	case MEM_VMA_VSYSCALL:
-		e->flags |= MAP_ANONYMOUS;
-		e->status = VMA_AREA_VSYSCALL | VMA_ANON_PRIVATE;
-		return 0;
-	case MEM_VMA_FILE_PRIV:
-	case MEM_VMA_FILE_SHARED: {
-		uint32_t id, fl = (k == MEM_VMA_FILE_SHARED && (v->prot & PROT_WRITE)) ? O_RDWR :
-											 O_RDONLY;
-
-		err = dump_path_id(ctx, v->path, fl, &id);
-		if (err)
-			return err;
-		e->shmid = id;
-		e->status = VMA_AREA_REGULAR |
-			    (k == MEM_VMA_FILE_SHARED ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
-		e->has_fdflags = true;
-		e->fdflags = fl;
-		return 0;
-	}
-	default:
-		return vma_refuse(ctx, pid, v);
-	}
-}
-
-struct pages_sink {
-	struct img *img;
-};
-
-static int pages_sink(void *arg, const void *buf, size_t len)
-{
-	return img_write_payload(((struct pages_sink *)arg)->img, buf, len);
-}
-
-static int write_pagemap(struct dump_ctx *ctx, pid_t pid, const struct mem_run *runs, size_t n)
-{
-	PagemapHead head = PAGEMAP_HEAD__INIT;
-	struct img *pm = NULL;
-	struct pages_sink sink = { 0 };
-	size_t i;
-	int err;
-
-	head.pages_id = (uint32_t)pid; /* unique per dump: one pages file per task */
-	err = img__open(ctx->dirfd, IMG_PAGEMAP, (unsigned long)pid, IMG_WRITE, &pm);
-	if (!err)
-		err = img_write_one(pm, &head.base);
-	for (i = 0; !err && i < n; i++) {
-		PagemapEntry e = PAGEMAP_ENTRY__INIT;
-
-		e.vaddr = runs[i].vaddr;
-		e.compat_nr_pages = (uint32_t)runs[i].nr_pages;
-		e.has_nr_pages = true;
-		e.nr_pages = runs[i].nr_pages;
-		e.has_flags = true;
-		e.flags = PE_PRESENT;
-		err = img_write_one(pm, &e.base);
-	}
-	if (!err)
-		err = img__close(TAKE_PTR(pm));
-	img__close(pm);
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot write its pagemap: %s", pid, img_error());
-	err = img__open(ctx->dirfd, IMG_PAGES, (unsigned long)pid, IMG_WRITE, &sink.img);
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot create its pages image: %s", pid,
-				  img_error());
-	err = mem_copy_runs(pid, runs, n, pages_sink, &sink);
-	if (err) {
-		img__close(sink.img);
-		return pr_err_ret(err, "pid %d: cannot copy its memory: %s", pid, strerror(-err));
-	}
-	err = img__close(sink.img);
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot write its pages: %s", pid, img_error());
-	return 0;
-}
-
-static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
+static int write_mm(struct dump_ctx *ctx, struct task_state *ts, int pidfd)
 {
 	MmEntry mm = MM_ENTRY__INIT;
 	struct proc_vma *v = NULL;
 	_cleanup_free_ VmaEntry *ve = NULL;
 	_cleanup_free_ VmaEntry **vep = NULL;
 	_cleanup_free_ uint64_t *auxv = NULL;
-	_cleanup_free_ struct mem_run *runs = NULL;
 	_cleanup_free_ char *exe = NULL;
-	size_t nv = 0, na = 0, nr = 0, i;
-	uint64_t pages = 0;
+	size_t nv = 0, na = 0, i;
 	int err;
 
 	err = proc_parse_maps(ts->pid, &v, &nv);
@@ -856,7 +780,7 @@ static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
 		goto out;
 	}
 	for (i = 0; i < nv; i++) {
-		err = fill_vma(ctx, ts->pid, &v[i], &ve[i]);
+		err = dump_fill_vma(ctx, ts->pid, &v[i], &ve[i]);
 		if (err)
 			goto out;
 		vep[i] = &ve[i];
@@ -894,15 +818,7 @@ static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
 	err = write_one(ctx, IMG_MM, (unsigned long)ts->pid, &mm);
 	if (err)
 		goto out;
-	err = mem_select(ts->pid, v, nv, &runs, &nr, &pages);
-	if (err) {
-		pr_err("pid %d: cannot read its pagemap: %s", ts->pid, strerror(-err));
-		goto out;
-	}
-	err = write_pagemap(ctx, ts->pid, runs, nr);
-	ctx->nr_pages += pages;
-	pr_debug("pid %d: %zu vmas, %llu pages in %zu runs", ts->pid, nv, (unsigned long long)pages,
-		 nr);
+	err = dump_task_pages(ctx, ts->pid, pidfd, v, nv);
 out:
 	proc_vmas_free(v, nv);
 	return err;
@@ -984,11 +900,12 @@ static int dump_live_task(struct dump_ctx *ctx, struct pstree_task *t)
 	if (!err)
 		err = dump_threads(ctx, t, &ts[1]);
 	if (!err)
-		err = write_crux_task(ctx, ts, &ts[1], t->n_threads);
-	if (!err)
 		err = write_fs(ctx, ts);
+	/* after the memory: it carries what the memory tracking armed */
 	if (!err)
-		err = write_mm(ctx, ts);
+		err = write_mm(ctx, ts, t->pidfd);
+	if (!err)
+		err = write_crux_task(ctx, ts, &ts[1], t->n_threads);
 	return err;
 }
 

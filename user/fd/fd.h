@@ -93,6 +93,14 @@ struct fd_kind {
 extern const struct fd_kind *const fd_kinds[];
 extern const size_t fd_nr_kinds;
 
+/*
+ * The first kind of the table that claims p, or -EOPNOTSUPP and why not ("X is a named
+ * FIFO: not supported yet"): one decision for `crux dump` and `crux-map external`.
+ */
+int fd_kind_find(const struct fd_probe *p, const struct fd_kind **ret, char *why, size_t size);
+/* Every fd of live pid that no kind claims: cb(arg, fd, why) for each; how many, or -errno. */
+int fd_kind_refusals(pid_t pid, void (*cb)(void *arg, int fd, const char *why), void *arg);
+
 /* The kind that writes file_entry.type t, or NULL. */
 const struct fd_kind *fd_kind_by_type(uint32_t t);
 

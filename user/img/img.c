@@ -23,6 +23,7 @@
 #include "core.pb-c.h"
 #include "crux_ext.pb-c.h"
 #include "crux_task.pb-c.h"
+#include "crux_fds.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "file_lock.pb-c.h"
 #include "fs.pb-c.h"
@@ -61,6 +62,7 @@ static const struct img_kind {
 	[IMG_SECCOMP] = { "seccomp", IMG_MAGIC_SECCOMP, false, &seccomp_entry__descriptor },
 	[IMG_CRUX_EXT] = { "crux-ext", IMG_MAGIC_CRUX_EXT, false, &crux_ext_entry__descriptor },
 	[IMG_CRUX_TASK] = { "crux-task", IMG_MAGIC_CRUX_TASK, true, &crux_task_entry__descriptor },
+	[IMG_CRUX_FDS] = { "crux-fds", IMG_MAGIC_CRUX_FDS, false, &crux_fd_entry__descriptor },
 };
 
 struct img {

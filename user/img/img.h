@@ -38,6 +38,7 @@
 /* crux's own images: outside CRIU's range, so no CRIU version can ever collide with them. */
 #define IMG_MAGIC_CRUX_EXT 0x13710e01u
 #define IMG_MAGIC_CRUX_TASK 0x13710e02u
+#define IMG_MAGIC_CRUX_FDS 0x13710e03u
 #define IMG_MAGIC_CRIU_MIN 0x43000000u
 #define IMG_MAGIC_CRIU_MAX 0x68000000u
 
@@ -64,6 +65,7 @@ enum img_type {
 	IMG_SECCOMP, /* seccomp.img: one seccomp_entry, every filter of the tree */
 	IMG_CRUX_EXT, /* crux-ext.img: crux_ext_entry per external unix socket */
 	IMG_CRUX_TASK, /* crux-task-<pid>.img: crux_task_entry */
+	IMG_CRUX_FDS, /* crux-fds.img: crux_fd_entry per event-loop file (epoll targets, ...) */
 	IMG_TYPE_MAX,
 };
 

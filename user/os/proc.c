@@ -297,6 +297,36 @@ int proc_parse_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret)
 	return 0;
 }
 
+int proc_read_text(pid_t pid, const char *what, char **ret)
+{
+	_cleanup_fclose_ FILE *f = proc_fopen(pid, what);
+	char *buf = NULL, *nb;
+	size_t len = 0, cap = 0, n;
+
+	if (!f)
+		return -errno;
+	do {
+		if (cap - len < 1024) {
+			cap = cap ? cap * 2 : 4096;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	if (ferror(f)) {
+		free(buf);
+		return -EIO;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	return 0;
+}
+
 int proc_read_auxv(pid_t pid, uint64_t **ret, size_t *ret_n)
 {
 	char path[64];

@@ -88,6 +88,8 @@ int proc_parse_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
 int proc_read_auxv(pid_t pid, uint64_t **ret, size_t *ret_n);
 /* readlink of /proc/PID/<what> ("exe", "cwd", "root", "fd/3"); *ret is malloc'ed. */
 int proc_readlink(pid_t pid, const char *what, char **ret);
+/* The whole text of /proc/PID/<what> (NUL-terminated; free it). 0 or -errno. */
+int proc_read_text(pid_t pid, const char *what, char **ret);
 /* Open fd numbers, ascending. */
 int proc_list_fds(pid_t pid, int **ret, size_t *ret_n);
 /* Thread ids (/proc/PID/task), ascending. */

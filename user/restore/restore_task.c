@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -288,6 +289,72 @@ static int set_itimers(struct rst_task *t, const TaskCoreEntry *tc)
 	return err;
 }
 
+#ifndef PR_TIMER_CREATE_RESTORE_IDS
+#define PR_TIMER_CREATE_RESTORE_IDS 77
+#define PR_TIMER_CREATE_RESTORE_IDS_OFF 0
+#define PR_TIMER_CREATE_RESTORE_IDS_ON 1
+#endif
+
+/* One POSIX timer with its dumped id (timer_create reads the id it is to take). */
+static int create_ptimer(struct rst_task *t, const PosixTimerEntry *e)
+{
+	struct sigevent sev;
+	int32_t id = (int32_t)e->it_id;
+	uint64_t psev, pid;
+
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_value.sival_ptr = (void *)(uintptr_t)e->sival_ptr;
+	sev.sigev_signo = (int)e->si_signo;
+	sev.sigev_notify = (int)e->it_sigev_notify;
+	if (e->has_notify_thread_id)
+		sev._sigev_un._tid = e->notify_thread_id; /* glibc 2.36 has no macro for it */
+	psev = inj_scratch_put(&t->inj, SCR_ARG, &sev, sizeof(sev));
+	pid = inj_scratch_put(&t->inj, SCR_ARG + sizeof(sev), &id, sizeof(id));
+	if (!psev || !pid)
+		return -EFAULT;
+	return check(&t->inj, inj_sys3(&t->inj, SYS_timer_create, e->clock_id, psev, pid),
+		     "timer_create");
+}
+
+/*
+ * POSIX timers, with their ids (PR_TIMER_CREATE_RESTORE_IDS, Linux 6.16), after the
+ * threads a SIGEV_THREAD_ID timer may signal. The time left is kept: the deadline shifts
+ * by the time spent checkpointed (the kernel does not say whether TIMER_ABSTIME was used).
+ */
+static int set_ptimers(struct rst_task *t, const TaskCoreEntry *tc)
+{
+	size_t i;
+	int err;
+
+	if (!tc->timers || !tc->timers->n_posix)
+		return 0;
+	err = check(&t->inj,
+		    inj_sys2(&t->inj, SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS,
+			     PR_TIMER_CREATE_RESTORE_IDS_ON),
+		    "prctl(PR_TIMER_CREATE_RESTORE_IDS) (Linux 6.16+)");
+	/* /proc/PID/timers lists the newest first: create them oldest first, as they were */
+	for (i = tc->timers->n_posix; !err && i > 0; i--)
+		err = create_ptimer(t, tc->timers->posix[i - 1]);
+	inj_sys2(&t->inj, SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_OFF);
+	for (i = 0; !err && i < tc->timers->n_posix; i++) {
+		const PosixTimerEntry *e = tc->timers->posix[i];
+		struct itimerspec its = {
+			.it_value = { (time_t)e->vsec, (long)e->vnsec },
+			.it_interval = { (time_t)e->isec, (long)e->insec },
+		};
+		uint64_t p;
+
+		if (!e->vsec && !e->vnsec)
+			continue; /* disarmed */
+		p = inj_scratch_put(&t->inj, SCR_ARG, &its, sizeof(its));
+		if (!p)
+			return -EFAULT;
+		err = check(&t->inj, inj_sys4(&t->inj, SYS_timer_settime, e->it_id, 0, p, 0),
+			    "timer_settime");
+	}
+	return err;
+}
+
 /*
  * What the kernel keeps per thread and a fresh clone does not inherit: the robust futex list
  * (glibc registers it once per thread, and the kernel walks it at exit) and the scheduling
@@ -406,8 +473,11 @@ static int create_threads(const struct rst_set *set, struct rst_task *t)
 		if (err)
 			return err;
 	}
+	/* POSIX timers may signal any thread: now that all exist, before a filter can refuse */
+	err = set_ptimers(t, t->core->tc);
 	/* every thread exists and has no filter yet: the shared ones go to all at once */
-	err = rst_seccomp_install_common(set, t, common);
+	if (!err)
+		err = rst_seccomp_install_common(set, t, common);
 	for (i = 0; !err && i < t->n_threads; i++)
 		err = thread_state(set, &t->threads[i].inj, t->pid, t->threads[i].core,
 				   t->core->tc->blk_sigset, common);
