@@ -11,6 +11,7 @@
 #                                                  the task was made (by fork, from root)
 #   reg.size                                       a file the task writes grows (its counter)
 #   mm_brk                                         the heap may grow as it runs
+#   inventory crux_images size, crc32              each image's size and checksum follow its contents
 # Mappings are compared merged as the kernel merges them (imgdump): crux maps adjacent parts
 # one by one, and the kernel joins those that the dumped process had apart.
 # KNOWN (a real difference, reported, not hidden): a datagram socketpair end whose peer had
@@ -29,7 +30,7 @@ echo "1..$((4 * $(echo $targets | wc -w)))"
 
 # Fields that differ for a reason (see above).
 KNOWN='^[<>] files\.img #[0-9]+\.usk\.backlog = '
-EXPECTED='\.tc\.flags = |\.reg\.size = |\.(gpregs|fpregs)\.|\.xsave = |\.timers\.[a-z]+\.v(sec|usec) = |\.pipe_id = |\.usk\.(ino|peer) = |^crux-ext\.img .*\.(ino|peer_ino) = |\.mm_brk = '
+EXPECTED='^inventory\.img .*crux_images\[[0-9]+\]\.(size|crc32) = |\.tc\.flags = |\.reg\.size = |\.(gpregs|fpregs)\.|\.xsave = |\.timers\.[a-z]+\.v(sec|usec) = |\.pipe_id = |\.usk\.(ino|peer) = |^crux-ext\.img .*\.(ino|peer_ino) = |\.mm_brk = '
 
 for tg in $targets; do
 	tgt=${tg%%:*}

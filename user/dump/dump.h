@@ -63,6 +63,14 @@ int dump_guard_task(struct dump_ctx *ctx, const struct pstree_task *t,
  */
 int dump_vma_flags(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, uint64_t *ret_madv,
 		   bool *ret_locked);
+/*
+ * mlockall() flags new mappings get (MCL_FUTURE [| MCL_ONFAULT]): a new mapping is locked
+ * only under MCL_FUTURE, and smaps shows it. Of the mapping at addr, or of a page mapped
+ * and unmapped by injection for the purpose (frame mode maps no scratch page).
+ */
+struct ptrace_inj;
+int dump_mcl_future_of(pid_t pid, uint64_t addr, int *ret_flags);
+int dump_probe_mcl_future(struct ptrace_inj *j, pid_t pid, int *ret_flags);
 /* The VmFlags of the mapping that starts at addr ("" if none). */
 int dump_addr_vmflags(pid_t pid, uint64_t addr, char *buf, size_t size);
 

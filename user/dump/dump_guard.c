@@ -19,6 +19,7 @@
 #include "compat.h"
 #include "dump.h"
 #include "log.h"
+#include "ptrace.h"
 #include "util.h"
 
 /* Device numbers of terminals (Documentation/admin-guide/devices.txt). */
@@ -220,10 +221,11 @@ int dump_guard_tree(struct dump_ctx *ctx)
 	for (i = 1; i < ctx->tree.n; i++) {
 		const struct pstree_task *a = &ctx->tree.tasks[i];
 
-		for (j = 0; j < i; j++) {
+		/* a zombie has no fd table: kcmp would find two zombies "equal" */
+		for (j = 0; j < i && !a->zombie; j++) {
 			const struct pstree_task *b = &ctx->tree.tasks[j];
 
-			if (syscall(SYS_kcmp, a->pid, b->pid, KCMP_FILES, 0, 0))
+			if (b->zombie || syscall(SYS_kcmp, a->pid, b->pid, KCMP_FILES, 0, 0))
 				continue;
 			pr_err("shared fd table: pid %d (%s) shares its fd table with pid %d (%s) "
 			       "(clone(CLONE_FILES)): a restore would give each its own, and an fd "
@@ -234,4 +236,29 @@ int dump_guard_tree(struct dump_ctx *ctx)
 		}
 	}
 	return failed;
+}
+
+int dump_mcl_future_of(pid_t pid, uint64_t addr, int *ret_flags)
+{
+	char fl[128];
+	int err = dump_addr_vmflags(pid, addr, fl, sizeof(fl));
+
+	*ret_flags = proc_vmflag(fl, "lo") ? MCL_FUTURE : 0;
+	*ret_flags |= proc_vmflag(fl, "lf") ? MCL_ONFAULT : 0;
+	return err;
+}
+
+int dump_probe_mcl_future(struct ptrace_inj *j, pid_t pid, int *ret_flags)
+{
+	uint64_t args[6] = { 0, 4096, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS, (uint64_t)-1, 0 };
+	long addr = 0, r;
+	int err = ptrace_inj_syscall(j, SYS_mmap, args, &addr);
+
+	if (err || (unsigned long)addr > -4096UL)
+		return err ? err : (int)addr;
+	err = dump_mcl_future_of(pid, (uint64_t)addr, ret_flags);
+	args[0] = (uint64_t)addr;
+	args[1] = 4096;
+	ptrace_inj_syscall(j, SYS_munmap, args, &r);
+	return err;
 }

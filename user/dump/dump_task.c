@@ -255,6 +255,8 @@ static int task_read_inner(pid_t pid, struct task_inner *in, bool leader)
 	if (j.mode == PTRACE_INJ_FRAME) {
 		/* scratch bytes below the frame: nothing to map, nothing left if crux dies */
 		err = inner_scratch_queries(&j, j.scratch, in, leader);
+		if (!err && leader)
+			err = dump_probe_mcl_future(&j, pid, &in->mcl_future);
 		goto out;
 	}
 	/* A shared anonymous page never merges with a neighbour: unmapping it restores the
@@ -266,14 +268,8 @@ static int task_read_inner(pid_t pid, struct task_inner *in, bool leader)
 	if (err)
 		goto out;
 	err = inner_scratch_queries(&j, (uint64_t)scr, in, leader);
-	if (!err && leader) {
-		char fl[128];
-
-		/* a new mapping is locked only under mlockall(MCL_FUTURE): smaps shows it */
-		err = dump_addr_vmflags(pid, (uint64_t)scr, fl, sizeof(fl));
-		in->mcl_future = proc_vmflag(fl, "lo") ? MCL_FUTURE : 0;
-		in->mcl_future |= proc_vmflag(fl, "lf") ? MCL_ONFAULT : 0;
-	}
+	if (!err && leader)
+		err = dump_mcl_future_of(pid, (uint64_t)scr, &in->mcl_future);
 	err2 = inj(&j, SYS_munmap, (uint64_t)scr, SCRATCH_SIZE, 0, 0, &r);
 	if (!err)
 		err = err2 ? err2 : (int)r;

@@ -467,6 +467,9 @@ static int create_threads(const struct rst_set *set, struct rst_task *t)
 			return pr_err_ret(err, "pid %d: cannot create its thread %d: %s", t->pid,
 					  th->tid, strerror(-err));
 		err = name ? set_name(&th->inj, name) : 0;
+		/* before any seccomp filter is installed: one could forbid prctl() */
+		if (!err)
+			err = rst_thread_attrs(t, &th->inj);
 		if (err)
 			return err;
 	}
@@ -475,12 +478,9 @@ static int create_threads(const struct rst_set *set, struct rst_task *t)
 	/* every thread exists and has no filter yet: the shared ones go to all at once */
 	if (!err)
 		err = rst_seccomp_install_common(set, t, common);
-	for (i = 0; !err && i < t->n_threads; i++) {
+	for (i = 0; !err && i < t->n_threads; i++)
 		err = thread_state(set, &t->threads[i].inj, t->pid, t->threads[i].core,
 				   t->core->tc->blk_sigset, common);
-		if (!err)
-			err = rst_thread_attrs(t, &t->threads[i].inj);
-	}
 	return err;
 }
 
@@ -508,12 +508,12 @@ int rst_task_state(struct rst_set *set, struct rst_task *t)
 	if (!err)
 		err = rst_task_attrs(set, t);
 	if (!err)
+		err = rst_thread_attrs(t, &t->inj);
+	if (!err)
 		err = create_threads(set, t);
 	if (!err)
 		err = thread_state(set, &t->inj, t->pid, t->core, tc->blk_sigset,
 				   rst_seccomp_common(set, t));
-	if (!err)
-		err = rst_thread_attrs(t, &t->inj);
 	if (!err)
 		err = rst_task_attrs_late(set, t);
 	return err;
