@@ -52,6 +52,33 @@ int dump_ptimers_parse(pid_t pid, const char *comm, struct ptimer *v);
 /* Fill posix_timer_entry messages (PosixTimerEntry) for the core image. */
 void dump_ptimer_fill(void *posix_timer_entry, const struct ptimer *t);
 
+/*
+ * dump_guard.c: state crux does not restore, refused by name. The values a thread's dump
+ * read by injection (-1 where not asked) and from /proc.
+ */
+struct dump_guard_vals {
+	pid_t tid;
+	bool leader;
+	uint32_t tty_nr;
+	uint64_t cap_amb;
+	long mce_kill, mdwe, dumpable;
+};
+/* Before a thread's state is read: an unknown seccomp mode. */
+int dump_guard_early(pid_t tid, const char *comm, uint32_t seccomp);
+int dump_guard_fd(struct dump_ctx *ctx, const struct dump_fd *f);
+/* Tasks that share an fd table (kcmp KCMP_FILES): refused, each pair named. */
+int dump_guard_tree(struct dump_ctx *ctx);
+int dump_guard_task(struct dump_ctx *ctx, const struct pstree_task *t,
+		    const struct dump_guard_vals *v);
+/*
+ * A mapping's smaps VmFlags (v->vmflags): the madvise() bits to record (1 << advice) and
+ * VM_LOCKED; -EOPNOTSUPP, logged, for a flag a restore does not set back.
+ */
+int dump_vma_flags(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, uint64_t *ret_madv,
+		   bool *ret_locked);
+/* The VmFlags of the mapping that starts at addr ("" if none). */
+int dump_addr_vmflags(pid_t pid, uint64_t addr, char *buf, size_t size);
+
 /* per task: core, ids, fs, mm, pagemap, pages, crux-task */
 int dump_task(struct dump_ctx *ctx, struct pstree_task *t);
 

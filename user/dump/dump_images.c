@@ -82,7 +82,9 @@ int dump_images(struct dump_ctx *ctx)
 	err = img__open(ctx->dirfd, IMG_FILES, 0, IMG_WRITE, &ctx->files_img);
 	if (err)
 		return pr_err_ret(err, "cannot create files.img: %s", img_error());
-	err = dump_fds_collect(ctx);
+	err = dump_guard_tree(ctx);
+	if (!err)
+		err = dump_fds_collect(ctx);
 	if (!err) {
 		/* one run lists every offender: the shared ends too, whatever the checks found */
 		err = dump_fds_check(ctx);

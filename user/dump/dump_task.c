@@ -24,12 +24,15 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "dump: "
+#include "compat.h"
 #include "dump.h"
+#include "dump_core_fill.h"
 #include "img.h"
 #include "log.h"
 #include "mem.h"
 #include "proc.h"
 #include "ptrace.h"
+#include "sigframe.h"
 #include "util.h"
 #include "core.pb-c.h"
 #include "crux_task.pb-c.h"
@@ -78,6 +81,8 @@ struct task_inner {
 	stack_t sas;
 	int pdeath_sig;
 	long secbits, dumpable, subreaper, thp_disabled;
+	long nnp, timerslack, mce_kill, mdwe; /* -1: not asked */
+	int mcl_future; /* mlockall() flags new mappings get: MCL_FUTURE [| MCL_ONFAULT] */
 	struct itimerval itimer[3];
 	struct ptimer pt[PTIMER_MAX]; /* POSIX timers (leader) */
 	int n_pt;
@@ -122,12 +127,17 @@ static int inj(struct ptrace_inj *j, long nr, uint64_t a0, uint64_t a1, uint64_t
 	return 0;
 }
 
-static int read_scratch(pid_t pid, uint64_t addr, struct scratch *s)
+_Static_assert(sizeof(struct scratch) <= SIGFRAME_SCRATCH, "the scratch fits below the frame");
+
+static int read_scratch(const struct ptrace_inj *j, uint64_t addr, struct scratch *s)
 {
 	char path[64];
 	_cleanup_close_ int fd = -1;
 
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	if (j->mem_fd >= 0) /* frame mode keeps the task's memory open */
+		return pread(j->mem_fd, s, sizeof(*s), (off_t)addr) == (ssize_t)sizeof(*s) ? 0 :
+											     -EIO;
+	snprintf(path, sizeof(path), "/proc/%d/mem", j->tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -147,7 +157,7 @@ static int ptimer_query(struct ptrace_inj *j, uint64_t scr, struct ptimer *t)
 	if (!err && r)
 		err = (int)r;
 	if (!err)
-		err = read_scratch(j->tid, scr, &s);
+		err = read_scratch(j, scr, &s);
 	if (!err)
 		err = inj(j, SYS_timer_getoverrun, t->id, 0, 0, 0, &r);
 	if (err)
@@ -178,7 +188,7 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 		err = inj(j, SYS_rt_sigaction, sig, 0, scr, 8, &r);
 		if (err || r)
 			return err ? err : (int)r;
-		err = read_scratch(j->tid, scr, &s);
+		err = read_scratch(j, scr, &s);
 		if (err)
 			return err;
 		in->sa[sig] = s.sa;
@@ -196,7 +206,7 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 	if (err)
 		return err;
 	if (!leader) {
-		err = read_scratch(j->tid, scr, &s);
+		err = read_scratch(j, scr, &s);
 		if (err)
 			return err;
 	}
@@ -204,7 +214,7 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 		err = inj(j, SYS_getitimer, i, scr + offsetof(struct scratch, it), 0, 0, &r);
 		if (err)
 			return err;
-		err = read_scratch(j->tid, scr, &s);
+		err = read_scratch(j, scr, &s);
 		if (err)
 			return err;
 		in->itimer[i] = s.it;
@@ -236,14 +246,28 @@ static int task_read_inner(pid_t pid, struct task_inner *in, bool leader)
 	if (err)
 		return pr_err_ret(err, "pid %d: cannot prepare syscall injection: %s", pid,
 				  strerror(-err));
+	if (j.mode != PTRACE_INJ_FRAME)
+		pr_warn("pid %d: no self-restoring syscall injection (%s): if crux is killed while "
+			"it injects, this task may crash",
+			pid, strerror(-j.frame_err));
 	err = leader ? inj(&j, SYS_brk, 0, 0, 0, 0, &r) : 0;
 	if (err)
 		goto out;
 	in->brk = leader ? (uint64_t)r : 0;
 	inj(&j, SYS_prctl, PR_GET_SECUREBITS, 0, 0, 0, &in->secbits);
+	inj(&j, SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, &in->nnp);
+	inj(&j, SYS_prctl, PR_GET_TIMERSLACK, 0, 0, 0, &in->timerslack);
+	inj(&j, SYS_prctl, PR_MCE_KILL_GET, 0, 0, 0, &in->mce_kill);
+	in->mdwe = in->dumpable = -1;
 	if (leader) {
 		inj(&j, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, &in->dumpable);
 		inj(&j, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, &in->thp_disabled);
+		inj(&j, SYS_prctl, PR_GET_MDWE, 0, 0, 0, &in->mdwe);
+	}
+	if (j.mode == PTRACE_INJ_FRAME) {
+		/* scratch bytes below the frame: nothing to map, nothing left if crux dies */
+		err = inner_scratch_queries(&j, j.scratch, in, leader);
+		goto out;
 	}
 	/* A shared anonymous page never merges with a neighbour: unmapping it restores the
 	 * task's layout exactly. */
@@ -254,6 +278,14 @@ static int task_read_inner(pid_t pid, struct task_inner *in, bool leader)
 	if (err)
 		goto out;
 	err = inner_scratch_queries(&j, (uint64_t)scr, in, leader);
+	if (!err && leader) {
+		char fl[128];
+
+		/* a new mapping is locked only under mlockall(MCL_FUTURE): smaps shows it */
+		err = dump_addr_vmflags(pid, (uint64_t)scr, fl, sizeof(fl));
+		in->mcl_future = proc_vmflag(fl, "lo") ? MCL_FUTURE : 0;
+		in->mcl_future |= proc_vmflag(fl, "lf") ? MCL_ONFAULT : 0;
+	}
 	err2 = inj(&j, SYS_munmap, (uint64_t)scr, SCRATCH_SIZE, 0, 0, &r);
 	if (!err)
 		err = err2 ? err2 : (int)r;
@@ -270,16 +302,6 @@ out:
 	return 0;
 }
 
-static int task_refuse_unsupported(struct task_state *ts)
-{
-	if (ts->ps.seccomp > SECCOMP_MODE_FILTER)
-		return pr_err_ret(
-			-EOPNOTSUPP,
-			"pid %d (%s) runs under an unknown seccomp mode %u: not supported", ts->pid,
-			ts->st.comm, ts->ps.seccomp);
-	return 0;
-}
-
 /* One thread's state (ts->pid is its tid); the leader also reads the process-wide parts. */
 static int task_collect(struct task_state *ts, bool leader)
 {
@@ -291,7 +313,7 @@ static int task_collect(struct task_state *ts, bool leader)
 		err = proc_parse_status(ts->pid, &ts->ps);
 	if (err)
 		return pr_err_ret(err, "pid %d: cannot read /proc: %s", ts->pid, strerror(-err));
-	err = task_refuse_unsupported(ts);
+	err = dump_guard_early(ts->pid, ts->st.comm, ts->ps.seccomp);
 	if (err)
 		return err;
 	ts->in.n_pt = leader ? dump_ptimers_parse(ts->pid, ts->st.comm, ts->in.pt) : 0;
@@ -330,60 +352,6 @@ static int task_collect(struct task_state *ts, bool leader)
 
 /* ---- core-<pid>.img ---- */
 
-static void fill_gpregs(UserX86RegsEntry *g, const ptrace_regs_t *r)
-{
-	g->r15 = r->r15, g->r14 = r->r14, g->r13 = r->r13, g->r12 = r->r12;
-	g->bp = r->rbp, g->bx = r->rbx, g->r11 = r->r11, g->r10 = r->r10;
-	g->r9 = r->r9, g->r8 = r->r8, g->ax = r->rax, g->cx = r->rcx;
-	g->dx = r->rdx, g->si = r->rsi, g->di = r->rdi, g->orig_ax = r->orig_rax;
-	g->ip = r->rip, g->cs = r->cs, g->flags = r->eflags, g->sp = r->rsp;
-	g->ss = r->ss, g->fs_base = r->fs_base, g->gs_base = r->gs_base;
-	g->ds = r->ds, g->es = r->es, g->fs = r->fs, g->gs = r->gs;
-	g->has_mode = true;
-	g->mode = USER_X86_REGS_MODE__NATIVE;
-}
-
-/* The legacy FXSAVE part of the XSAVE buffer, as CRIU's fpregs message lays it out. */
-static void fill_fpregs(UserX86FpregsEntry *fp, UserX86XsaveEntry *x, const uint8_t *b, size_t len)
-{
-	uint16_t w;
-
-	memcpy(&w, b + 0, 2), fp->cwd = w;
-	memcpy(&w, b + 2, 2), fp->swd = w;
-	memcpy(&w, b + 4, 2), fp->twd = w;
-	memcpy(&w, b + 6, 2), fp->fop = w;
-	memcpy(&fp->rip, b + 8, 8);
-	memcpy(&fp->rdp, b + 16, 8);
-	memcpy(&fp->mxcsr, b + 24, 4);
-	memcpy(&fp->mxcsr_mask, b + 28, 4);
-	fp->n_st_space = 32;
-	fp->st_space = (uint32_t *)(b + 32);
-	fp->n_xmm_space = 64;
-	fp->xmm_space = (uint32_t *)(b + 160);
-	fp->n_padding = 24;
-	fp->padding = (uint32_t *)(b + 416);
-	if (len >= 576 + 256) {
-		memcpy(&x->xstate_bv, b + 512, 8);
-		x->n_ymmh_space = 64;
-		x->ymmh_space = (uint32_t *)(b + 576);
-		fp->xsave = x;
-	}
-}
-
-static void fill_tls(UserDescT *d, const struct user_desc *u)
-{
-	d->entry_number = u->entry_number;
-	d->base_addr = u->base_addr;
-	d->limit = u->limit;
-	d->seg_32bit = u->seg_32bit;
-	d->contents_h = (u->contents >> 1) & 1;
-	d->contents_l = u->contents & 1;
-	d->read_exec_only = u->read_exec_only;
-	d->limit_in_pages = u->limit_in_pages;
-	d->seg_not_present = u->seg_not_present;
-	d->useable = u->useable;
-}
-
 static void fill_creds(CredsEntry *c, const struct proc_status *ps, long secbits, uint32_t caps[8])
 {
 	c->uid = ps->uid[0], c->euid = ps->uid[1], c->suid = ps->uid[2], c->fsuid = ps->uid[3];
@@ -421,29 +389,6 @@ static void fill_sigactions(TaskCoreEntry *tc, const struct task_inner *in, SaEn
 	}
 	tc->n_sigactions = n; /* 62, as CRIU's restore expects */
 	tc->sigactions = sap;
-}
-
-static void fill_siginfos(SignalQueueEntry *q, SiginfoEntry *e, SiginfoEntry **ep, siginfo_t *si,
-			  int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++) {
-		e[i] = (SiginfoEntry)SIGINFO_ENTRY__INIT;
-		e[i].siginfo.data = (uint8_t *)&si[i];
-		e[i].siginfo.len = sizeof(si[i]);
-		ep[i] = &e[i];
-	}
-	q->n_signals = (size_t)n;
-	q->signals = ep;
-}
-
-static void fill_itimer(ItimerEntry *e, const struct itimerval *v)
-{
-	e->isec = (uint64_t)v->it_interval.tv_sec;
-	e->iusec = (uint64_t)v->it_interval.tv_usec;
-	e->vsec = (uint64_t)v->it_value.tv_sec;
-	e->vusec = (uint64_t)v->it_value.tv_usec;
 }
 
 static int fill_rlimits(pid_t pid, RlimitEntry *e, RlimitEntry **ep, TaskRlimitsEntry *r)
@@ -518,11 +463,11 @@ static void core_thread_info(struct core_msg *m, struct task_state *ts)
 	if (ptrace_fix_interrupted_syscall(&regs))
 		pr_debug("pid %d was stopped in syscall %llu: restore re-runs it", ts->pid,
 			 regs.orig_rax);
-	fill_gpregs(&m->gp, &regs);
-	fill_fpregs(&m->fp, &m->xs, ts->xs.buf, ts->xs.len);
+	dump_fill_gpregs(&m->gp, &regs);
+	dump_fill_fpregs(&m->fp, &m->xs, ts->xs.buf, ts->xs.len);
 	for (i = 0; i < TLS_COUNT; i++) {
 		m->tls[i] = (UserDescT)USER_DESC_T__INIT;
-		fill_tls(&m->tls[i], &ts->tls[i]);
+		dump_fill_tls(&m->tls[i], &ts->tls[i]);
 		m->tlsp[i] = &m->tls[i];
 	}
 	m->ti.clear_tid_addr = ts->in.tid_address;
@@ -568,11 +513,11 @@ static int core_task(struct core_msg *m, struct task_state *ts, bool leader)
 	m->tc.has_child_subreaper = true;
 	m->tc.child_subreaper = ts->in.subreaper != 0;
 	fill_sigactions(&m->tc, &ts->in, m->sa, m->sap);
-	fill_siginfos(&m->qs, m->es, m->esp, ts->sig_shared, ts->n_shared);
+	dump_fill_siginfos(&m->qs, m->es, m->esp, ts->sig_shared, ts->n_shared);
 	m->tc.signals_s = &m->qs;
 	for (i = 0; i < 3; i++) {
 		m->it[i] = (ItimerEntry)ITIMER_ENTRY__INIT;
-		fill_itimer(&m->it[i], &ts->in.itimer[i]);
+		dump_fill_itimer(&m->it[i], &ts->in.itimer[i]);
 	}
 	m->tm.real = &m->it[0], m->tm.virt = &m->it[1], m->tm.prof = &m->it[2];
 	fill_ptimers(&m->tm, &ts->in, m->pte, m->ptp);
@@ -626,7 +571,7 @@ static int core_thread(struct dump_ctx *ctx, struct core_msg *m, struct task_sta
 	th->sas = &m->sas;
 	th->has_pdeath_sig = true;
 	th->pdeath_sig = (uint32_t)ts->in.pdeath_sig;
-	fill_siginfos(&m->qp, m->ep, m->epp, ts->sig_private, ts->n_private);
+	dump_fill_siginfos(&m->qp, m->ep, m->epp, ts->sig_private, ts->n_private);
 	th->signals_p = &m->qp;
 	fill_creds(&m->cr, &ts->ps, ts->in.secbits, m->caps);
 	th->creds = &m->cr;
@@ -694,10 +639,16 @@ static int write_crux_task(struct dump_ctx *ctx, struct task_state *ts, struct t
 		th[i].has_xsave = true;
 		th[i].xsave.data = (uint8_t *)x->xs.buf;
 		th[i].xsave.len = x->xs.len;
+		th[i].has_timerslack_ns = x->in.timerslack > 0;
+		th[i].timerslack_ns = (uint64_t)x->in.timerslack;
+		th[i].has_no_new_privs = true;
+		th[i].no_new_privs = x->in.nnp == 1;
 		thp[i] = &th[i];
 	}
 	e.has_pid = true;
 	e.pid = (uint32_t)ts->pid;
+	e.has_mlockall = ts->in.mcl_future != 0;
+	e.mlockall = (uint32_t)ts->in.mcl_future;
 	e.n_threads = n_ths + 1;
 	e.threads = thp;
 	return write_one(ctx, IMG_CRUX_TASK, (unsigned long)ts->pid, &e);
@@ -755,12 +706,23 @@ static int fill_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, V
 	int err;
 
 	*e = (VmaEntry)VMA_ENTRY__INIT;
+	if (k != MEM_VMA_VDSO && k != MEM_VMA_VSYSCALL) {
+		uint64_t madv;
+		bool locked;
+
+		err = dump_vma_flags(ctx, pid, v, &madv, &locked);
+		if (err)
+			return err;
+		e->has_madv = madv != 0;
+		e->madv = madv;
+		e->flags = locked ? MAP_LOCKED : 0;
+	}
 	e->start = v->start;
 	e->end = v->end;
 	e->pgoff = v->pgoff;
 	e->prot = v->prot;
 	e->fd = -1;
-	e->flags = v->shared ? MAP_SHARED : MAP_PRIVATE;
+	e->flags |= v->shared ? MAP_SHARED : MAP_PRIVATE;
 	switch (k) {
 	case MEM_VMA_ANON:
 		e->flags |= MAP_ANONYMOUS;
@@ -865,8 +827,12 @@ static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
 	int err;
 
 	err = proc_parse_maps(ts->pid, &v, &nv);
-	if (err)
+	if (!err)
+		err = proc_parse_vmflags(ts->pid, v, nv);
+	if (err) {
+		proc_vmas_free(v, nv);
 		return pr_err_ret(err, "pid %d: cannot read its maps: %s", ts->pid, strerror(-err));
+	}
 	ve = calloc(nv + 1, sizeof(*ve));
 	vep = calloc(nv + 1, sizeof(*vep));
 	if (!ve || !vep) {
@@ -926,6 +892,22 @@ out:
 	return err;
 }
 
+static int guard(struct dump_ctx *ctx, const struct pstree_task *t, const struct task_state *ts,
+		 bool leader)
+{
+	struct dump_guard_vals v = {
+		.tid = ts->pid,
+		.leader = leader,
+		.tty_nr = ts->st.tty_nr,
+		.cap_amb = ts->ps.cap_amb,
+		.mce_kill = ts->in.mce_kill,
+		.mdwe = ts->in.mdwe,
+		.dumpable = ts->in.dumpable,
+	};
+
+	return dump_guard_task(ctx, t, &v);
+}
+
 /* core-<tid>.img of every thread but the leader, all frozen with it (pstree.c). */
 static int dump_threads(struct dump_ctx *ctx, struct pstree_task *t, struct task_state *ths)
 {
@@ -935,6 +917,8 @@ static int dump_threads(struct dump_ctx *ctx, struct pstree_task *t, struct task
 	for (i = 0; i < t->n_threads; i++) {
 		ths[i].pid = t->threads[i];
 		err = task_collect(&ths[i], false);
+		if (!err)
+			err = guard(ctx, t, &ths[i], false);
 		if (!err)
 			err = write_core(ctx, &ths[i], NULL, false);
 		if (err)
@@ -973,6 +957,8 @@ static int dump_live_task(struct dump_ctx *ctx, struct pstree_task *t)
 	ts->pid = t->pid;
 	ts->stopped = t->stopped;
 	err = task_collect(ts, true);
+	if (!err)
+		err = guard(ctx, t, ts, true);
 	if (err)
 		return err;
 	ids.vm_id = ids.files_id = ids.fs_id = ids.sighand_id = (uint32_t)t->pid;

@@ -85,6 +85,16 @@ int rst_files_finish(struct rst_set *set);
 void rst_files_abort(struct rst_set *set);
 void rst_files_release(struct rst_set *set);
 
+/*
+ * restore_attrs.c: oom_score_adj, subreaper, personality, THP disable (rst_task_attrs);
+ * dumpable, after the credentials (rst_task_attrs_late); timer slack and no_new_privs of
+ * one thread (inj: the thread's); validation of what crux may not set.
+ */
+void rst_attrs_check(struct rst_set *set);
+int rst_task_attrs(struct rst_set *set, struct rst_task *t);
+int rst_task_attrs_late(struct rst_set *set, struct rst_task *t);
+int rst_thread_attrs(const struct rst_task *t, struct inj *inj);
+
 /* restore_tree.c: fork the tree with its pids; every task stops ready for injection. */
 int rst_tree_create(struct rst_set *set);
 /* Kill and reap every task created so far. */
