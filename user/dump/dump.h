@@ -13,6 +13,11 @@
 
 /* dump_images.c: every image of the frozen tree (ctx->dir created); the context freed. */
 int dump_images(struct dump_ctx *ctx);
+/*
+ * pre-dump: the page lists and pstree.img while frozen, then resume the tree and copy the
+ * pages while it runs; inventory.img last.
+ */
+int dump_pre_images(struct dump_ctx *ctx);
 void dump_ctx_free(struct dump_ctx *ctx);
 
 /* Refuse pipe ends and sockets the tree holds that are also held outside it. */
@@ -33,24 +38,6 @@ void dump_fds_cleanup(struct dump_ctx *ctx);
 int dump_seccomp_thread(struct dump_ctx *ctx, pid_t tid, uint32_t mode, uint32_t *ret_filter);
 int dump_seccomp_write(struct dump_ctx *ctx);
 void dump_seccomp_free(struct dump_ctx *ctx);
-
-/*
- * POSIX timers of a process (dump_ptimer.c): /proc/PID/timers gives id, clock, signal and
- * notify; dump_task.c asks the task for each one's value and overrun (timer_gettime and
- * timer_getoverrun injected in it).
- */
-#define PTIMER_MAX 64
-struct ptimer {
-	uint32_t id, clock, signo, notify; /* notify: SIGEV_*, SIGEV_THREAD_ID included */
-	int32_t tid; /* SIGEV_THREAD_ID: the thread signalled */
-	uint64_t sival;
-	uint64_t vsec, vnsec, isec, insec; /* time left, interval (timer_gettime) */
-	int32_t overrun;
-};
-/* The timers of pid into v (at most PTIMER_MAX); their count or -errno (logged). */
-int dump_ptimers_parse(pid_t pid, const char *comm, struct ptimer *v);
-/* Fill posix_timer_entry messages (PosixTimerEntry) for the core image. */
-void dump_ptimer_fill(void *posix_timer_entry, const struct ptimer *t);
 
 /*
  * dump_guard.c: state crux does not restore, refused by name. The values a thread's dump
@@ -79,7 +66,35 @@ int dump_vma_flags(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, ui
 /* The VmFlags of the mapping that starts at addr ("" if none). */
 int dump_addr_vmflags(pid_t pid, uint64_t addr, char *buf, size_t size);
 
+/*
+ * POSIX timers of a process (dump_ptimer.c): /proc/PID/timers gives id, clock, signal and
+ * notify; dump_task.c asks the task for each one's value and overrun (timer_gettime and
+ * timer_getoverrun injected in it).
+ */
+#define PTIMER_MAX 64
+struct ptimer {
+	uint32_t id, clock, signo, notify; /* notify: SIGEV_*, SIGEV_THREAD_ID included */
+	int32_t tid; /* SIGEV_THREAD_ID: the thread signalled */
+	uint64_t sival;
+	uint64_t vsec, vnsec, isec, insec; /* time left, interval (timer_gettime) */
+	int32_t overrun;
+};
+/* The timers of pid into v (at most PTIMER_MAX); their count or -errno (logged). */
+int dump_ptimers_parse(pid_t pid, const char *comm, struct ptimer *v);
+/* Fill posix_timer_entry messages (PosixTimerEntry) for the core image. */
+void dump_ptimer_fill(void *posix_timer_entry, const struct ptimer *t);
+
 /* per task: core, ids, fs, mm, pagemap, pages, crux-task */
 int dump_task(struct dump_ctx *ctx, struct pstree_task *t);
+/* dump_mem.c: the vma_entry of one mapping (madvise bits, flags, file id); refusals logged */
+struct VmaEntry;
+int dump_fill_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, struct VmaEntry *e);
+/* dump_mem.c: pagemap-<pid>.img and pages-<pid>.img of a frozen task with these vmas */
+int dump_task_pages(struct dump_ctx *ctx, pid_t pid, int pidfd, const struct proc_vma *v,
+		    size_t nv);
+/* pre-dump, per frozen task: arm/read tracking, write pagemap and crux-task; runs deferred */
+int dump_task_pages_only(struct dump_ctx *ctx, struct pstree_task *t);
+/* pre-dump, tree running: copy each deferred task's pages into pages-<pid>.img */
+int dump_copy_deferred(struct dump_ctx *ctx);
 
 #endif /* CRUX_DUMP_H */

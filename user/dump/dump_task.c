@@ -33,13 +33,13 @@
 #include "proc.h"
 #include "ptrace.h"
 #include "sigframe.h"
+#include "trackmem.h"
 #include "util.h"
 #include "core.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "fs.pb-c.h"
 #include "ids.pb-c.h"
 #include "mm.pb-c.h"
-#include "pagemap.pb-c.h"
 
 #define NSIG_MAX 64
 /* task_core_entry.task_state, CRIU's values */
@@ -50,17 +50,6 @@
 #define SIGINFO_MAX 64
 #define TLS_FIRST 12 /* GDT_ENTRY_TLS_MIN on x86-64 */
 #define TLS_COUNT 3
-#define PE_PRESENT 4
-
-/* CRIU's vma_entry.status bits */
-#define VMA_AREA_REGULAR (1 << 0)
-#define VMA_AREA_VSYSCALL (1 << 2)
-#define VMA_AREA_VDSO (1 << 3)
-#define VMA_AREA_HEAP (1 << 5)
-#define VMA_FILE_PRIVATE (1 << 6)
-#define VMA_FILE_SHARED (1 << 7)
-#define VMA_ANON_PRIVATE (1 << 9)
-#define VMA_AREA_VVAR (1 << 12)
 
 /* The kernel's struct sigaction as rt_sigaction() fills it on x86-64. */
 struct ksigaction {
@@ -645,12 +634,16 @@ static int write_crux_task(struct dump_ctx *ctx, struct task_state *ts, struct t
 		th[i].no_new_privs = x->in.nnp == 1;
 		thp[i] = &th[i];
 	}
+	_cleanup_free_ uint64_t *track = NULL;
+
 	e.has_pid = true;
 	e.pid = (uint32_t)ts->pid;
 	e.has_mlockall = ts->in.mcl_future != 0;
 	e.mlockall = (uint32_t)ts->in.mcl_future;
 	e.n_threads = n_ths + 1;
 	e.threads = thp;
+	if (ctx->track)
+		tm_fill_task_entry(ctx->track, ts->pid, &e, &track);
 	return write_one(ctx, IMG_CRUX_TASK, (unsigned long)ts->pid, &e);
 }
 
@@ -690,140 +683,15 @@ static int write_fs(struct dump_ctx *ctx, struct task_state *ts)
 
 /* ---- mm-<pid>.img, pagemap-<pid>.img, pages-<id>.img ---- */
 
-static int vma_refuse(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v)
-{
-	return pr_err_ret(-EOPNOTSUPP,
-			  "pid %d (%s): mapping %llx-%llx %s%s%s cannot be dumped yet (shared "
-			  "anonymous, SysV, memfd or deleted-file mappings are not supported)",
-			  pid, dump_comm(ctx, pid), (unsigned long long)v->start,
-			  (unsigned long long)v->end, v->shared ? "shared " : "",
-			  v->path ? v->path : "anonymous", v->deleted ? " (deleted)" : "");
-}
-
-static int fill_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, VmaEntry *e)
-{
-	enum mem_vma_kind k = mem_vma_kind(v);
-	int err;
-
-	*e = (VmaEntry)VMA_ENTRY__INIT;
-	if (k != MEM_VMA_VDSO && k != MEM_VMA_VSYSCALL) {
-		uint64_t madv;
-		bool locked;
-
-		err = dump_vma_flags(ctx, pid, v, &madv, &locked);
-		if (err)
-			return err;
-		e->has_madv = madv != 0;
-		e->madv = madv;
-		e->flags = locked ? MAP_LOCKED : 0;
-	}
-	e->start = v->start;
-	e->end = v->end;
-	e->pgoff = v->pgoff;
-	e->prot = v->prot;
-	e->fd = -1;
-	e->flags |= v->shared ? MAP_SHARED : MAP_PRIVATE;
-	switch (k) {
-	case MEM_VMA_ANON:
-		e->flags |= MAP_ANONYMOUS;
-		e->status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE;
-		if (v->path && !strcmp(v->path, "[heap]"))
-			e->status |= VMA_AREA_HEAP;
-		if (v->path && !strcmp(v->path, "[stack]"))
-			e->flags |= MAP_GROWSDOWN;
-		return 0;
-	case MEM_VMA_VDSO:
-		e->flags |= MAP_ANONYMOUS;
-		e->status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE |
-			    (strcmp(v->path, "[vdso]") ? VMA_AREA_VVAR : VMA_AREA_VDSO);
-		return 0;
-	case MEM_VMA_VSYSCALL:
-		e->flags |= MAP_ANONYMOUS;
-		e->status = VMA_AREA_VSYSCALL | VMA_ANON_PRIVATE;
-		return 0;
-	case MEM_VMA_FILE_PRIV:
-	case MEM_VMA_FILE_SHARED: {
-		uint32_t id, fl = (k == MEM_VMA_FILE_SHARED && (v->prot & PROT_WRITE)) ? O_RDWR :
-											 O_RDONLY;
-
-		err = dump_path_id(ctx, v->path, fl, &id);
-		if (err)
-			return err;
-		e->shmid = id;
-		e->status = VMA_AREA_REGULAR |
-			    (k == MEM_VMA_FILE_SHARED ? VMA_FILE_SHARED : VMA_FILE_PRIVATE);
-		e->has_fdflags = true;
-		e->fdflags = fl;
-		return 0;
-	}
-	default:
-		return vma_refuse(ctx, pid, v);
-	}
-}
-
-struct pages_sink {
-	struct img *img;
-};
-
-static int pages_sink(void *arg, const void *buf, size_t len)
-{
-	return img_write_payload(((struct pages_sink *)arg)->img, buf, len);
-}
-
-static int write_pagemap(struct dump_ctx *ctx, pid_t pid, const struct mem_run *runs, size_t n)
-{
-	PagemapHead head = PAGEMAP_HEAD__INIT;
-	struct img *pm = NULL;
-	struct pages_sink sink = { 0 };
-	size_t i;
-	int err;
-
-	head.pages_id = (uint32_t)pid; /* unique per dump: one pages file per task */
-	err = img__open(ctx->dirfd, IMG_PAGEMAP, (unsigned long)pid, IMG_WRITE, &pm);
-	if (!err)
-		err = img_write_one(pm, &head.base);
-	for (i = 0; !err && i < n; i++) {
-		PagemapEntry e = PAGEMAP_ENTRY__INIT;
-
-		e.vaddr = runs[i].vaddr;
-		e.compat_nr_pages = (uint32_t)runs[i].nr_pages;
-		e.has_nr_pages = true;
-		e.nr_pages = runs[i].nr_pages;
-		e.has_flags = true;
-		e.flags = PE_PRESENT;
-		err = img_write_one(pm, &e.base);
-	}
-	if (!err)
-		err = img__close(TAKE_PTR(pm));
-	img__close(pm);
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot write its pagemap: %s", pid, img_error());
-	err = img__open(ctx->dirfd, IMG_PAGES, (unsigned long)pid, IMG_WRITE, &sink.img);
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot create its pages image: %s", pid,
-				  img_error());
-	err = mem_copy_runs(pid, runs, n, pages_sink, &sink);
-	if (err) {
-		img__close(sink.img);
-		return pr_err_ret(err, "pid %d: cannot copy its memory: %s", pid, strerror(-err));
-	}
-	err = img__close(sink.img);
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot write its pages: %s", pid, img_error());
-	return 0;
-}
-
-static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
+static int write_mm(struct dump_ctx *ctx, struct task_state *ts, int pidfd)
 {
 	MmEntry mm = MM_ENTRY__INIT;
 	struct proc_vma *v = NULL;
 	_cleanup_free_ VmaEntry *ve = NULL;
 	_cleanup_free_ VmaEntry **vep = NULL;
 	_cleanup_free_ uint64_t *auxv = NULL;
-	_cleanup_free_ struct mem_run *runs = NULL;
 	_cleanup_free_ char *exe = NULL;
-	size_t nv = 0, na = 0, nr = 0, i;
-	uint64_t pages = 0;
+	size_t nv = 0, na = 0, i;
 	int err;
 
 	err = proc_parse_maps(ts->pid, &v, &nv);
@@ -840,7 +708,7 @@ static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
 		goto out;
 	}
 	for (i = 0; i < nv; i++) {
-		err = fill_vma(ctx, ts->pid, &v[i], &ve[i]);
+		err = dump_fill_vma(ctx, ts->pid, &v[i], &ve[i]);
 		if (err)
 			goto out;
 		vep[i] = &ve[i];
@@ -878,15 +746,7 @@ static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
 	err = write_one(ctx, IMG_MM, (unsigned long)ts->pid, &mm);
 	if (err)
 		goto out;
-	err = mem_select(ts->pid, v, nv, &runs, &nr, &pages);
-	if (err) {
-		pr_err("pid %d: cannot read its pagemap: %s", ts->pid, strerror(-err));
-		goto out;
-	}
-	err = write_pagemap(ctx, ts->pid, runs, nr);
-	ctx->nr_pages += pages;
-	pr_debug("pid %d: %zu vmas, %llu pages in %zu runs", ts->pid, nv, (unsigned long long)pages,
-		 nr);
+	err = dump_task_pages(ctx, ts->pid, pidfd, v, nv);
 out:
 	proc_vmas_free(v, nv);
 	return err;
@@ -968,11 +828,12 @@ static int dump_live_task(struct dump_ctx *ctx, struct pstree_task *t)
 	if (!err)
 		err = dump_threads(ctx, t, &ts[1]);
 	if (!err)
-		err = write_crux_task(ctx, ts, &ts[1], t->n_threads);
-	if (!err)
 		err = write_fs(ctx, ts);
+	/* after the memory: it carries what the memory tracking armed */
 	if (!err)
-		err = write_mm(ctx, ts);
+		err = write_mm(ctx, ts, t->pidfd);
+	if (!err)
+		err = write_crux_task(ctx, ts, &ts[1], t->n_threads);
 	return err;
 }
 

@@ -21,13 +21,11 @@
 extern const struct fd_kind fd_reg, fd_pipe, fd_unix, fd_eventfd, fd_signalfd, fd_timerfd,
 	fd_inotify, fd_fanotify, fd_epoll, fd_lock;
 
-/*
- * epoll after every kind its check() may find as a target; crux-fds after the kinds that
- * append to crux-fds.img (timerfd, epoll); the locks (not a file kind) last.
- */
 const struct fd_kind *const fd_kinds[] = {
-	&fd_reg,     &fd_pipe,	   &fd_unix,  &fd_eventfd, &fd_signalfd, &fd_timerfd,
-	&fd_inotify, &fd_fanotify, &fd_epoll, &fd_cruxfds, &fd_lock,
+	&fd_reg,     &fd_pipe,	  &fd_unix,	&fd_eventfd, &fd_signalfd,
+	&fd_timerfd, &fd_inotify, &fd_fanotify, &fd_epoll, /* its check() pins targets of every kind above */
+	&fd_lock, /* not a file kind: the locks held on the others' files, after them */
+	&fd_cruxfds, /* last: closes crux-fds.img after timerfd and epoll wrote to it */
 };
 
 const size_t fd_nr_kinds = sizeof(fd_kinds) / sizeof(fd_kinds[0]);

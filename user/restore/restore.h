@@ -28,6 +28,7 @@ struct rst_pagerun {
 	uint64_t vaddr;
 	uint64_t nr_pages;
 	uint64_t off; /* byte offset in pages-<id>.img */
+	int fd; /* that pages image: of this image or of a parent (restore_chain.c) */
 };
 
 /* A thread other than the leader: core-<tid>.img, made by clone3 injected in the leader. */
@@ -48,7 +49,6 @@ struct rst_task {
 	size_t n_fds;
 	struct rst_pagerun *runs;
 	size_t n_runs;
-	int pages_fd; /* pages-<id>.img, read-only */
 	bool created;
 	bool zombie; /* dumped as a zombie: only core (tc) is loaded; made to exit at restore */
 	struct inj inj;
@@ -60,6 +60,14 @@ struct rst_task {
 int rst_load(const struct rst_opts *opts, struct rst_set **ret);
 void rst_set_free(struct rst_set *set);
 const char *rst_reg_name(const struct rst_set *set, uint32_t id);
+
+/*
+ * restore_chain.c: open the chain of parent images; resolve a task's pages to the newest
+ * image holding each (t->runs); close them all.
+ */
+int rst_chain_open(struct rst_set *set);
+int rst_chain_pages(struct rst_set *set, struct rst_task *t);
+void rst_chain_close(struct rst_set *set);
 
 /* restore_run.c: create, fork, rebuild and let go (all or nothing); 0 or -errno, logged. */
 int rst_run(struct rst_set *set);

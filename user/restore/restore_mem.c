@@ -286,7 +286,7 @@ static int fill_pages(struct rst_task *t)
 
 		while (done < len) {
 			size_t n = MIN(FILL_CHUNK, len - done);
-			ssize_t got = pread(t->pages_fd, buf, n, (off_t)(run->off + done));
+			ssize_t got = pread(run->fd, buf, n, (off_t)(run->off + done));
 			int err;
 
 			if (got != (ssize_t)n)
