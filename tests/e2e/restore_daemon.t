@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Real Debian daemons that lock their pid file: cron (package cron) holds flock() on
-# /run/crond.pid, atd (package at) a POSIX lock on /run/atd.pid (and POSIX timers). Each is
-# dumped and restored, holds its lock again, and a second instance refuses to start beside
-# it, as it does beside the original.
+# Real Debian daemons that lock their pid file. cron (package cron) holds flock() on
+# /run/crond.pid: dumped and restored, it must hold that lock again, so that a second cron
+# refuses to start, as it does beside the original. atd (package at) holds a POSIX lock on
+# /run/atd.pid and POSIX timers: dumped and restored, it holds both again.
 . "$(dirname "$0")/restore_lib.sh"
 need_root
 echo "1..10"
@@ -59,15 +59,19 @@ d=$WORK/atd
 mkdir -p "$d"
 daemon atd /run/atd.pid && grep -q "POSIX  ADVISORY  WRITE $DPID" /proc/$DPID/fdinfo/*
 ok $? "atd runs and holds a POSIX lock on /run/atd.pid"
+timers=$(grep -c '^ID:' /proc/$DPID/timers)
 "$CRUX" dump -t $DPID -D "$d/img" >"$d/dump.out" 2>&1
 rc=$?
-ok $rc "atd dumped (its POSIX timers too)"
+ok $rc "atd dumped, with its $timers POSIX timers"
 [ $rc = 0 ] || diag "$d/dump.out"
 wait $DPID 2>/dev/null
 wait_gone $DPID
 "$CRUX" restore -D "$d/img" -d >"$d/restore.out" 2>&1 && kill -0 $DPID &&
-	grep -q "POSIX  ADVISORY  WRITE $DPID" /proc/$DPID/fdinfo/*
-ok $? "atd restored, holding its pid-file lock again (taken by the task itself)"
+	grep -q "POSIX  ADVISORY  WRITE $DPID" /proc/$DPID/fdinfo/* &&
+	[ "$(grep -c '^ID:' /proc/$DPID/timers)" = "$timers" ]
+rc=$?
+ok $rc "atd restored with its pid, its lock and its POSIX timers"
+[ $rc = 0 ] || diag "$d/restore.out"
 timeout 10 /usr/sbin/atd -f </dev/null >/dev/null 2>&1
 [ $? = 1 ] && kill -0 $DPID
 ok $? "a second atd refuses to start, the restored one runs on"

@@ -26,6 +26,7 @@
 #define LOG_PREFIX "dump: "
 #include "compat.h"
 #include "dump.h"
+#include "dump_core_fill.h"
 #include "img.h"
 #include "log.h"
 #include "mem.h"
@@ -336,60 +337,6 @@ static int task_collect(struct task_state *ts, bool leader)
 
 /* ---- core-<pid>.img ---- */
 
-static void fill_gpregs(UserX86RegsEntry *g, const ptrace_regs_t *r)
-{
-	g->r15 = r->r15, g->r14 = r->r14, g->r13 = r->r13, g->r12 = r->r12;
-	g->bp = r->rbp, g->bx = r->rbx, g->r11 = r->r11, g->r10 = r->r10;
-	g->r9 = r->r9, g->r8 = r->r8, g->ax = r->rax, g->cx = r->rcx;
-	g->dx = r->rdx, g->si = r->rsi, g->di = r->rdi, g->orig_ax = r->orig_rax;
-	g->ip = r->rip, g->cs = r->cs, g->flags = r->eflags, g->sp = r->rsp;
-	g->ss = r->ss, g->fs_base = r->fs_base, g->gs_base = r->gs_base;
-	g->ds = r->ds, g->es = r->es, g->fs = r->fs, g->gs = r->gs;
-	g->has_mode = true;
-	g->mode = USER_X86_REGS_MODE__NATIVE;
-}
-
-/* The legacy FXSAVE part of the XSAVE buffer, as CRIU's fpregs message lays it out. */
-static void fill_fpregs(UserX86FpregsEntry *fp, UserX86XsaveEntry *x, const uint8_t *b, size_t len)
-{
-	uint16_t w;
-
-	memcpy(&w, b + 0, 2), fp->cwd = w;
-	memcpy(&w, b + 2, 2), fp->swd = w;
-	memcpy(&w, b + 4, 2), fp->twd = w;
-	memcpy(&w, b + 6, 2), fp->fop = w;
-	memcpy(&fp->rip, b + 8, 8);
-	memcpy(&fp->rdp, b + 16, 8);
-	memcpy(&fp->mxcsr, b + 24, 4);
-	memcpy(&fp->mxcsr_mask, b + 28, 4);
-	fp->n_st_space = 32;
-	fp->st_space = (uint32_t *)(b + 32);
-	fp->n_xmm_space = 64;
-	fp->xmm_space = (uint32_t *)(b + 160);
-	fp->n_padding = 24;
-	fp->padding = (uint32_t *)(b + 416);
-	if (len >= 576 + 256) {
-		memcpy(&x->xstate_bv, b + 512, 8);
-		x->n_ymmh_space = 64;
-		x->ymmh_space = (uint32_t *)(b + 576);
-		fp->xsave = x;
-	}
-}
-
-static void fill_tls(UserDescT *d, const struct user_desc *u)
-{
-	d->entry_number = u->entry_number;
-	d->base_addr = u->base_addr;
-	d->limit = u->limit;
-	d->seg_32bit = u->seg_32bit;
-	d->contents_h = (u->contents >> 1) & 1;
-	d->contents_l = u->contents & 1;
-	d->read_exec_only = u->read_exec_only;
-	d->limit_in_pages = u->limit_in_pages;
-	d->seg_not_present = u->seg_not_present;
-	d->useable = u->useable;
-}
-
 static void fill_creds(CredsEntry *c, const struct proc_status *ps, long secbits, uint32_t caps[8])
 {
 	c->uid = ps->uid[0], c->euid = ps->uid[1], c->suid = ps->uid[2], c->fsuid = ps->uid[3];
@@ -427,29 +374,6 @@ static void fill_sigactions(TaskCoreEntry *tc, const struct task_inner *in, SaEn
 	}
 	tc->n_sigactions = n; /* 62, as CRIU's restore expects */
 	tc->sigactions = sap;
-}
-
-static void fill_siginfos(SignalQueueEntry *q, SiginfoEntry *e, SiginfoEntry **ep, siginfo_t *si,
-			  int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++) {
-		e[i] = (SiginfoEntry)SIGINFO_ENTRY__INIT;
-		e[i].siginfo.data = (uint8_t *)&si[i];
-		e[i].siginfo.len = sizeof(si[i]);
-		ep[i] = &e[i];
-	}
-	q->n_signals = (size_t)n;
-	q->signals = ep;
-}
-
-static void fill_itimer(ItimerEntry *e, const struct itimerval *v)
-{
-	e->isec = (uint64_t)v->it_interval.tv_sec;
-	e->iusec = (uint64_t)v->it_interval.tv_usec;
-	e->vsec = (uint64_t)v->it_value.tv_sec;
-	e->vusec = (uint64_t)v->it_value.tv_usec;
 }
 
 static int fill_rlimits(pid_t pid, RlimitEntry *e, RlimitEntry **ep, TaskRlimitsEntry *r)
@@ -524,11 +448,11 @@ static void core_thread_info(struct core_msg *m, struct task_state *ts)
 	if (ptrace_fix_interrupted_syscall(&regs))
 		pr_debug("pid %d was stopped in syscall %llu: restore re-runs it", ts->pid,
 			 regs.orig_rax);
-	fill_gpregs(&m->gp, &regs);
-	fill_fpregs(&m->fp, &m->xs, ts->xs.buf, ts->xs.len);
+	dump_fill_gpregs(&m->gp, &regs);
+	dump_fill_fpregs(&m->fp, &m->xs, ts->xs.buf, ts->xs.len);
 	for (i = 0; i < TLS_COUNT; i++) {
 		m->tls[i] = (UserDescT)USER_DESC_T__INIT;
-		fill_tls(&m->tls[i], &ts->tls[i]);
+		dump_fill_tls(&m->tls[i], &ts->tls[i]);
 		m->tlsp[i] = &m->tls[i];
 	}
 	m->ti.clear_tid_addr = ts->in.tid_address;
@@ -574,11 +498,11 @@ static int core_task(struct core_msg *m, struct task_state *ts, bool leader)
 	m->tc.has_child_subreaper = true;
 	m->tc.child_subreaper = ts->in.subreaper != 0;
 	fill_sigactions(&m->tc, &ts->in, m->sa, m->sap);
-	fill_siginfos(&m->qs, m->es, m->esp, ts->sig_shared, ts->n_shared);
+	dump_fill_siginfos(&m->qs, m->es, m->esp, ts->sig_shared, ts->n_shared);
 	m->tc.signals_s = &m->qs;
 	for (i = 0; i < 3; i++) {
 		m->it[i] = (ItimerEntry)ITIMER_ENTRY__INIT;
-		fill_itimer(&m->it[i], &ts->in.itimer[i]);
+		dump_fill_itimer(&m->it[i], &ts->in.itimer[i]);
 	}
 	m->tm.real = &m->it[0], m->tm.virt = &m->it[1], m->tm.prof = &m->it[2];
 	fill_ptimers(&m->tm, &ts->in, m->pte, m->ptp);
@@ -632,7 +556,7 @@ static int core_thread(struct dump_ctx *ctx, struct core_msg *m, struct task_sta
 	th->sas = &m->sas;
 	th->has_pdeath_sig = true;
 	th->pdeath_sig = (uint32_t)ts->in.pdeath_sig;
-	fill_siginfos(&m->qp, m->ep, m->epp, ts->sig_private, ts->n_private);
+	dump_fill_siginfos(&m->qp, m->ep, m->epp, ts->sig_private, ts->n_private);
 	th->signals_p = &m->qp;
 	fill_creds(&m->cr, &ts->ps, ts->in.secbits, m->caps);
 	th->creds = &m->cr;
