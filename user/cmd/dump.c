@@ -86,6 +86,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		}
 		break;
 	case 'D':
+		if (!*arg) {
+			pr_err("empty image directory name: -D needs a directory, such as /tmp/img");
+			argp_usage(state);
+		}
 		o->dir = arg;
 		break;
 	case 'x':

@@ -29,6 +29,7 @@
 #include "mem.h"
 #include "proc.h"
 #include "ptrace.h"
+#include "sigframe.h"
 #include "trackmem.h"
 #include "util.h"
 #include "core.pb-c.h"
@@ -117,12 +118,17 @@ static int inj(struct ptrace_inj *j, long nr, uint64_t a0, uint64_t a1, uint64_t
 	return 0;
 }
 
-static int read_scratch(pid_t pid, uint64_t addr, struct scratch *s)
+_Static_assert(sizeof(struct scratch) <= SIGFRAME_SCRATCH, "the scratch fits below the frame");
+
+static int read_scratch(const struct ptrace_inj *j, uint64_t addr, struct scratch *s)
 {
 	char path[64];
 	_cleanup_close_ int fd = -1;
 
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	if (j->mem_fd >= 0) /* frame mode keeps the task's memory open */
+		return pread(j->mem_fd, s, sizeof(*s), (off_t)addr) == (ssize_t)sizeof(*s) ? 0 :
+											     -EIO;
+	snprintf(path, sizeof(path), "/proc/%d/mem", j->tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -145,7 +151,7 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 		err = inj(j, SYS_rt_sigaction, sig, 0, scr, 8, &r);
 		if (err || r)
 			return err ? err : (int)r;
-		err = read_scratch(j->tid, scr, &s);
+		err = read_scratch(j, scr, &s);
 		if (err)
 			return err;
 		in->sa[sig] = s.sa;
@@ -163,7 +169,7 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 	if (err)
 		return err;
 	if (!leader) {
-		err = read_scratch(j->tid, scr, &s);
+		err = read_scratch(j, scr, &s);
 		if (err)
 			return err;
 	}
@@ -171,7 +177,7 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 		err = inj(j, SYS_getitimer, i, scr + offsetof(struct scratch, it), 0, 0, &r);
 		if (err)
 			return err;
-		err = read_scratch(j->tid, scr, &s);
+		err = read_scratch(j, scr, &s);
 		if (err)
 			return err;
 		in->itimer[i] = s.it;
@@ -198,6 +204,10 @@ static int task_read_inner(pid_t pid, struct task_inner *in, bool leader)
 	if (err)
 		return pr_err_ret(err, "pid %d: cannot prepare syscall injection: %s", pid,
 				  strerror(-err));
+	if (j.mode != PTRACE_INJ_FRAME)
+		pr_warn("pid %d: no self-restoring syscall injection (%s): if crux is killed while "
+			"it injects, this task may crash",
+			pid, strerror(-j.frame_err));
 	err = leader ? inj(&j, SYS_brk, 0, 0, 0, 0, &r) : 0;
 	if (err)
 		goto out;
@@ -206,6 +216,11 @@ static int task_read_inner(pid_t pid, struct task_inner *in, bool leader)
 	if (leader) {
 		inj(&j, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, &in->dumpable);
 		inj(&j, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, &in->thp_disabled);
+	}
+	if (j.mode == PTRACE_INJ_FRAME) {
+		/* scratch bytes below the frame: nothing to map, nothing left if crux dies */
+		err = inner_scratch_queries(&j, j.scratch, in, leader);
+		goto out;
 	}
 	/* A shared anonymous page never merges with a neighbour: unmapping it restores the
 	 * task's layout exactly. */
@@ -260,6 +275,11 @@ static int task_refuse_unsupported(struct task_state *ts)
 			-EOPNOTSUPP,
 			"pid %d (%s) has POSIX timers (/proc/%d/timers): not supported yet",
 			ts->pid, ts->st.comm, ts->pid);
+	/* the suspension of its filters ends with crux: see ptrace.c, self-restoring injection */
+	if (ts->ps.seccomp)
+		pr_warn("pid %d (%s) runs under seccomp: if crux is killed while it runs a syscall "
+			"inside it, its filters see that syscall (strict mode kills it)",
+			ts->pid, ts->st.comm);
 	return 0;
 }
 

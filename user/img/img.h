@@ -120,11 +120,12 @@ const char *img_path(const struct img *img);
 uint64_t img_offset(const struct img *img);
 
 /*
- * Image directories. A dump: imgdir__create() (the directory must be new or empty),
- * img__open(imgdir_fd(d), ..., IMG_WRITE) for each file, then imgdir__commit() writes
- * inventory.img last (temp name + rename): only then does the directory look complete.
- * imgdir__abort() removes everything written (and the directory if create made it).
- * A restore: imgdir__open() refuses a directory without inventory.img.
+ * Image directories (imgdir.c). A dump: imgdir__create() (the directory must be new or
+ * empty; the files go to a temporary directory beside it), img__open(imgdir_fd(d), ...,
+ * IMG_WRITE) for each file, then imgdir__commit() writes inventory.img last, listing every
+ * file's size and crc32, and renames the temporary directory into place. imgdir__abort()
+ * removes everything written. A restore or show: imgdir__open() refuses a directory
+ * without inventory.img, and any file missing, added, truncated or corrupt, by name.
  */
 struct imgdir;
 struct InventoryEntry;
@@ -140,6 +141,11 @@ int imgdir__open(const char *path, struct imgdir **ret);
  */
 void imgdir__close(struct imgdir *d);
 int imgdir_fd(const struct imgdir *d);
+/*
+ * Remove the temporary directories of dumps killed before their commit, under parent
+ * (those whose crux pid is dead). Returns how many, or -errno.
+ */
+int imgdir_sweep_stale(const char *parent);
 const char *imgdir_path(const struct imgdir *d);
 /* The inventory read by imgdir__open() (NULL for a directory being written). */
 const struct InventoryEntry *imgdir_inventory(const struct imgdir *d);

@@ -294,6 +294,7 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 
 	if (!set)
 		return -ENOMEM;
+	set->guard.fd = -1; /* started by do_restore() */
 	set->opts = opts;
 	err = imgdir__open(opts->dir, &set->dir);
 	if (err) {
@@ -302,7 +303,7 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 			       "dump again",
 			       opts->dir);
 		else
-			pr_err("cannot open image directory %s: %s", opts->dir, strerror(-err));
+			pr_err("%s", img_error()); /* names the directory and the file */
 		free(set);
 		return err;
 	}
