@@ -442,6 +442,49 @@ static size_t other_print(const struct opts *o, struct outfmt *of, const struct 
 			    t);
 }
 
+/* The text verdict under the table: each refusal and warning in the dump's words. */
+static void external_print_text(const struct opts *o, pid_t pid, const struct classify_report *rep,
+				const struct tree *t, const struct tree_checks *c, size_t n_refused,
+				size_t n_other)
+{
+	const struct shared_end *shared = c->shared;
+	size_t n_shared = c->n_shared;
+	char msg[CLASSIFY_MSG_MAX];
+	size_t i;
+
+	for (i = 0; i < rep->n; i++) {
+		const struct classify_result *r = &rep->res[i];
+
+		if (!r->external_like && r->cls != CLASSIFY_INBOUND)
+			continue;
+		classify_format_msg(r, msg, sizeof(msg));
+		printf("%s: %s\n",
+		       r->cls == CLASSIFY_INBOUND ? "inbound" :
+		       r->accepted		  ? "accepted" :
+						    "refused",
+		       msg);
+	}
+	for (i = 0; i < n_shared; i++) {
+		shared_format(&shared[i], tree_comm(t, shared[i].pid), msg, sizeof(msg));
+		printf("refused: %s\n", msg);
+	}
+	for (i = 0; i < c->n_fd; i++)
+		printf("refused: %s\n", c->fd_refusals[i]);
+	other_print(o, NULL, t, true);
+	if (n_refused)
+		printf("verdict: crux dump -t %d would be refused: %zu %s above\n", pid, n_refused,
+		       n_other ? (n_refused == 1 ? "refusal" : "refusals") :
+				 (n_refused == 1 ? "socket" : "sockets"));
+	else
+		printf("verdict: crux dump -t %d would accept every socket (%zu inbound "
+		       "warning%s)\n",
+		       pid, rep->count[CLASSIFY_INBOUND],
+		       rep->count[CLASSIFY_INBOUND] == 1 ? "" : "s");
+	for (i = 0; i < rep->n_unused_inos; i++)
+		printf("note: --ext-unix-sk=%llu names no external socket of this tree\n",
+		       (unsigned long long)rep->unused_inos[i]);
+}
+
 static void external_print(const struct opts *o, pid_t pid, const struct classify_report *rep,
 			   const struct tree *t, const struct tree_checks *c)
 {
@@ -456,7 +499,6 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 	/* the table shows the first nine; JSON carries them all */
 	struct outfmt *of = outfmt__new(stdout, o->json);
 	struct sockprint *pr = NULL;
-	char msg[CLASSIFY_MSG_MAX];
 	size_t i;
 
 	if (of) {
@@ -489,39 +531,8 @@ static void external_print(const struct opts *o, pid_t pid, const struct classif
 		outfmt_close(of);
 	}
 	outfmt__free(of);
-	if (o->json)
-		return;
-	for (i = 0; i < rep->n; i++) {
-		const struct classify_result *r = &rep->res[i];
-
-		if (!r->external_like && r->cls != CLASSIFY_INBOUND)
-			continue;
-		classify_format_msg(r, msg, sizeof(msg));
-		printf("%s: %s\n",
-		       r->cls == CLASSIFY_INBOUND ? "inbound" :
-		       r->accepted		  ? "accepted" :
-						    "refused",
-		       msg);
-	}
-	for (i = 0; i < n_shared; i++) {
-		shared_format(&shared[i], tree_comm(t, shared[i].pid), msg, sizeof(msg));
-		printf("refused: %s\n", msg);
-	}
-	for (i = 0; i < c->n_fd; i++)
-		printf("refused: %s\n", c->fd_refusals[i]);
-	other_print(o, NULL, t, true);
-	if (n_refused)
-		printf("verdict: crux dump -t %d would be refused: %zu %s above\n", pid, n_refused,
-		       n_other ? (n_refused == 1 ? "refusal" : "refusals") :
-				 (n_refused == 1 ? "socket" : "sockets"));
-	else
-		printf("verdict: crux dump -t %d would accept every socket (%zu inbound "
-		       "warning%s)\n",
-		       pid, rep->count[CLASSIFY_INBOUND],
-		       rep->count[CLASSIFY_INBOUND] == 1 ? "" : "s");
-	for (i = 0; i < rep->n_unused_inos; i++)
-		printf("note: --ext-unix-sk=%llu names no external socket of this tree\n",
-		       (unsigned long long)rep->unused_inos[i]);
+	if (!o->json)
+		external_print_text(o, pid, rep, t, c, n_refused, n_other);
 }
 
 /* Pipe ends and sockets of the tree also held outside it (a dump refuses them too). */

@@ -488,7 +488,9 @@ static int verify_unlisted(struct imgdir *d)
 		return img_fail(-errno, "image %s: cannot list it: %s", d->path, strerror(errno));
 	}
 	while (!err && (de = readdir(dir))) {
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, "inventory.img"))
+		/* parent: an incremental dump's link to its parent image, checked as an image */
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "inventory.img") ||
+		    !strcmp(de->d_name, "parent"))
 			continue;
 		for (i = 0; i < inv->n_crux_images; i++)
 			if (!strcmp(inv->crux_images[i]->name, de->d_name))
