@@ -52,6 +52,13 @@ int tm_begin(struct dump_ctx *ctx, struct trackmem *tm, const char *images_dir)
 		return 0;
 	if (tm->prev_arg[0] == '/')
 		tm->prev_path = strdup(tm->prev_arg);
+	else if (!strncmp(tm->prev_arg, "../", 3) && strrchr(images_dir, '/'))
+		/* -D is created only when the dump completes: go up from its parent */
+		tm->prev_path = asprintf(&tm->prev_path, "%.*s/%s",
+					 (int)(strrchr(images_dir, '/') - images_dir), images_dir,
+					 tm->prev_arg + 3) < 0 ? NULL : tm->prev_path;
+	else if (!strncmp(tm->prev_arg, "../", 3))
+		tm->prev_path = strdup(tm->prev_arg + 3);
 	else if (asprintf(&tm->prev_path, "%s/%s", images_dir, tm->prev_arg) < 0)
 		tm->prev_path = NULL;
 	if (!tm->prev_path)

@@ -339,6 +339,8 @@ static int sums_collect(struct imgdir *d, struct sums *s)
 	while (!err && (de = readdir(dir))) {
 		if (de->d_name[0] == '.')
 			continue; /* ., .. and the inventory's temporary name */
+		if (de->d_type == DT_LNK && !strcmp(de->d_name, "parent"))
+			continue; /* an incremental dump's link to its parent image, not a file */
 		err = sums_add(s, d->fd, de->d_name);
 		if (err)
 			img_fail(err, "%s/%s: cannot checksum it: %s", d->tmp, de->d_name,
