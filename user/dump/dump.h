@@ -34,6 +34,13 @@ int dump_seccomp_thread(struct dump_ctx *ctx, pid_t tid, uint32_t mode, uint32_t
 int dump_seccomp_write(struct dump_ctx *ctx);
 void dump_seccomp_free(struct dump_ctx *ctx);
 
+/*
+ * dump_shmem.c: the shmem object behind a shared anonymous VMA of pid, its contents
+ * written once per inode (pagemap-shmem-<ino>.img and its pages).
+ */
+int dump_shmem_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v);
+void dump_shmem_free(struct dump_ctx *ctx);
+
 /* per task: core, ids, fs, mm, pagemap, pages, crux-task */
 int dump_task(struct dump_ctx *ctx, struct pstree_task *t);
 

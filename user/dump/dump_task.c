@@ -55,6 +55,7 @@
 #define VMA_AREA_HEAP (1 << 5)
 #define VMA_FILE_PRIVATE (1 << 6)
 #define VMA_FILE_SHARED (1 << 7)
+#define VMA_ANON_SHARED (1 << 8)
 #define VMA_ANON_PRIVATE (1 << 9)
 #define VMA_AREA_VVAR (1 << 12)
 
@@ -740,6 +741,11 @@ static int fill_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, V
 		e->status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE |
 			    (strcmp(v->path, "[vdso]") ? VMA_AREA_VVAR : VMA_AREA_VDSO);
 		return 0;
+	case MEM_VMA_SHMEM:
+		e->flags |= MAP_ANONYMOUS;
+		e->status = VMA_AREA_REGULAR | VMA_ANON_SHARED;
+		e->shmid = v->ino;
+		return dump_shmem_vma(ctx, pid, v);
 	case MEM_VMA_VSYSCALL:
 		e->flags |= MAP_ANONYMOUS;
 		e->status = VMA_AREA_VSYSCALL | VMA_ANON_PRIVATE;

@@ -57,6 +57,8 @@ static const struct img_kind {
 	[IMG_SECCOMP] = { "seccomp", IMG_MAGIC_SECCOMP, false, &seccomp_entry__descriptor },
 	[IMG_CRUX_EXT] = { "crux-ext", IMG_MAGIC_CRUX_EXT, false, &crux_ext_entry__descriptor },
 	[IMG_CRUX_TASK] = { "crux-task", IMG_MAGIC_CRUX_TASK, true, &crux_task_entry__descriptor },
+	[IMG_SHMEM_PAGEMAP] = { "pagemap-shmem", IMG_MAGIC_PAGEMAP, true,
+				&pagemap_head__descriptor },
 };
 
 struct img {

@@ -62,6 +62,7 @@ enum img_type {
 	IMG_SECCOMP, /* seccomp.img: one seccomp_entry, every filter of the tree */
 	IMG_CRUX_EXT, /* crux-ext.img: crux_ext_entry per external unix socket */
 	IMG_CRUX_TASK, /* crux-task-<pid>.img: crux_task_entry */
+	IMG_SHMEM_PAGEMAP, /* pagemap-shmem-<ino>.img: pagemap_head, then entries (offsets) */
 	IMG_TYPE_MAX,
 };
 

@@ -26,6 +26,7 @@ enum mem_vma_kind {
 	MEM_VMA_FILE_SHARED,
 	MEM_VMA_VDSO, /* [vdso], [vvar], [vvar_vclock] */
 	MEM_VMA_VSYSCALL,
+	MEM_VMA_SHMEM, /* shared anonymous: "/dev/zero (deleted)", a shmem inode */
 	MEM_VMA_UNSUPPORTED, /* shared anonymous, SysV shm, deleted files, ... */
 };
 
