@@ -5,13 +5,15 @@
  * the first time a VMA of it is seen, as CRIU writes them: pagemap-shmem-<ino>.img (a
  * pagemap_head, then entries whose vaddr is the offset in the object) and its
  * pages-<id>.img. They are read from the object itself (/proc/PID/map_files), so a page
- * is dumped once and holes (never touched pages) stay holes (SEEK_DATA/SEEK_HOLE).
+ * is dumped once, holes (never touched pages) stay holes (SEEK_DATA/SEEK_HOLE), and the
+ * copy stays in the kernel.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,7 +26,6 @@
 
 #define PE_PRESENT 4
 #define SHM_PAGE 4096ULL
-#define COPY_CHUNK (4UL << 20)
 /* pages-<id>.img of shmem objects: above every pid (pid_max is at most 2^22). */
 #define SHMEM_PAGES_BASE 0x40000000u
 
@@ -43,36 +44,36 @@ static bool shmem_seen(struct dump_shmem *s, uint64_t ino)
 	return false;
 }
 
-/* Copy [off, off + len) of the object into the pages image. */
-static int copy_range(int fd, struct img *pages, char *buf, uint64_t off, uint64_t len)
+/*
+ * Copy [off, off + len) of the object to the end of the pages file, in the kernel
+ * (copy_file_range, else sendfile): no page of it passes through crux.
+ */
+static int copy_range(int fd, int pages_fd, uint64_t off, uint64_t len)
 {
 	while (len) {
-		size_t n = MIN(COPY_CHUNK, len);
-		ssize_t got = pread(fd, buf, n, (off_t)off);
-		int err;
+		loff_t in = (loff_t)off;
+		ssize_t n = copy_file_range(fd, &in, pages_fd, NULL, len, 0);
 
-		if (got < 0)
+		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP))
+			n = sendfile(pages_fd, fd, (off_t *)&in, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 			return -errno;
-		if ((size_t)got != n)
+		if (n == 0)
 			return -EIO;
-		err = img_write_payload(pages, buf, n);
-		if (err)
-			return err;
-		off += n;
-		len -= n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
 	}
 	return 0;
 }
 
 /* The data runs of the object (page-aligned), each one pagemap entry and its pages. */
-static int write_runs(int fd, uint64_t size, struct img *pm, struct img *pages)
+static int write_runs(int fd, uint64_t size, struct img *pm, int pages_fd)
 {
-	_cleanup_free_ char *buf = malloc(COPY_CHUNK);
 	off_t data = 0, hole;
 	int err;
 
-	if (!buf)
-		return -ENOMEM;
 	while ((uint64_t)data < size) {
 		PagemapEntry e = PAGEMAP_ENTRY__INIT;
 
@@ -92,7 +93,7 @@ static int write_runs(int fd, uint64_t size, struct img *pm, struct img *pages)
 		e.flags = PE_PRESENT;
 		err = img_write_one(pm, &e.base);
 		if (!err)
-			err = copy_range(fd, pages, buf, (uint64_t)data, (uint64_t)(hole - data));
+			err = copy_range(fd, pages_fd, (uint64_t)data, (uint64_t)(hole - data));
 		if (err)
 			return err;
 		data = hole;
@@ -104,20 +105,25 @@ static int write_object(struct dump_ctx *ctx, int fd, uint64_t ino, uint32_t pag
 			uint64_t size)
 {
 	PagemapHead head = PAGEMAP_HEAD__INIT;
-	struct img *pm = NULL, *pages = NULL;
+	struct img *pm = NULL;
+	_cleanup_close_ int pages_fd = -1;
+	char name[64];
 	int err, err2;
 
 	head.pages_id = pages_id;
 	err = img__open(ctx->dirfd, IMG_SHMEM_PAGEMAP, (unsigned long)ino, IMG_WRITE, &pm);
 	if (!err)
 		err = img_write_one(pm, &head.base);
+	if (!err) {
+		/* pages images are raw (no magic): written here by the kernel's own copy */
+		img_name(IMG_PAGES, pages_id, name, sizeof(name));
+		pages_fd = openat(ctx->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (pages_fd < 0)
+			err = -errno;
+	}
 	if (!err)
-		err = img__open(ctx->dirfd, IMG_PAGES, pages_id, IMG_WRITE, &pages);
-	if (!err)
-		err = write_runs(fd, size, pm, pages);
+		err = write_runs(fd, size, pm, pages_fd);
 	err2 = pm ? img__close(pm) : 0;
-	err = err ?: err2;
-	err2 = pages ? img__close(pages) : 0;
 	return err ?: err2;
 }
 

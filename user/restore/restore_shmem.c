@@ -2,9 +2,9 @@
 /*
  * Shared anonymous memory at restore: each shmem object of the image (a shmid of VMAs with
  * VMA_ANON_SHARED) is made once in the controller as a shared anonymous mapping, so that
- * it is again a "/dev/zero" shmem inode, filled there from pagemap-shmem-<shmid>.img (one
- * copy, straight from the pages file into the object), and kept open through
- * /proc/self/map_files. Every task that maps it opens the controller's fd by
+ * it is again a "/dev/zero" shmem inode, kept open through /proc/self/map_files and
+ * filled from pagemap-shmem-<shmid>.img by the kernel (sendfile from the pages file into
+ * the object). Every task that maps it opens the controller's fd by
  * /proc/<crux>/fd/N and maps it MAP_SHARED|MAP_FIXED at its dumped address: one object,
  * shared again by every task that shared it.
  */
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -83,12 +84,15 @@ static int collect(struct rst_set *set, struct rst_shmem *s)
 	return 0;
 }
 
-/* Read one pagemap entry's pages from pages_fd (at *off) into the object at base. */
-static int fill_run(struct rst_set *set, const char *name, char *base, uint64_t size,
+/*
+ * Copy one pagemap entry's pages from pages_fd (at *off) into the object shm_fd, in the
+ * kernel (sendfile to the object's offset): no page passes through crux.
+ */
+static int fill_run(struct rst_set *set, const char *name, int shm_fd, uint64_t size,
 		    const PagemapEntry *e, int pages_fd, uint64_t *off)
 {
 	uint64_t nr = e->has_nr_pages ? e->nr_pages : e->compat_nr_pages, len = nr * SHM_PAGE;
-	uint64_t done = 0;
+	off_t in = (off_t)*off;
 
 	if (e->has_flags && !(e->flags & PE_PRESENT))
 		return pr_err_ret(-EOPNOTSUPP,
@@ -102,23 +106,24 @@ static int fill_run(struct rst_set *set, const char *name, char *base, uint64_t 
 				  "object's %llu bytes",
 				  imgdir_path(set->dir), name, (unsigned long long)e->vaddr,
 				  (unsigned long long)len, (unsigned long long)size);
-	while (done < len) {
-		ssize_t got =
-			pread(pages_fd, base + e->vaddr + done, len - done, (off_t)(*off + done));
+	if (lseek(shm_fd, (off_t)e->vaddr, SEEK_SET) < 0)
+		return -errno;
+	while ((uint64_t)(in - (off_t)*off) < len) {
+		ssize_t n = sendfile(shm_fd, pages_fd, &in, len - (uint64_t)(in - (off_t)*off));
 
-		if (got <= 0)
-			return pr_err_ret(got < 0 ? -errno : -EBADMSG,
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return pr_err_ret(n < 0 ? -errno : -EBADMSG,
 					  "image %s: the pages of %s end early at offset %llu",
-					  imgdir_path(set->dir), name,
-					  (unsigned long long)(*off + done));
-		done += (uint64_t)got;
+					  imgdir_path(set->dir), name, (unsigned long long)in);
 	}
 	*off += len;
 	return 0;
 }
 
-/* Fill the object mapped at base from pagemap-shmem-<shmid>.img and its pages file. */
-static int fill(struct rst_set *set, const struct shm_obj *o, char *base)
+/* Fill the object from pagemap-shmem-<shmid>.img and its pages file. */
+static int fill(struct rst_set *set, const struct shm_obj *o)
 {
 	struct img *img = NULL;
 	PagemapHead *head = NULL;
@@ -147,7 +152,7 @@ static int fill(struct rst_set *set, const struct shm_obj *o, char *base)
 				  strerror(-err));
 	}
 	while ((err = img_read_one(img, &pagemap_entry__descriptor, (void **)&e)) == 1) {
-		err = fill_run(set, name, base, o->size, e, pages_fd, &off);
+		err = fill_run(set, name, o->fd, o->size, e, pages_fd, &off);
 		pb_free(e);
 		if (err)
 			break;
@@ -158,7 +163,10 @@ static int fill(struct rst_set *set, const struct shm_obj *o, char *base)
 	return err < 0 ? err : 0;
 }
 
-/* The object: a shared anonymous mapping of the controller, filled, kept by its fd. */
+/*
+ * The object: a shared anonymous mapping of the controller, so that it is a "/dev/zero"
+ * shmem inode; kept by its fd (map_files), the mapping itself dropped, then filled.
+ */
 static int make(struct rst_set *set, struct shm_obj *o)
 {
 	char *base, path[96];
@@ -171,19 +179,18 @@ static int make(struct rst_set *set, struct shm_obj *o)
 			  (unsigned long long)o->shmid, (unsigned long long)o->size);
 		return err;
 	}
-	err = fill(set, o, base);
-	if (!err) {
-		snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)base,
-			 (unsigned long)(base + o->size));
-		o->fd = open(path, O_RDWR | O_CLOEXEC);
-		if (o->fd < 0) {
-			err = -errno;
-			pr_perror("cannot open %s for shared memory %llu", path,
-				  (unsigned long long)o->shmid);
-		}
-	}
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)base,
+		 (unsigned long)(base + o->size));
+	o->fd = open(path, O_RDWR | O_CLOEXEC);
+	err = o->fd < 0 ? -errno : 0;
 	munmap(base, o->size);
-	return err;
+	if (err) {
+		errno = -err;
+		pr_perror("cannot open %s for shared memory %llu", path,
+			  (unsigned long long)o->shmid);
+		return err;
+	}
+	return fill(set, o);
 }
 
 int rst_shmem_create(struct rst_set *set)
