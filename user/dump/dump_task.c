@@ -708,8 +708,9 @@ static int write_fs(struct dump_ctx *ctx, struct task_state *ts)
 static int vma_refuse(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v)
 {
 	return pr_err_ret(-EOPNOTSUPP,
-			  "pid %d (%s): mapping %llx-%llx %s%s%s cannot be dumped yet (shared "
-			  "anonymous, SysV, memfd or deleted-file mappings are not supported)",
+			  "pid %d (%s): mapping %llx-%llx %s%s%s cannot be dumped yet (SysV, "
+			  "memfd, deleted-file and named shared anonymous mappings are not "
+			  "supported)",
 			  pid, dump_comm(ctx, pid), (unsigned long long)v->start,
 			  (unsigned long long)v->end, v->shared ? "shared " : "",
 			  v->path ? v->path : "anonymous", v->deleted ? " (deleted)" : "");
