@@ -351,6 +351,8 @@ static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
 	if (s->d.state == TCP_LISTEN_ ||
 	    (s->d.type != SOCK_DGRAM && s->d.state != TCP_ESTABLISHED_))
 		return 0;
+	/* Crash window (#9): killed before `old` is back, the task's MSG_PEEK starts at an
+	 * offset. Only the peeks run in it (no ptrace, no image I/O): microseconds. */
 	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, &l) ||
 	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
 		return pr_perror_ret("%s: cannot set SO_PEEK_OFF on unix socket %u",

@@ -267,6 +267,8 @@ static int bind_name(struct rst_set *set, int fd, const UnixSkEntry *u)
 		return err;
 	}
 	err = clear_stale_name(&a, (int)u->type, u->ino);
+	if (!err && is_path(&a))
+		err = rst_guard_name(&set->guard, a.sun.sun_path, (int)u->type);
 	if (err)
 		return err;
 	if (bind(fd, (const struct sockaddr *)&a.sun, a.len))
