@@ -40,6 +40,13 @@ int dump_seccomp_write(struct dump_ctx *ctx);
 void dump_seccomp_free(struct dump_ctx *ctx);
 
 /*
+ * dump_shmem.c: the shmem object behind a shared anonymous VMA of pid, its contents
+ * written once per inode (pagemap-shmem-<ino>.img and its pages).
+ */
+int dump_shmem_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v);
+void dump_shmem_free(struct dump_ctx *ctx);
+
+/*
  * dump_guard.c: state crux does not restore, refused by name. The values a thread's dump
  * read by injection (-1 where not asked) and from /proc.
  */

@@ -142,6 +142,7 @@ void dump_ctx_free(struct dump_ctx *ctx)
 
 	dump_fds_cleanup(ctx);
 	dump_seccomp_free(ctx);
+	dump_shmem_free(ctx);
 	img__close(ctx->files_img);
 	for (i = 0; i < ctx->n_paths; i++)
 		free(ctx->paths[i].path);

@@ -31,6 +31,7 @@
 #define VMA_AREA_HEAP (1 << 5)
 #define VMA_FILE_PRIVATE (1 << 6)
 #define VMA_FILE_SHARED (1 << 7)
+#define VMA_ANON_SHARED (1 << 8)
 #define VMA_ANON_PRIVATE (1 << 9)
 #define VMA_AREA_VVAR (1 << 12)
 #define PE_PARENT 1
@@ -207,8 +208,9 @@ int dump_copy_deferred(struct dump_ctx *ctx)
 static int vma_refuse(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v)
 {
 	return pr_err_ret(-EOPNOTSUPP,
-			  "pid %d (%s): mapping %llx-%llx %s%s%s cannot be dumped yet (shared "
-			  "anonymous, SysV, memfd or deleted-file mappings are not supported)",
+			  "pid %d (%s): mapping %llx-%llx %s%s%s cannot be dumped yet (SysV, "
+			  "memfd, deleted-file and named shared anonymous mappings are not "
+			  "supported)",
 			  pid, dump_comm(ctx, pid), (unsigned long long)v->start,
 			  (unsigned long long)v->end, v->shared ? "shared " : "",
 			  v->path ? v->path : "anonymous", v->deleted ? " (deleted)" : "");
@@ -251,6 +253,11 @@ int dump_fill_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, Vma
 		e->status = VMA_AREA_REGULAR | VMA_ANON_PRIVATE |
 			    (strcmp(v->path, "[vdso]") ? VMA_AREA_VVAR : VMA_AREA_VDSO);
 		return 0;
+	case MEM_VMA_SHMEM:
+		e->flags |= MAP_ANONYMOUS;
+		e->status = VMA_AREA_REGULAR | VMA_ANON_SHARED;
+		e->shmid = v->ino;
+		return dump_shmem_vma(ctx, pid, v);
 	case MEM_VMA_VSYSCALL:
 		e->flags |= MAP_ANONYMOUS;
 		e->status = VMA_AREA_VSYSCALL | VMA_ANON_PRIVATE;

@@ -25,6 +25,7 @@ struct imgdir;
 struct treeiter;
 struct fd_kind;
 struct dump_seccomp;
+struct dump_shmem;
 struct trackmem;
 struct mem_run;
 
@@ -82,6 +83,7 @@ struct dump_ctx {
 
 	struct kstate kstate[KSTATE_MAX]; /* each kind's private state */
 	struct dump_seccomp *seccomp_state; /* filters seen so far (dump/dump_seccomp.c) */
+	struct dump_shmem *shmem_state; /* shmem objects dumped so far (dump/dump_shmem.c) */
 
 	struct treeiter *treeiter; /* loaded on first use: dump_treeiter() */
 	int treeiter_err;

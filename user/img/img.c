@@ -72,6 +72,8 @@ static const struct img_kind {
 			     &crux_dgram_entry__descriptor },
 	[IMG_CRUX_NETLINK] = { "crux-netlink", IMG_MAGIC_CRUX_NETLINK, false,
 			       &crux_inet_entry__descriptor },
+	[IMG_SHMEM_PAGEMAP] = { "pagemap-shmem", IMG_MAGIC_PAGEMAP, true,
+				&pagemap_head__descriptor },
 };
 
 struct img {

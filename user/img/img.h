@@ -74,6 +74,7 @@ enum img_type {
 	IMG_CRUX_INET, /* crux-inet.img: crux_inet_entry per inet socket */
 	IMG_CRUX_DGRAM, /* crux-dgram.img: crux_dgram_entry + payload */
 	IMG_CRUX_NETLINK, /* crux-netlink.img: crux_inet_entry (options) per netlink socket */
+	IMG_SHMEM_PAGEMAP, /* pagemap-shmem-<ino>.img: pagemap_head, then entries (offsets) */
 	IMG_TYPE_MAX,
 };
 

@@ -37,6 +37,8 @@ enum mem_vma_kind mem_vma_kind(const struct proc_vma *v)
 	if (!v->path || !v->ino) {
 		return v->shared ? MEM_VMA_UNSUPPORTED : MEM_VMA_ANON;
 	}
+	if (v->deleted && v->shared && !strcmp(v->path, "/dev/zero"))
+		return MEM_VMA_SHMEM;
 	if (v->deleted)
 		return MEM_VMA_UNSUPPORTED;
 	if (v->path[0] != '/')

@@ -28,7 +28,8 @@ enum mem_vma_kind {
 	MEM_VMA_FILE_SHARED,
 	MEM_VMA_VDSO, /* [vdso], [vvar], [vvar_vclock] */
 	MEM_VMA_VSYSCALL,
-	MEM_VMA_UNSUPPORTED, /* shared anonymous, SysV shm, deleted files, ... */
+	MEM_VMA_SHMEM, /* shared anonymous: "/dev/zero (deleted)", a shmem inode */
+	MEM_VMA_UNSUPPORTED, /* named shared anonymous, SysV shm, deleted files, ... */
 };
 
 enum mem_vma_kind mem_vma_kind(const struct proc_vma *v);

@@ -113,6 +113,16 @@ int rst_vdso_check(const struct rst_set *set, const struct rst_task *t, char *wh
 int rst_task_memory(struct rst_set *set, struct rst_task *t);
 
 /*
+ * restore_shmem.c: every shared anonymous object of the image made and filled once in the
+ * controller (after the tree is forked), each VMA of a task mapped onto its object, and
+ * the controller's fds closed at the end.
+ */
+struct VmaEntry;
+int rst_shmem_create(struct rst_set *set);
+int rst_shmem_map(struct rst_set *set, struct rst_task *t, const struct VmaEntry *v);
+void rst_shmem_release(struct rst_set *set);
+
+/*
  * restore_task.c, threads: rst_task_state() creates the other threads of a task, each with
  * its own state; after rst_task_finish() they get their registers and are detached.
  */

@@ -30,13 +30,7 @@
 #define VMA_FILE_PRIVATE (1u << 6)
 #define VMA_FILE_SHARED (1u << 7)
 #define VMA_ANON_SHARED (1u << 8)
-#define VMA_SYSVIPC (1u << 10)
-#define VMA_SOCKET (1u << 11)
 #define VMA_VVAR (1u << 12)
-#define VMA_AIORING (1u << 13)
-#define VMA_UNSUPP (1u << 31)
-#define VMA_NOT_RESTORABLE                                                                       \
-	(VMA_ANON_SHARED | VMA_SYSVIPC | VMA_SOCKET | VMA_AIORING | VMA_UNSUPP)
 
 #define TASK_TOP 0x7ffffffff000ULL
 #define RSEQ_FLAG_UNREGISTER 1
@@ -236,6 +230,8 @@ static int map_one(struct rst_set *set, struct rst_task *t, const VmaEntry *v,
 						  MAP_NORESERVE));
 	long fd = -1, r;
 
+	if (v->status & VMA_ANON_SHARED)
+		return rst_shmem_map(set, t, v);
 	if (v->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) {
 		uint32_t of = v->has_fdflags ? v->fdflags : ((v->status & VMA_FILE_SHARED) &&
 							     (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY);

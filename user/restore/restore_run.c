@@ -167,7 +167,10 @@ int rst_run(struct rst_set *set)
 	inj_tramp_unmap(set->tramp);
 	set->t_tree = now_ns();
 	if (!err)
+		err = rst_shmem_create(set);
+	if (!err)
 		err = rebuild_tasks(set);
+	rst_shmem_release(set);
 	set->t_done = now_ns();
 	if (err) {
 		/* the guard first: rst_tree_kill() reaps every child, the guard too */

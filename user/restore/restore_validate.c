@@ -28,7 +28,7 @@
 #define VMA_FILE_PRIVATE (1u << 6)
 #define VMA_FILE_SHARED (1u << 7)
 #define VMA_VVAR (1u << 12)
-#define VMA_BAD ((1u << 8) | (1u << 10) | (1u << 11) | (1u << 13) | (1u << 31))
+#define VMA_BAD ((1u << 10) | (1u << 11) | (1u << 13) | (1u << 31))
 
 /* How long a zombie holding a pid we need may take to be reaped: 2 s. */
 #define ZOMBIE_WAIT_TRIES 100
