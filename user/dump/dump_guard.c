@@ -20,6 +20,7 @@
 #include "dump.h"
 #include "log.h"
 #include "ptrace.h"
+#include "trackmem.h"
 #include "util.h"
 
 /* Device numbers of terminals (Documentation/admin-guide/devices.txt). */
@@ -184,7 +185,10 @@ int dump_vma_flags(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, ui
 
 	*ret_madv = 0;
 	*ret_locked = proc_vmflag(v->vmflags, "lo");
-	for (i = 0; i < ARRAY_SIZE(vmflag_refused); i++)
+	for (i = 0; i < ARRAY_SIZE(vmflag_refused); i++) {
+		/* crux's own dirty tracking (--track-mem) registers write protection */
+		if (!strcmp(vmflag_refused[i].flag, "uw") && tm_owns(ctx->track, pid))
+			continue;
 		if (proc_vmflag(v->vmflags, vmflag_refused[i].flag))
 			return pr_err_ret(
 				-EOPNOTSUPP,
@@ -193,6 +197,7 @@ int dump_vma_flags(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, ui
 				pid, dump_comm(ctx, pid), (unsigned long long)v->start,
 				(unsigned long long)v->end, v->path ? v->path : "anonymous",
 				vmflag_refused[i].what, vmflag_refused[i].flag);
+	}
 	for (i = 0; i < ARRAY_SIZE(vmflag_madv); i++)
 		if (proc_vmflag(v->vmflags, vmflag_madv[i].flag))
 			*ret_madv |= 1ULL << vmflag_madv[i].advice;

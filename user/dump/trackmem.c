@@ -506,3 +506,16 @@ void tm_end(struct trackmem *tm, pid_t root, bool ok)
 	tm->n_tasks = tm->n_held = 0;
 	tm->prev_fd = -1;
 }
+
+bool tm_owns(const struct trackmem *tm, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; tm && i < tm->n_held; i++)
+		if (tm->held[i].pid == pid && tm->held[i].uffd >= 0)
+			return true;
+	for (i = 0; tm && i < tm->n_tasks; i++)
+		if (tm->tasks[i].h.pid == pid && tm->tasks[i].h.uffd >= 0)
+			return true;
+	return false;
+}

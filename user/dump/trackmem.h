@@ -92,6 +92,8 @@ int tm_task_runs(struct dump_ctx *ctx, struct trackmem *tm, pid_t pid, int pidfd
 /* The tracking facts of pid for its crux-task-<pid>.img (nothing if untracked). */
 void tm_fill_task_entry(const struct trackmem *tm, pid_t pid, struct CruxTaskEntry *e,
 			uint64_t **ret_buf);
+/* Whether crux's own tracking holds pid's uffd (its mappings show VmFlags 'uw' for it). */
+bool tm_owns(const struct trackmem *tm, pid_t pid);
 /* Write the `parent` link of the image directory (dirfd) if a parent was given. */
 int tm_link_parent(const struct trackmem *tm, int dirfd);
 /* After success (tree resumed): hand the uffds to a new holder, or release them. */
