@@ -3,9 +3,8 @@
  * Unix sockets: the kernel's exact view of each tree socket (sock_diag by inode: type,
  * state, peer, name, shutdown, queue lengths, a listener's pending connections), the
  * self-containment verdict of classify.h, then files.img entries (with CRIU's extern peer
- * entries), crux-ext.img for accepted externals and sk-queues.img for receive queues,
- * read with MSG_PEEK at SO_PEEK_OFF 0 on a stolen copy (the socket's own offset is put
- * back: it belongs to the socket, not to the fd).
+ * entries), crux-ext.img for accepted externals and sk-queues.img for receive queues
+ * (unix_queue.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,39 +47,6 @@
 #define TCP_ESTABLISHED_ 1
 #define TCP_LISTEN_ 10
 #define USK_EXTERN 1
-#define QUEUE_BUF (1 << 20)
-#define QUEUE_MAX_PACKETS 65536
-
-struct usk_packet {
-	uint32_t len;
-	char *data;
-};
-
-/* One tree socket (one per inode: its primary fd). */
-struct usk {
-	size_t fdi; /* index into ctx->fds */
-	struct sockdiag_unix d;
-	uint32_t listener_ino; /* pending client: the listener it waits on */
-	bool deleted; /* bound path unlinked or replaced */
-	struct stat name_st; /* of the bound path when not deleted */
-	bool has_name_st;
-	struct crux_fd_rec rec; /* the tree iterator's record (has_rec) */
-	bool has_rec;
-	bool has_icons; /* a listener whose accept queue the tree iterator listed (d.icons) */
-	struct usk_packet *q; /* receive queue */
-	size_t nq;
-	const struct classify_result *res;
-};
-
-struct dump_unix {
-	struct usk *v;
-	size_t n, cap;
-	struct sockdiag_table *all; /* sock_diag snapshot, only without any map */
-	struct sockmap *map; /* live map, or a one-shot BPF snapshot; NULL: none */
-	struct classify_report *rep;
-	bool map_live; /* the live map answered owner/inbound queries */
-	size_t nr_internal, nr_external, nr_inbound, nr_other; /* summary */
-};
 
 static struct dump_unix *state(struct dump_ctx *ctx)
 {
@@ -94,7 +60,7 @@ static struct dump_unix *state(struct dump_ctx *ctx)
 }
 
 /* The state collect() made, or NULL: no unix socket in the tree. */
-static struct dump_unix *state_get(struct dump_ctx *ctx)
+static struct dump_unix *unix_state_get(struct dump_ctx *ctx)
 {
 	void **slot = dump_kstate(ctx, &fd_unix);
 
@@ -338,95 +304,6 @@ static int check_name(struct dump_ctx *ctx, struct usk *s)
 	}
 	s->has_name_st = true;
 	return 0;
-}
-
-/* Receive queue, message by message, without consuming it. */
-static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
-{
-	const struct dump_fd *f = &ctx->fds[s->fdi];
-	int sk = f->stolen, old = -1, zero = 0, err = 0;
-	socklen_t l = sizeof(old);
-	char d[96];
-
-	/* a listener has no data; an unconnected stream socket cannot be read at all */
-	if (s->d.state == TCP_LISTEN_ ||
-	    (s->d.type != SOCK_DGRAM && s->d.state != TCP_ESTABLISHED_))
-		return 0;
-	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, &l) ||
-	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
-		return pr_perror_ret("%s: cannot set SO_PEEK_OFF on unix socket %u",
-				     dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
-	for (;;) {
-		union {
-			char b[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(struct ucred))];
-			struct cmsghdr align;
-		} cbuf;
-		struct iovec iov = { .iov_base = buf, .iov_len = QUEUE_BUF };
-		struct msghdr mh = { .msg_iov = &iov,
-				     .msg_iovlen = 1,
-				     .msg_control = cbuf.b,
-				     .msg_controllen = sizeof(cbuf.b) };
-		struct cmsghdr *c;
-		struct usk_packet *np;
-		ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-
-		if (n < 0) {
-			if (errno != EAGAIN)
-				err = pr_perror_ret("%s: cannot read the queue of socket %u",
-						    dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
-			break;
-		}
-		if (n == 0 && s->d.type != SOCK_DGRAM)
-			break; /* end of stream: the peer shut down */
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-				int *fds = (int *)CMSG_DATA(c);
-				size_t k, nf = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-				for (k = 0; k < nf; k++)
-					close(fds[k]);
-				err = pr_err_ret(
-					-EOPNOTSUPP,
-					"%s: unix socket %u has file descriptors in flight "
-					"(SCM_RIGHTS) in its receive queue: not supported yet; "
-					"let the receiver read them first",
-					dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
-			}
-		}
-		if (err)
-			break;
-		if (mh.msg_flags & MSG_TRUNC) {
-			err = pr_err_ret(-EMSGSIZE,
-					 "%s: a message in the queue of socket %u is "
-					 "larger than %d bytes",
-					 dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino, QUEUE_BUF);
-			break;
-		}
-		if (s->nq == QUEUE_MAX_PACKETS) {
-			err = pr_err_ret(-E2BIG, "%s: more than %d messages queued on socket %u",
-					 dump_fd_desc(ctx, f, d, sizeof(d)), QUEUE_MAX_PACKETS,
-					 s->d.ino);
-			break;
-		}
-		np = realloc(s->q, (s->nq + 1) * sizeof(*np));
-		if (!np) {
-			err = -ENOMEM;
-			break;
-		}
-		s->q = np;
-		s->q[s->nq].len = (uint32_t)n;
-		s->q[s->nq].data = malloc((size_t)n + 1);
-		if (!s->q[s->nq].data) {
-			err = -ENOMEM;
-			break;
-		}
-		memcpy(s->q[s->nq].data, buf, (size_t)n);
-		s->nq++;
-	}
-	/* the offset belongs to the socket: the task must find it as it left it */
-	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old)) && !err)
-		err = pr_perror_ret("socket %u: cannot restore SO_PEEK_OFF", s->d.ino);
-	return err;
 }
 
 /* States crux cannot restore: refused before anything is written. */
@@ -736,8 +613,7 @@ static void to_classify_sock(struct dump_ctx *ctx, struct usk *s, struct classif
 	}
 }
 
-static int classify_all(struct dump_ctx *ctx, struct dump_unix *u, struct classify_sock *cs,
-			char *buf)
+static int classify_all(struct dump_ctx *ctx, struct dump_unix *u, struct classify_sock *cs)
 {
 	struct lookup_ctx lc = { .ctx = ctx, .u = u };
 	struct classify_lookup lk = { .sock = lookup_sock, .conn = lookup_conn, .ctx = &lc };
@@ -759,8 +635,6 @@ static int classify_all(struct dump_ctx *ctx, struct dump_unix *u, struct classi
 		err = check_state(ctx, s);
 		if (!err)
 			err = check_name(ctx, s);
-		if (!err)
-			err = read_queue(ctx, s, buf);
 		if (err == -ENOMEM)
 			return err;
 		if (err && !failed)
@@ -778,9 +652,8 @@ static int classify_all(struct dump_ctx *ctx, struct dump_unix *u, struct classi
 
 static int unix_check(struct dump_ctx *ctx)
 {
-	struct dump_unix *u = state_get(ctx);
+	struct dump_unix *u = unix_state_get(ctx);
 	struct classify_sock *cs;
-	char *buf;
 	int err;
 
 	if (!u || !u->n)
@@ -792,10 +665,8 @@ static int unix_check(struct dump_ctx *ctx)
 	if (err)
 		return err;
 	cs = calloc(u->n, sizeof(*cs));
-	buf = malloc(QUEUE_BUF);
-	err = cs && buf ? classify_all(ctx, u, cs, buf) : -ENOMEM;
+	err = cs ? classify_all(ctx, u, cs) : -ENOMEM;
 	free(cs);
-	free(buf);
 	if (err == -EXDEV)
 		pr_err("External socket is used: the dump was refused (every external socket of "
 		       "the tree is listed above)");
@@ -936,28 +807,9 @@ static int write_ext(struct dump_ctx *ctx, struct img *img, struct usk *s)
 	return 0;
 }
 
-static int write_queue(struct dump_ctx *ctx, struct img *img, struct usk *s)
-{
-	size_t i;
-	int err;
-
-	for (i = 0; i < s->nq; i++) {
-		SkPacketEntry e = SK_PACKET_ENTRY__INIT;
-
-		e.id_for = ctx->fds[s->fdi].file_id;
-		e.length = s->q[i].len;
-		err = img_write_one(img, &e.base);
-		if (!err)
-			err = img_write_payload(img, s->q[i].data, s->q[i].len);
-		if (err)
-			return pr_err_ret(err, "cannot write sk-queues.img: %s", img_error());
-	}
-	return 0;
-}
-
 static int unix_write(struct dump_ctx *ctx)
 {
-	struct dump_unix *u = state_get(ctx);
+	struct dump_unix *u = unix_state_get(ctx);
 	struct img *ext = NULL, *q = NULL;
 	size_t i;
 	int err;
@@ -977,7 +829,7 @@ static int unix_write(struct dump_ctx *ctx)
 		if (!err && s->res && s->res->cls == CLASSIFY_EXTERNAL && s->res->accepted)
 			err = write_ext(ctx, ext, s);
 		if (!err)
-			err = write_queue(ctx, q, s);
+			err = unix_write_queue(ctx, q, s);
 		name_fmt(s->d.name, s->d.name_len, nm, sizeof(nm));
 		pr_debug("unix %u type %u state %u peer %u name %s: %zu queued message(s)",
 			 s->d.ino, s->d.type, s->d.state, s->d.peer_ino, nm, s->nq);
@@ -997,15 +849,17 @@ out:
 
 static void unix_cleanup(struct dump_ctx *ctx)
 {
-	struct dump_unix *u = state_get(ctx);
+	struct dump_unix *u = unix_state_get(ctx);
 	size_t i, j;
 
 	if (!u)
 		return;
 	for (i = 0; i < u->n; i++) {
 		sockdiag_unix_clear(&u->v[i].d);
-		for (j = 0; j < u->v[i].nq; j++)
+		for (j = 0; j < u->v[i].nq; j++) {
 			free(u->v[i].q[j].data);
+			free(u->v[i].q[j].rights);
+		}
 		free(u->v[i].q);
 	}
 	free(u->v);
@@ -1016,9 +870,14 @@ static void unix_cleanup(struct dump_ctx *ctx)
 	*dump_kstate(ctx, &fd_unix) = NULL;
 }
 
+static int unix_harvest(struct dump_ctx *ctx)
+{
+	return unix_read_queues(ctx, unix_state_get(ctx));
+}
+
 static void unix_summary(struct dump_ctx *ctx, char *buf, size_t size)
 {
-	struct dump_unix *u = state_get(ctx);
+	struct dump_unix *u = unix_state_get(ctx);
 
 	snprintf(buf, size, ", unix sockets %zu internal / %zu external / %zu inbound",
 		 u ? u->nr_internal : 0, u ? u->nr_external : 0, u ? u->nr_inbound : 0);
@@ -1029,6 +888,7 @@ const struct fd_kind fd_unix = {
 	.fd_type = FD_TYPES__UNIXSK,
 	.match = unix_match,
 	.collect = unix_collect,
+	.harvest = unix_harvest,
 	.check = unix_check,
 	.write = unix_write,
 	.summary = unix_summary,

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * scmtgt TOPOLOGY DIR: a restore target for the unix socket cases of restore_unix.t. It
+ * sets TOPOLOGY up, touches DIR/ready, then counts (DIR/counter every 2 ms) until SIGUSR1;
+ * then it checks from inside that its state survived and exits 0, or 1 naming each failure.
+ *
+ *   scm    fds in flight (SCM_RIGHTS), in order with the data around them: a regular file
+ *          and a pipe's read end the sender closed, both ends of a socketpair, a socket
+ *          sent over itself; a stream message partly read before them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static char dir[200];
+static volatile sig_atomic_t verify_now;
+static int failures;
+
+static void die(const char *what)
+{
+	dprintf(2, "scmtgt: setup: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+#define check(cond, ...)                                                                      \
+	do {                                                                                  \
+		if (!(cond)) {                                                                \
+			dprintf(2, "scmtgt[%d]: FAIL %s:%d: ", getpid(), __func__, __LINE__); \
+			dprintf(2, __VA_ARGS__);                                              \
+			dprintf(2, " (errno %d)\n", errno);                                   \
+			failures++;                                                           \
+		}                                                                             \
+	} while (0)
+
+static void path_of(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", dir, name);
+}
+
+/* One message, with n fds (SCM_RIGHTS) when n > 0. */
+static void send_fds(int sk, const char *data, const int *fds, int n)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = strlen(data) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (n) {
+		mh.msg_control = cbuf.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+	}
+	if (sendmsg(sk, &mh, MSG_DONTWAIT) != (ssize_t)strlen(data))
+		die("sendmsg");
+}
+
+/* Receive exactly want (strlen bytes) and the fds it carries; returns their count. */
+static int recv_fds(int sk, const char *want, int *fds, int max, const char *what)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} cbuf;
+	char buf[256] = { 0 };
+	struct iovec iov = { .iov_base = buf, .iov_len = strlen(want) };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf.b,
+			     .msg_controllen = sizeof(cbuf.b) };
+	struct cmsghdr *c;
+	ssize_t n = recvmsg(sk, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int nf = 0;
+
+	check(n == (ssize_t)strlen(want) && !memcmp(buf, want, strlen(want)),
+	      "%s: read %zd bytes '%.*s', want '%s'", what, n, (int)(n > 0 ? n : 0), buf, want);
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		int k, cnt = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (k = 0; k < cnt; k++) {
+			int fd = ((int *)CMSG_DATA(c))[k];
+
+			if (nf < max)
+				fds[nf++] = fd;
+			else
+				close(fd);
+		}
+	}
+	return nf;
+}
+
+static void roundtrip(int a, int b, const char *what)
+{
+	char buf[8] = { 0 };
+
+	check(write(a, "rt", 2) == 2, "%s: write", what);
+	check(read(b, buf, sizeof(buf)) == 2 && !memcmp(buf, "rt", 2), "%s: roundtrip", what);
+}
+
+/* ---- scm: fds in flight ---- */
+static struct {
+	int st[2], dg[2], sq[2];
+	int pipe_wr;
+	ino_t file_ino;
+} scm;
+
+static void setup_scm(void)
+{
+	int p[2], x[2], fd[2];
+	char path[300];
+	struct stat st;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, scm.st) ||
+	    socketpair(AF_UNIX, SOCK_DGRAM, 0, scm.dg) ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, scm.sq) || pipe(p) ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, x))
+		die("socketpair");
+	/* a regular file at offset 3 and a pipe's read end; the sender closes both */
+	path_of(path, sizeof(path), "file");
+	fd[0] = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd[0] < 0 || write(fd[0], "0123456789", 10) != 10 || lseek(fd[0], 3, SEEK_SET) != 3 ||
+	    fstat(fd[0], &st))
+		die("file");
+	scm.file_ino = st.st_ino;
+	if (write(p[1], "pipedata", 8) != 8)
+		die("pipe");
+	fd[1] = p[0];
+	/* a partly read message first: the reader took "xx" of it */
+	send_fds(scm.st[0], "xxbefore", NULL, 0);
+	if (read(scm.st[1], path, 2) != 2)
+		die("read");
+	send_fds(scm.st[0], "with-file", fd, 2);
+	send_fds(scm.st[0], "after", NULL, 0);
+	close(fd[0]);
+	close(p[0]);
+	scm.pipe_wr = p[1];
+	/* both ends of a socketpair, closed by the sender, between two other messages */
+	send_fds(scm.dg[0], "m1", NULL, 0);
+	send_fds(scm.dg[0], "m2", x, 2);
+	send_fds(scm.dg[0], "m3", NULL, 0);
+	close(x[0]);
+	close(x[1]);
+	/* a socket sent over itself: sq[1] waits in its own receive queue */
+	send_fds(scm.sq[0], "self", &scm.sq[1], 1);
+}
+
+static void verify_scm(void)
+{
+	int fds[4], n;
+	char buf[16] = { 0 };
+	struct stat st, sq1;
+
+	n = recv_fds(scm.st[1], "before", fds, 4, "stream: data before the fds");
+	check(n == 0, "stream: 'before' carries %d fds, want none", n);
+	n = recv_fds(scm.st[1], "with-file", fds, 4, "stream: the message with fds");
+	check(n == 2, "stream: %d fds with 'with-file', want 2", n);
+	if (n == 2) {
+		check(!fstat(fds[0], &st) && st.st_ino == scm.file_ino, "the file in flight");
+		check(lseek(fds[0], 0, SEEK_CUR) == 3, "the file's offset is 3");
+		check(read(fds[0], buf, 3) == 3 && !memcmp(buf, "345", 3), "the file reads 345");
+		check(read(fds[1], buf, 8) == 8 && !memcmp(buf, "pipedata", 8),
+		      "the pipe in flight holds its data");
+		check(write(scm.pipe_wr, "x", 1) == 1 && read(fds[1], buf, 1) == 1 && buf[0] == 'x',
+		      "the pipe in flight is the writer's pipe");
+	}
+	n = recv_fds(scm.st[1], "after", fds, 4, "stream: data after the fds");
+	check(n == 0, "stream: 'after' carries %d fds", n);
+
+	n = recv_fds(scm.dg[1], "m1", fds, 4, "dgram: m1");
+	check(n == 0, "dgram: m1 carries %d fds", n);
+	n = recv_fds(scm.dg[1], "m2", fds, 4, "dgram: m2");
+	check(n == 2, "dgram: %d fds with m2, want 2", n);
+	if (n == 2) {
+		roundtrip(fds[0], fds[1], "the socketpair in flight, one way");
+		roundtrip(fds[1], fds[0], "the socketpair in flight, the other way");
+	}
+	n = recv_fds(scm.dg[1], "m3", fds, 4, "dgram: m3");
+	check(n == 0, "dgram: m3 carries %d fds", n);
+
+	n = recv_fds(scm.sq[1], "self", fds, 4, "seqpacket: the socket sent over itself");
+	check(n == 1, "seqpacket: %d fds, want 1", n);
+	if (n == 1) {
+		check(!fstat(fds[0], &st) && !fstat(scm.sq[1], &sq1) && st.st_ino == sq1.st_ino,
+		      "it is the socket itself");
+		roundtrip(scm.sq[0], fds[0], "through the received copy");
+	}
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	verify_now = 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	unsigned long counter = 0;
+	char p[300];
+	int cfd;
+
+	if (argc < 3) {
+		dprintf(2, "usage: scmtgt TOPOLOGY DIR\n");
+		return 64;
+	}
+	if (!realpath(argv[2], dir))
+		die("realpath");
+	close_range(3, ~0U, 0);
+	sigaction(SIGUSR1, &sa, NULL);
+	path_of(p, sizeof(p), "counter");
+	cfd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (cfd < 0)
+		die("counter");
+	if (!strcmp(argv[1], "scm")) {
+		setup_scm();
+	} else {
+		dprintf(2, "scmtgt: unknown topology %s\n", argv[1]);
+		return 64;
+	}
+	path_of(p, sizeof(p), "ready");
+	close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	while (!verify_now) {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "%lu\n", ++counter);
+
+		if (pwrite(cfd, buf, (size_t)n, 0) != n)
+			die("counter");
+		usleep(2000);
+	}
+	if (!strcmp(argv[1], "scm"))
+		verify_scm();
+	if (failures)
+		dprintf(2, "scmtgt: %d check(s) failed\n", failures);
+	return failures ? 1 : 0;
+}
