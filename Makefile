@@ -144,9 +144,12 @@ $(OUTPUT)/crux: $(OUTPUT)/user/main.o $(LIBCRUX)
 	$(call msg,BIN,$@)
 	$(Q)$(CC) $(LDFLAGS) $< $(LIBCRUX) $(LDLIBS) -o $@
 
+# A tool may have parts of its own in tools/<tool>/ (crux-map: its command line).
+$(OUTPUT)/crux-map: $(patsubst tools/%.c,$(OUTPUT)/tools/%.o,$(wildcard tools/crux_map/*.c))
+
 $(OUTPUT)/crux-%: $(OUTPUT)/tools/crux_%.o $(LIBCRUX)
 	$(call msg,BIN,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIBCRUX) $(LDLIBS) -o $@
 
 $(OUTPUT)/bench/%: $(OUTPUT)/tools/bench/%.o $(TESTLIB) $(LIBCRUX)
 	$(call msg,BIN,$@)

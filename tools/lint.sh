@@ -30,7 +30,7 @@ if out=$(perl -0777 -ne 'while (/\b(pr_\w+)\s*\(((?:[^;"]|"(?:[^"\\]|\\.)*")*?)\
 		my ($c, $a, $p) = ($1, $2, $-[0]);
 		next unless $a =~ /strerror\(errno\)/ && $a !~ /lint: allow/;
 		printf "%s:%d: %s\n", $ARGV, 1 + (substr($_, 0, $p) =~ tr/\n//), $c;
-	}' $src) && [ -n "$out" ]; then
+	}' $(echo "$src" | grep '\.c$')) && [ -n "$out" ]; then
 	fail "strerror(errno) formatted by hand in a log message (use pr_perror):"; echo "$out"
 fi
 # Every file starts with an SPDX line.

@@ -3,6 +3,7 @@
 #ifndef CRUX_UTIL_H
 #define CRUX_UTIL_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,5 +71,21 @@ size_t unix_name_format(const void *name, size_t len, char *out, size_t outsz);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
+
+/* Make room for one more element of arr[n] (capacity cap, doubled): 0 or -ENOMEM. */
+#define GROW(arr, n, cap)                                                                   \
+	({                                                                                  \
+		int _err = 0;                                                               \
+		if ((n) == (cap)) {                                                         \
+			void *_t = realloc((arr), ((cap) ? (cap)*2 : 64) * sizeof(*(arr))); \
+			if (_t) {                                                           \
+				(arr) = _t;                                                 \
+				(cap) = (cap) ? (cap)*2 : 64;                               \
+			} else {                                                            \
+				_err = -ENOMEM;                                             \
+			}                                                                   \
+		}                                                                           \
+		_err;                                                                       \
+	})
 
 #endif /* CRUX_UTIL_H */

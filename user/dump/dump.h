@@ -11,6 +11,10 @@
 
 #include "dumpctx.h"
 
+/* dump_images.c: every image of the frozen tree (ctx->dir created); the context freed. */
+int dump_images(struct dump_ctx *ctx);
+void dump_ctx_free(struct dump_ctx *ctx);
+
 /* Refuse pipe ends and sockets the tree holds that are also held outside it. */
 int dump_check_shared(struct dump_ctx *ctx);
 

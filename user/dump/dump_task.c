@@ -461,6 +461,157 @@ static int write_one(struct dump_ctx *ctx, enum img_type t, unsigned long key, c
 	return 0;
 }
 
+/* One core-<tid>.img message and every sub-message it points to, until it is written. */
+struct core_msg {
+	CoreEntry core;
+	ThreadInfoX86 ti;
+	UserX86RegsEntry gp;
+	UserX86FpregsEntry fp;
+	UserX86XsaveEntry xs;
+	UserDescT tls[TLS_COUNT], *tlsp[TLS_COUNT];
+	TaskCoreEntry tc;
+	ThreadCoreEntry th;
+	CredsEntry cr;
+	RseqEntry rs;
+	ThreadSasEntry sas;
+	SignalQueueEntry qs, qp;
+	SiginfoEntry es[SIGINFO_MAX], ep[SIGINFO_MAX], *esp[SIGINFO_MAX], *epp[SIGINFO_MAX];
+	TaskTimersEntry tm;
+	ItimerEntry it[3];
+	TaskRlimitsEntry rl;
+	RlimitEntry rle[RLIM_NLIMITS], *rlp[RLIM_NLIMITS];
+	SaEntry sa[NSIG_MAX], *sap[NSIG_MAX];
+	uint32_t caps[8];
+};
+
+/* Registers, FPU/xsave state and TLS: thread_info. */
+static void core_thread_info(struct core_msg *m, struct task_state *ts)
+{
+	ptrace_regs_t regs = ts->regs;
+	int i;
+
+	m->ti = (ThreadInfoX86)THREAD_INFO_X86__INIT;
+	m->gp = (UserX86RegsEntry)USER_X86_REGS_ENTRY__INIT;
+	m->fp = (UserX86FpregsEntry)USER_X86_FPREGS_ENTRY__INIT;
+	m->xs = (UserX86XsaveEntry)USER_X86_XSAVE_ENTRY__INIT;
+	/* The image resumes a syscall the task was stopped in; the live task is untouched. */
+	if (ptrace_fix_interrupted_syscall(&regs))
+		pr_debug("pid %d was stopped in syscall %llu: restore re-runs it", ts->pid,
+			 regs.orig_rax);
+	fill_gpregs(&m->gp, &regs);
+	fill_fpregs(&m->fp, &m->xs, ts->xs.buf, ts->xs.len);
+	for (i = 0; i < TLS_COUNT; i++) {
+		m->tls[i] = (UserDescT)USER_DESC_T__INIT;
+		fill_tls(&m->tls[i], &ts->tls[i]);
+		m->tlsp[i] = &m->tls[i];
+	}
+	m->ti.clear_tid_addr = ts->in.tid_address;
+	m->ti.gpregs = &m->gp;
+	m->ti.fpregs = &m->fp;
+	m->ti.n_tls = TLS_COUNT;
+	m->ti.tls = m->tlsp;
+}
+
+/* The per-process part, written in the leader's core only: task_core. */
+static int core_task(struct core_msg *m, struct task_state *ts, bool leader)
+{
+	long long pers = 0, oom = 0;
+	int err, i;
+
+	m->tc = (TaskCoreEntry)TASK_CORE_ENTRY__INIT;
+	m->qs = (SignalQueueEntry)SIGNAL_QUEUE_ENTRY__INIT;
+	m->tm = (TaskTimersEntry)TASK_TIMERS_ENTRY__INIT;
+	m->rl = (TaskRlimitsEntry)TASK_RLIMITS_ENTRY__INIT;
+	proc_read_int(ts->pid, "personality", 16, &pers);
+	proc_read_int(ts->pid, "oom_score_adj", 10, &oom);
+	m->tc.task_state = ts->stopped ? TASK_STATE_STOPPED : TASK_STATE_ALIVE;
+	m->tc.exit_code = 0;
+	m->tc.personality = (uint32_t)pers;
+	m->tc.flags = ts->st.flags;
+	m->tc.blk_sigset = ts->sigmask;
+	m->tc.comm = ts->st.comm;
+	m->tc.has_oom_score_adj = true;
+	m->tc.oom_score_adj = (int32_t)oom;
+	m->tc.has_child_subreaper = true;
+	m->tc.child_subreaper = ts->in.subreaper != 0;
+	fill_sigactions(&m->tc, &ts->in, m->sa, m->sap);
+	fill_siginfos(&m->qs, m->es, m->esp, ts->sig_shared, ts->n_shared);
+	m->tc.signals_s = &m->qs;
+	for (i = 0; i < 3; i++) {
+		m->it[i] = (ItimerEntry)ITIMER_ENTRY__INIT;
+		fill_itimer(&m->it[i], &ts->in.itimer[i]);
+	}
+	m->tm.real = &m->it[0], m->tm.virt = &m->it[1], m->tm.prof = &m->it[2];
+	m->tc.timers = &m->tm;
+	err = leader ? fill_rlimits(ts->pid, m->rle, m->rlp, &m->rl) : 0;
+	if (err)
+		return pr_err_ret(err, "pid %d: cannot read its rlimits", ts->pid);
+	m->tc.rlimits = &m->rl;
+	return 0;
+}
+
+/* Scheduling: nice, policy and priority, each only when the kernel answered. */
+static void core_sched(ThreadCoreEntry *th, pid_t pid)
+{
+	struct sched_param sp;
+	int prio;
+
+	errno = 0;
+	prio = getpriority(PRIO_PROCESS, (id_t)pid);
+	if (!errno) {
+		th->has_sched_nice = true;
+		th->sched_nice = prio;
+	}
+	th->has_sched_policy = true;
+	th->sched_policy = (uint32_t)sched_getscheduler(pid);
+	if (!sched_getparam(pid, &sp)) {
+		th->has_sched_prio = true;
+		th->sched_prio = (uint32_t)sp.sched_priority;
+	}
+}
+
+/* What every thread has of its own: thread_core. */
+static int core_thread(struct dump_ctx *ctx, struct core_msg *m, struct task_state *ts)
+{
+	ThreadCoreEntry *th = &m->th;
+	int err;
+
+	*th = (ThreadCoreEntry)THREAD_CORE_ENTRY__INIT;
+	m->cr = (CredsEntry)CREDS_ENTRY__INIT;
+	m->rs = (RseqEntry)RSEQ_ENTRY__INIT;
+	m->sas = (ThreadSasEntry)THREAD_SAS_ENTRY__INIT;
+	m->qp = (SignalQueueEntry)SIGNAL_QUEUE_ENTRY__INIT;
+	th->futex_rla = ts->robust_head;
+	th->futex_rla_len = (uint32_t)ts->robust_len;
+	core_sched(th, ts->pid);
+	th->has_blk_sigset = true;
+	th->blk_sigset = ts->sigmask;
+	m->sas.ss_sp = (uint64_t)(uintptr_t)ts->in.sas.ss_sp;
+	m->sas.ss_size = ts->in.sas.ss_size;
+	m->sas.ss_flags = (uint32_t)ts->in.sas.ss_flags;
+	th->sas = &m->sas;
+	th->has_pdeath_sig = true;
+	th->pdeath_sig = (uint32_t)ts->in.pdeath_sig;
+	fill_siginfos(&m->qp, m->ep, m->epp, ts->sig_private, ts->n_private);
+	th->signals_p = &m->qp;
+	fill_creds(&m->cr, &ts->ps, ts->in.secbits, m->caps);
+	th->creds = &m->cr;
+	th->has_seccomp_mode = true;
+	th->seccomp_mode = (SeccompMode)ts->ps.seccomp;
+	err = dump_seccomp_thread(ctx, ts->pid, ts->ps.seccomp, &th->seccomp_filter);
+	if (err)
+		return err;
+	th->has_seccomp_filter = ts->ps.seccomp == SECCOMP_MODE_FILTER;
+	th->comm = ts->st.comm;
+	if (ts->rseq.abi_pointer) {
+		m->rs.rseq_abi_pointer = ts->rseq.abi_pointer;
+		m->rs.rseq_abi_size = ts->rseq.abi_size;
+		m->rs.signature = ts->rseq.signature;
+		th->rseq_entry = &m->rs;
+	}
+	return 0;
+}
+
 /*
  * core-<tid>.img of one thread. Only the leader's holds the per-process parts (tc, ids), as
  * CRIU writes them; every thread has its registers and thread_core.
@@ -468,117 +619,24 @@ static int write_one(struct dump_ctx *ctx, enum img_type t, unsigned long key, c
 static int write_core(struct dump_ctx *ctx, struct task_state *ts, TaskKobjIdsEntry *ids,
 		      bool leader)
 {
-	CoreEntry core = CORE_ENTRY__INIT;
-	ThreadInfoX86 ti = THREAD_INFO_X86__INIT;
-	UserX86RegsEntry gp = USER_X86_REGS_ENTRY__INIT;
-	UserX86FpregsEntry fp = USER_X86_FPREGS_ENTRY__INIT;
-	UserX86XsaveEntry xs = USER_X86_XSAVE_ENTRY__INIT;
-	UserDescT tls[TLS_COUNT], *tlsp[TLS_COUNT];
-	TaskCoreEntry tc = TASK_CORE_ENTRY__INIT;
-	ThreadCoreEntry th = THREAD_CORE_ENTRY__INIT;
-	CredsEntry cr = CREDS_ENTRY__INIT;
-	RseqEntry rs = RSEQ_ENTRY__INIT;
-	ThreadSasEntry sas = THREAD_SAS_ENTRY__INIT;
-	SignalQueueEntry qs = SIGNAL_QUEUE_ENTRY__INIT, qp = SIGNAL_QUEUE_ENTRY__INIT;
-	SiginfoEntry es[SIGINFO_MAX], ep[SIGINFO_MAX], *esp[SIGINFO_MAX], *epp[SIGINFO_MAX];
-	TaskTimersEntry tm = TASK_TIMERS_ENTRY__INIT;
-	ItimerEntry it[3] = { ITIMER_ENTRY__INIT, ITIMER_ENTRY__INIT, ITIMER_ENTRY__INIT };
-	TaskRlimitsEntry rl = TASK_RLIMITS_ENTRY__INIT;
-	RlimitEntry rle[RLIM_NLIMITS], *rlp[RLIM_NLIMITS];
-	SaEntry sa[NSIG_MAX], *sap[NSIG_MAX];
-	ptrace_regs_t regs = ts->regs;
-	uint32_t caps[8];
-	long long pers = 0, oom = 0;
-	int err, i, prio;
-	struct sched_param sp;
+	_cleanup_free_ struct core_msg *m = calloc(1, sizeof(*m));
+	int err;
 
-	/* The image resumes a syscall the task was stopped in; the live task is untouched. */
-	if (ptrace_fix_interrupted_syscall(&regs))
-		pr_debug("pid %d was stopped in syscall %llu: restore re-runs it", ts->pid,
-			regs.orig_rax);
-	fill_gpregs(&gp, &regs);
-	fill_fpregs(&fp, &xs, ts->xs.buf, ts->xs.len);
-	for (i = 0; i < TLS_COUNT; i++) {
-		tls[i] = (UserDescT)USER_DESC_T__INIT;
-		fill_tls(&tls[i], &ts->tls[i]);
-		tlsp[i] = &tls[i];
-	}
-	ti.clear_tid_addr = ts->in.tid_address;
-	ti.gpregs = &gp;
-	ti.fpregs = &fp;
-	ti.n_tls = TLS_COUNT;
-	ti.tls = tlsp;
-
-	proc_read_int(ts->pid, "personality", 16, &pers);
-	proc_read_int(ts->pid, "oom_score_adj", 10, &oom);
-	tc.task_state = ts->stopped ? TASK_STATE_STOPPED : TASK_STATE_ALIVE;
-	tc.exit_code = 0;
-	tc.personality = (uint32_t)pers;
-	tc.flags = ts->st.flags;
-	tc.blk_sigset = ts->sigmask;
-	tc.comm = ts->st.comm;
-	tc.has_oom_score_adj = true;
-	tc.oom_score_adj = (int32_t)oom;
-	tc.has_child_subreaper = true;
-	tc.child_subreaper = ts->in.subreaper != 0;
-	fill_sigactions(&tc, &ts->in, sa, sap);
-	fill_siginfos(&qs, es, esp, ts->sig_shared, ts->n_shared);
-	tc.signals_s = &qs;
-	for (i = 0; i < 3; i++)
-		fill_itimer(&it[i], &ts->in.itimer[i]);
-	tm.real = &it[0], tm.virt = &it[1], tm.prof = &it[2];
-	tc.timers = &tm;
-	err = leader ? fill_rlimits(ts->pid, rle, rlp, &rl) : 0;
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot read its rlimits", ts->pid);
-	tc.rlimits = &rl;
-
-	th.futex_rla = ts->robust_head;
-	th.futex_rla_len = (uint32_t)ts->robust_len;
-	errno = 0;
-	prio = getpriority(PRIO_PROCESS, (id_t)ts->pid);
-	if (!errno) {
-		th.has_sched_nice = true;
-		th.sched_nice = prio;
-	}
-	th.has_sched_policy = true;
-	th.sched_policy = (uint32_t)sched_getscheduler(ts->pid);
-	if (!sched_getparam(ts->pid, &sp)) {
-		th.has_sched_prio = true;
-		th.sched_prio = (uint32_t)sp.sched_priority;
-	}
-	th.has_blk_sigset = true;
-	th.blk_sigset = ts->sigmask;
-	sas.ss_sp = (uint64_t)(uintptr_t)ts->in.sas.ss_sp;
-	sas.ss_size = ts->in.sas.ss_size;
-	sas.ss_flags = (uint32_t)ts->in.sas.ss_flags;
-	th.sas = &sas;
-	th.has_pdeath_sig = true;
-	th.pdeath_sig = (uint32_t)ts->in.pdeath_sig;
-	fill_siginfos(&qp, ep, epp, ts->sig_private, ts->n_private);
-	th.signals_p = &qp;
-	fill_creds(&cr, &ts->ps, ts->in.secbits, caps);
-	th.creds = &cr;
-	th.has_seccomp_mode = true;
-	th.seccomp_mode = (SeccompMode)ts->ps.seccomp;
-	err = dump_seccomp_thread(ctx, ts->pid, ts->ps.seccomp, &th.seccomp_filter);
+	if (!m)
+		return -ENOMEM;
+	core_thread_info(m, ts);
+	err = core_task(m, ts, leader);
+	if (!err)
+		err = core_thread(ctx, m, ts);
 	if (err)
 		return err;
-	th.has_seccomp_filter = ts->ps.seccomp == SECCOMP_MODE_FILTER;
-	th.comm = ts->st.comm;
-	if (ts->rseq.abi_pointer) {
-		rs.rseq_abi_pointer = ts->rseq.abi_pointer;
-		rs.rseq_abi_size = ts->rseq.abi_size;
-		rs.signature = ts->rseq.signature;
-		th.rseq_entry = &rs;
-	}
-
-	core.mtype = CORE_ENTRY__MARCH__X86_64;
-	core.thread_info = &ti;
-	core.tc = leader ? &tc : NULL;
-	core.ids = leader ? ids : NULL;
-	core.thread_core = &th;
-	return write_one(ctx, IMG_CORE, (unsigned long)ts->pid, &core);
+	m->core = (CoreEntry)CORE_ENTRY__INIT;
+	m->core.mtype = CORE_ENTRY__MARCH__X86_64;
+	m->core.thread_info = &m->ti;
+	m->core.tc = leader ? &m->tc : NULL;
+	m->core.ids = leader ? ids : NULL;
+	m->core.thread_core = &m->th;
+	return write_one(ctx, IMG_CORE, (unsigned long)ts->pid, &m->core);
 }
 
 /* The raw xsave buffer of every thread: the leader's first, then the others (ths). */

@@ -107,7 +107,7 @@ int dump_path_id(struct dump_ctx *ctx, const char *path, uint32_t flags, uint32_
 	return 0;
 }
 
-static bool outside_tree(pid_t pid, void *arg)
+bool dump_outside_tree(pid_t pid, void *arg)
 {
 	struct dump_ctx *ctx = arg;
 
@@ -116,7 +116,7 @@ static bool outside_tree(pid_t pid, void *arg)
 
 pid_t dump_find_outside_holder(struct dump_ctx *ctx, const char *link, char comm[16])
 {
-	return proc_find_fd_holder(link, outside_tree, ctx, comm);
+	return proc_find_fd_holder(link, dump_outside_tree, ctx, comm);
 }
 
 struct treeiter *dump_treeiter(struct dump_ctx *ctx)

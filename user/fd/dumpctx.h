@@ -105,6 +105,8 @@ int dump_write_file_entry(struct dump_ctx *ctx, const void *file_entry);
 const char *dump_fd_desc(struct dump_ctx *ctx, const struct dump_fd *f, char *buf, size_t sz);
 /* The comm of a tree task, or "?" */
 const char *dump_comm(struct dump_ctx *ctx, pid_t pid);
+/* true for a pid outside the tree (and not crux): arg is the dump_ctx. */
+bool dump_outside_tree(pid_t pid, void *arg);
 /* Who outside the tree holds an inode (socket:[N] / pipe:[N]) by a /proc scan: pid or 0. */
 pid_t dump_find_outside_holder(struct dump_ctx *ctx, const char *link, char comm[16]);
 /*

@@ -22,8 +22,7 @@ struct fd_show;
 struct FileEntry;
 struct dump_ctx;
 struct img;
-struct sockdiag_table;
-struct sockmap;
+struct mapsrc;
 struct classify_report;
 struct classify_result;
 
@@ -55,10 +54,8 @@ struct dump_unix {
 	struct usk *v;
 	size_t n, cap;
 	size_t n_read; /* v[0..n_read) had their queue read (harvest) */
-	struct sockdiag_table *all; /* sock_diag snapshot, only without any map */
-	struct sockmap *map; /* live map, or a one-shot BPF snapshot; NULL: none */
+	struct mapsrc *src; /* outside sockets: the live map, else sock_diag and /proc */
 	struct classify_report *rep;
-	bool map_live; /* the live map answered owner/inbound queries */
 	size_t nr_internal, nr_external, nr_inbound, nr_other; /* summary */
 };
 

@@ -2,9 +2,10 @@
 /*
  * Unix sockets: the kernel's exact view of each tree socket (sock_diag by inode: type,
  * state, peer, name, shutdown, queue lengths, a listener's pending connections), the
- * self-containment verdict of classify.h, then files.img entries (with CRIU's extern peer
- * entries), crux-ext.img for accepted externals and sk-queues.img for receive queues
- * (unix_queue.c).
+ * self-containment verdict of classify.h over the outside sockets mapsrc.h knows (the
+ * live map, else sock_diag and /proc: the source crux-map reads too), then files.img
+ * entries (with CRIU's extern peer entries), crux-ext.img for accepted externals and
+ * sk-queues.img for receive queues (unix_queue.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,8 +29,8 @@
 #include "fd_unix.h"
 #include "img.h"
 #include "log.h"
+#include "mapsrc.h"
 #include "sockdiag.h"
-#include "sockmap.h"
 #include "treeiter.h"
 #include "util.h"
 #include "crux_ext.pb-c.h"
@@ -47,7 +48,6 @@
 #define TCP_ESTABLISHED_ 1
 #define TCP_LISTEN_ 10
 #define USK_EXTERN 1
-
 static struct dump_unix *state(struct dump_ctx *ctx)
 {
 	void **slot = dump_kstate(ctx, &fd_unix);
@@ -60,7 +60,7 @@ static struct dump_unix *state(struct dump_ctx *ctx)
 }
 
 /* The state collect() made, or NULL: no unix socket in the tree. */
-static struct dump_unix *unix_state_get(struct dump_ctx *ctx)
+static struct dump_unix *state_get(struct dump_ctx *ctx)
 {
 	void **slot = dump_kstate(ctx, &fd_unix);
 
@@ -110,21 +110,6 @@ static int unix_collect(struct dump_ctx *ctx, struct dump_fd *f)
 	return 0;
 }
 
-static int load_snapshot(struct dump_unix *u)
-{
-	int err;
-
-	if (u->all)
-		return 0;
-	err = sockdiag_dump_unix(-1, SHOW_ALL, &u->all);
-	if (err)
-		return pr_err_ret(err,
-				  "cannot take a sock_diag snapshot of the host's unix sockets: "
-				  "%s",
-				  strerror(-err));
-	return 0;
-}
-
 static void diag_to_sock(const struct sockdiag_unix *d, struct crux_sock *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -136,53 +121,19 @@ static void diag_to_sock(const struct sockdiag_unix *d, struct crux_sock *s)
 	memcpy(s->name, d->name, MIN((size_t)d->name_len, sizeof(s->name)));
 }
 
-/* Outside sockets, without a tracker: sock_diag for the facts, /proc for the owner. */
-struct lookup_ctx {
-	struct dump_ctx *ctx;
-	struct dump_unix *u;
-};
-
-static void fill_owner(struct dump_ctx *ctx, struct crux_sock *s)
-{
-	char link[64], comm[16];
-	pid_t pid;
-
-	snprintf(link, sizeof(link), "socket:[%llu]", (unsigned long long)s->ino);
-	pid = dump_find_outside_holder(ctx, link, comm);
-	s->owner_tgid = (__u32)pid;
-	memcpy(s->owner_comm, pid ? comm : "?", pid ? sizeof(s->owner_comm) : 2);
-}
-
+/* classify's lookups: the source's answer, path names without bind()'s NUL. */
 static int lookup_sock(void *arg, __u64 ino, struct crux_sock *ret)
 {
-	struct lookup_ctx *lc = arg;
-	struct sockdiag_unix d;
-	int err;
+	int err = mapsrc_lookup(arg, ino, ret);
 
-	if (lc->u->map) {
-		err = sockmap__lookup(lc->u->map, ino, ret);
-		/* path names carry bind()'s NUL in the map as in sock_diag */
-		if (!err && ret->name_len && ret->name[0])
-			ret->name_len = (__u16)strnlen(ret->name, ret->name_len);
-		return err;
-	}
-	err = sockdiag_query_unix((uint32_t)ino, SHOW_ALL, &d);
-	if (err)
-		return -ENOENT;
-	strip_nul(&d);
-	diag_to_sock(&d, ret);
-	sockdiag_unix_clear(&d);
-	fill_owner(lc->ctx, ret);
-	return 0;
+	if (!err && ret->name_len && ret->name[0])
+		ret->name_len = (__u16)strnlen(ret->name, ret->name_len);
+	return err;
 }
 
 static int lookup_conn(void *arg, __u64 ino, struct crux_conn *ret)
 {
-	struct lookup_ctx *lc = arg;
-
-	if (!lc->u->map)
-		return -ENOENT;
-	return sockmap__lookup_conn(lc->u->map, ino, ret);
+	return mapsrc_lookup_conn(arg, ino, ret);
 }
 
 static struct usk *find_usk(struct dump_unix *u, uint32_t ino)
@@ -202,7 +153,6 @@ static struct usk *find_usk(struct dump_unix *u, uint32_t ino)
 static int resolve_embryo(struct dump_unix *u, struct usk *s)
 {
 	size_t i, j;
-	int err;
 
 	if (!s->d.has_peer || s->d.peer_ino || s->d.state != TCP_ESTABLISHED_ ||
 	    s->d.type == SOCK_DGRAM)
@@ -213,10 +163,7 @@ static int resolve_embryo(struct dump_unix *u, struct usk *s)
 				s->listener_ino = u->v[i].d.ino;
 				return 0;
 			}
-	err = load_snapshot(u);
-	if (err)
-		return err;
-	s->listener_ino = sockdiag_table_embryo_listener(u->all, s->d.ino);
+	s->listener_ino = mapsrc_embryo_listener(u->src, s->d.ino);
 	return 0;
 }
 
@@ -230,8 +177,7 @@ static int collect_inbound(struct dump_ctx *ctx, struct dump_unix *u,
 			   const struct classify_sock *cs, struct crux_sock **ret, size_t *ret_n)
 {
 	_cleanup_free_ __u64 *inos = NULL;
-	struct crux_sock *v;
-	size_t i, n = 0, nc = 0;
+	size_t i, nc = 0;
 	int err;
 
 	inos = calloc(u->n + 1, sizeof(*inos));
@@ -245,39 +191,10 @@ static int collect_inbound(struct dump_ctx *ctx, struct dump_unix *u,
 		*ret_n = 0;
 		return 0;
 	}
-	if (u->map) {
-		err = sockmap__list_inbound(u->map, inos, nc, ret, ret_n);
-		if (err)
-			return pr_err_ret(err, "cannot list the sockets pointing into the tree: %s",
-					  strerror(-err));
-		return 0;
-	}
-	err = load_snapshot(u);
+	err = mapsrc_list_inbound(u->src, inos, nc, ret, ret_n);
 	if (err)
-		return err;
-	v = calloc(u->all->n + 1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (i = 0; i < u->all->n; i++) {
-		const struct sockdiag_unix *d = &u->all->socks[i];
-		uint32_t listener = 0;
-
-		if (find_usk(u, d->ino))
-			continue;
-		if (d->has_peer && !d->peer_ino && d->state == TCP_ESTABLISHED_)
-			listener = sockdiag_table_embryo_listener(u->all, d->ino);
-		if (listener ? !find_usk(u, listener) : !(d->peer_ino && find_usk(u, d->peer_ino)))
-			continue;
-		diag_to_sock(d, &v[n]);
-		if (listener) {
-			v[n].flags |= CRUX_SK_EMBRYO;
-			v[n].listener_ino = listener;
-		}
-		fill_owner(ctx, &v[n]);
-		n++;
-	}
-	*ret = v;
-	*ret_n = n;
+		return pr_err_ret(err, "cannot list the sockets pointing into the tree: %s",
+				  strerror(-err));
 	return 0;
 }
 
@@ -460,34 +377,32 @@ static int fill_facts(struct dump_ctx *ctx, struct dump_unix *u)
  * a one-shot sock_diag snapshot plus a /proc scan for owners (faster here than loading the
  * BPF seed iterators for a single dump).
  */
-static void open_map(struct dump_ctx *ctx, struct dump_unix *u)
+static int open_map(struct dump_ctx *ctx, struct dump_unix *u)
 {
 	__u32 abi = 0;
 	int err;
 
 	if (ctx->opts->no_map) {
 		pr_info("--no-map: outside sockets looked up with a one-shot sock_diag snapshot");
-		return;
+		return mapsrc__open_diag(dump_outside_tree, ctx, &u->src);
 	}
-	err = sockmap__open(ctx->opts->pin_dir, &u->map, &abi);
-	if (err) {
-		u->map = NULL;
-		if (err == -ENOENT)
-			pr_info("crux track is not running: outside sockets looked up with a "
-				"one-shot sock_diag snapshot");
-		else if (err == -EPROTO)
-			pr_warn("the live map was pinned by a crux of ABI %u (this one: %u): "
-				"ignored, using a one-shot sock_diag snapshot",
-				abi, CRUX_ABI_VERSION);
-		else
-			pr_warn("cannot open the live map (%s): using a one-shot sock_diag snapshot",
-				strerror(-err));
-		return;
-	}
-	u->map_live = true;
+	err = mapsrc__open_live(ctx->opts->pin_dir, &u->src, &abi);
+	if (err == -ENOENT)
+		pr_info("crux track is not running: outside sockets looked up with a one-shot "
+			"sock_diag snapshot");
+	else if (err == -EPROTO)
+		pr_warn("the live map was pinned by a crux of ABI %u (this one: %u): ignored, "
+			"using a one-shot sock_diag snapshot",
+			abi, CRUX_ABI_VERSION);
+	else if (err)
+		pr_warn("cannot open the live map (%s): using a one-shot sock_diag snapshot",
+			strerror(-err));
+	if (err)
+		return mapsrc__open_diag(dump_outside_tree, ctx, &u->src);
 	pr_debug("using the live map of crux track");
-	if (sockmap__incomplete(u->map))
+	if (mapsrc_incomplete(u->src))
 		pr_warn("the live map is incomplete (it filled up): its answers may miss sockets");
+	return 0;
 }
 
 /*
@@ -573,9 +488,9 @@ static void cross_check(struct dump_ctx *ctx, struct dump_unix *u, struct usk *s
 {
 	struct crux_sock m;
 
-	if (!u->map || !u->map_live)
+	if (mapsrc_kind(u->src) != MAPSRC_LIVE)
 		return;
-	if (sockmap__lookup(u->map, s->d.ino, &m)) {
+	if (mapsrc_lookup(u->src, s->d.ino, &m)) {
 		pr_warn("unix socket %u of pid %d is missing from the live map", s->d.ino,
 			ctx->fds[s->fdi].pid);
 		return;
@@ -615,8 +530,7 @@ static void to_classify_sock(struct dump_ctx *ctx, struct usk *s, struct classif
 
 static int classify_all(struct dump_ctx *ctx, struct dump_unix *u, struct classify_sock *cs)
 {
-	struct lookup_ctx lc = { .ctx = ctx, .u = u };
-	struct classify_lookup lk = { .sock = lookup_sock, .conn = lookup_conn, .ctx = &lc };
+	struct classify_lookup lk = { .sock = lookup_sock, .conn = lookup_conn, .ctx = u->src };
 	struct classify_policy pol = {
 		.ext_unix_sk = ctx->opts->ext_unix_sk,
 		.inos = (const __u64 *)ctx->opts->ext_inos,
@@ -652,14 +566,15 @@ static int classify_all(struct dump_ctx *ctx, struct dump_unix *u, struct classi
 
 static int unix_check(struct dump_ctx *ctx)
 {
-	struct dump_unix *u = unix_state_get(ctx);
+	struct dump_unix *u = state_get(ctx);
 	struct classify_sock *cs;
 	int err;
 
 	if (!u || !u->n)
 		return 0;
-	open_map(ctx, u);
-	err = attach_tree_records(ctx, u);
+	err = open_map(ctx, u);
+	if (!err)
+		err = attach_tree_records(ctx, u);
 	if (!err)
 		err = fill_facts(ctx, u);
 	if (err)
@@ -809,7 +724,7 @@ static int write_ext(struct dump_ctx *ctx, struct img *img, struct usk *s)
 
 static int unix_write(struct dump_ctx *ctx)
 {
-	struct dump_unix *u = unix_state_get(ctx);
+	struct dump_unix *u = state_get(ctx);
 	struct img *ext = NULL, *q = NULL;
 	size_t i;
 	int err;
@@ -849,7 +764,7 @@ out:
 
 static void unix_cleanup(struct dump_ctx *ctx)
 {
-	struct dump_unix *u = unix_state_get(ctx);
+	struct dump_unix *u = state_get(ctx);
 	size_t i, j;
 
 	if (!u)
@@ -863,8 +778,7 @@ static void unix_cleanup(struct dump_ctx *ctx)
 		free(u->v[i].q);
 	}
 	free(u->v);
-	sockdiag_table__free(u->all);
-	sockmap__close(u->map);
+	mapsrc__close(u->src);
 	classify_report__free(u->rep);
 	free(u);
 	*dump_kstate(ctx, &fd_unix) = NULL;
@@ -872,12 +786,12 @@ static void unix_cleanup(struct dump_ctx *ctx)
 
 static int unix_harvest(struct dump_ctx *ctx)
 {
-	return unix_read_queues(ctx, unix_state_get(ctx));
+	return unix_read_queues(ctx, state_get(ctx));
 }
 
 static void unix_summary(struct dump_ctx *ctx, char *buf, size_t size)
 {
-	struct dump_unix *u = unix_state_get(ctx);
+	struct dump_unix *u = state_get(ctx);
 
 	snprintf(buf, size, ", unix sockets %zu internal / %zu external / %zu inbound",
 		 u ? u->nr_internal : 0, u ? u->nr_external : 0, u ? u->nr_inbound : 0);

@@ -1,17 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * crux-map's sources: the socket map (sockmap.h: live or kernel snapshot) with /proc, or
- * a recorded snapshot file. The file format is line based, one record per line, fields
- * key=value; strings are quoted with every byte outside printable ASCII (and '"', '\')
- * written as \xHH, so names stay binary-safe:
- *
- *   # crux-map snapshot 1
- *   stat 0 42                                  (index, value)
- *   sock ino=11 sk=1 type=1 state=1 flags=0 peer=12 peer_sk=2 listener=0 netns=4026531840
- *        owner=100 gen=3 comm="a" name="\x00abc"
- *   conn ino=31 sk=5 relative=0 truncated=0 path="/dev/log"
- *   proc pid=100 ppid=1 comm="a"
- *   fd pid=100 fd=3 ino=11
+ * a recorded snapshot file (snapfile.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,22 +14,13 @@
 
 #define LOG_PREFIX "mapsrc: "
 #include "log.h"
+#include "proc.h"
 #include "mapsrc.h"
+#include "snapfile.h"
 #include "sockdiag.h"
 #include "sockmap.h"
 #include "treeiter.h"
 #include "util.h"
-
-struct snapfile {
-	struct crux_sock *socks; /* sorted by ino */
-	size_t n_socks;
-	struct crux_conn *conns;
-	__u64 *conn_ino;
-	size_t n_conns;
-	struct mapsrc_proc *procs;
-	size_t n_procs;
-	__u64 stats[CRUX_ST__MAX];
-};
 
 struct mapsrc {
 	enum mapsrc_kind kind;
@@ -50,6 +31,9 @@ struct mapsrc {
 	bool watching;
 	struct treeiter *ti; /* mapsrc_treeiter(), on first use */
 	int ti_err;
+	struct sockdiag_table *diag; /* the host's sockets by sock_diag, on first use */
+	bool (*consider)(pid_t pid, void *arg); /* MAPSRC_DIAG: who may own a socket */
+	void *consider_arg;
 };
 
 /* ---- /proc ---- */
@@ -223,267 +207,6 @@ static int proc_children(pid_t pid, pid_t **kids, size_t *n, size_t *cap)
 
 /* ---- snapshot file ---- */
 
-static void snapfile_free(struct snapfile *f)
-{
-	if (!f)
-		return;
-	free(f->socks);
-	free(f->conns);
-	free(f->conn_ino);
-	mapsrc_procs_free(f->procs, f->n_procs);
-	free(f);
-}
-
-/* Value of key in a tokenised line; quoted values are decoded into out (binary). */
-static const char *field(char *line, const char *key, char *out, size_t outsz, size_t *ret_len)
-{
-	size_t klen = strlen(key);
-	char *p = line;
-
-	while ((p = strstr(p, key))) {
-		if ((p == line || p[-1] == ' ') && p[klen] == '=')
-			break;
-		p += klen;
-	}
-	if (!p)
-		return NULL;
-	p += klen + 1;
-	if (*p != '"') {
-		size_t len = strcspn(p, " \n");
-
-		if (len >= outsz)
-			return NULL;
-		memcpy(out, p, len);
-		out[len] = '\0';
-		*ret_len = len;
-		return out;
-	}
-	*ret_len = 0;
-	for (p++; *p && *p != '"'; p++) {
-		unsigned int v;
-
-		if (*ret_len + 1 >= outsz)
-			return NULL;
-		if (p[0] == '\\' && p[1] == 'x' && sscanf(p + 2, "%2x", &v) == 1) {
-			out[(*ret_len)++] = (char)v;
-			p += 3;
-		} else {
-			out[(*ret_len)++] = *p;
-		}
-	}
-	out[*ret_len] = '\0';
-	return *p == '"' ? out : NULL;
-}
-
-static int field_u64(char *line, const char *key, __u64 *v)
-{
-	char buf[32];
-	size_t len;
-	uint64_t x;
-
-	if (!field(line, key, buf, sizeof(buf), &len) || parse_u64(buf, 0, UINT64_MAX, &x))
-		return -EINVAL;
-	*v = x;
-	return 0;
-}
-
-static int field_bytes(char *line, const char *key, char *out, size_t max, __u16 *ret_len)
-{
-	char buf[CRUX_CONN_PATH_MAX + 1];
-	size_t len;
-
-	if (!field(line, key, buf, sizeof(buf), &len) || len > max)
-		return -EINVAL;
-	memset(out, 0, max);
-	memcpy(out, buf, len);
-	if (ret_len)
-		*ret_len = (__u16)len;
-	return 0;
-}
-
-#define GROW(arr, n, cap)                                                                   \
-	({                                                                                  \
-		int _err = 0;                                                               \
-		if ((n) == (cap)) {                                                         \
-			void *_t = realloc((arr), ((cap) ? (cap)*2 : 64) * sizeof(*(arr))); \
-			if (_t) {                                                           \
-				(arr) = _t;                                                 \
-				(cap) = (cap) ? (cap)*2 : 64;                               \
-			} else {                                                            \
-				_err = -ENOMEM;                                             \
-			}                                                                   \
-		}                                                                           \
-		_err;                                                                       \
-	})
-
-static int parse_sock(char *line, struct crux_sock *s)
-{
-	__u64 type, state, flags, owner, gen;
-	char comm[CRUX_COMM_LEN];
-
-	memset(s, 0, sizeof(*s));
-	if (field_u64(line, "ino", &s->ino) || field_u64(line, "sk", &s->sk) ||
-	    field_u64(line, "type", &type) || field_u64(line, "state", &state) ||
-	    field_u64(line, "flags", &flags) || field_u64(line, "peer", &s->peer_ino) ||
-	    field_u64(line, "peer_sk", &s->peer_sk) ||
-	    field_u64(line, "listener", &s->listener_ino) ||
-	    field_u64(line, "netns", &s->netns_cookie) || field_u64(line, "owner", &owner) ||
-	    field_u64(line, "gen", &gen) ||
-	    field_bytes(line, "name", s->name, sizeof(s->name), &s->name_len))
-		return -EINVAL;
-	if (field_bytes(line, "comm", comm, sizeof(comm) - 1, NULL))
-		return -EINVAL;
-	memcpy(s->owner_comm, comm, sizeof(comm));
-	s->type = (__u16)type;
-	s->state = (__u8)state;
-	s->flags = (__u8)flags;
-	s->owner_tgid = (__u32)owner;
-	s->gen = (__u32)gen;
-	return 0;
-}
-
-static int parse_conn(char *line, struct crux_conn *c, __u64 *ino)
-{
-	__u64 rel, trunc;
-
-	memset(c, 0, sizeof(*c));
-	if (field_u64(line, "ino", ino) || field_u64(line, "sk", &c->sk) ||
-	    field_u64(line, "relative", &rel) || field_u64(line, "truncated", &trunc) ||
-	    field_bytes(line, "path", c->path, sizeof(c->path), &c->len))
-		return -EINVAL;
-	c->relative = !!rel;
-	c->truncated = !!trunc;
-	return 0;
-}
-
-static int parse_proc(char *line, struct mapsrc_proc *p)
-{
-	__u64 pid, ppid;
-
-	memset(p, 0, sizeof(*p));
-	if (field_u64(line, "pid", &pid) || field_u64(line, "ppid", &ppid) ||
-	    field_bytes(line, "comm", p->comm, sizeof(p->comm) - 1, NULL))
-		return -EINVAL;
-	p->pid = (pid_t)pid;
-	p->ppid = (pid_t)ppid;
-	return 0;
-}
-
-static struct mapsrc_proc *file_proc(struct snapfile *f, pid_t pid)
-{
-	size_t i;
-
-	for (i = 0; i < f->n_procs; i++)
-		if (f->procs[i].pid == pid)
-			return &f->procs[i];
-	return NULL;
-}
-
-static int parse_fd(struct snapfile *f, char *line)
-{
-	__u64 pid, fd, ino;
-	struct mapsrc_fd *t;
-	struct mapsrc_proc *p;
-
-	if (field_u64(line, "pid", &pid) || field_u64(line, "fd", &fd) ||
-	    field_u64(line, "ino", &ino) || fd > INT32_MAX)
-		return -EINVAL;
-	p = file_proc(f, (pid_t)pid);
-	if (!p)
-		return -ENOENT; /* fd lines follow their proc line */
-	/* grow one at a time: recorded snapshots are small */
-	t = realloc(p->fds, (p->n_fds + 1) * sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	p->fds = t;
-	p->fds[p->n_fds++] = (struct mapsrc_fd){ .fd = (int)fd, .ino = ino };
-	return 0;
-}
-
-static int sock_cmp(const void *a, const void *b)
-{
-	const struct crux_sock *x = a, *y = b;
-
-	return x->ino < y->ino ? -1 : x->ino > y->ino;
-}
-
-static int parse_line(struct snapfile *f, char *line, size_t caps[3])
-{
-	int err;
-	uint64_t idx, val;
-	char kw[8];
-
-	if (line[0] == '#' || line[0] == '\n' || !line[0])
-		return 0;
-	if (sscanf(line, "%7s", kw) != 1)
-		return -EINVAL;
-	if (!strcmp(kw, "stat")) {
-		char a[24], b[24];
-
-		if (sscanf(line, "stat %23s %23s", a, b) != 2 ||
-		    parse_u64(a, 0, CRUX_ST__MAX - 1, &idx) || parse_u64(b, 0, UINT64_MAX, &val))
-			return -EINVAL;
-		f->stats[idx] = val;
-		return 0;
-	}
-	if (!strcmp(kw, "sock")) {
-		if (GROW(f->socks, f->n_socks, caps[0]))
-			return -ENOMEM;
-		return parse_sock(line, &f->socks[f->n_socks++]);
-	}
-	if (!strcmp(kw, "conn")) {
-		size_t cap2 = caps[1];
-
-		if (GROW(f->conns, f->n_conns, caps[1]) || GROW(f->conn_ino, f->n_conns, cap2))
-			return -ENOMEM;
-		err = parse_conn(line, &f->conns[f->n_conns], &f->conn_ino[f->n_conns]);
-		f->n_conns++;
-		return err;
-	}
-	if (!strcmp(kw, "proc")) {
-		if (GROW(f->procs, f->n_procs, caps[2]))
-			return -ENOMEM;
-		return parse_proc(line, &f->procs[f->n_procs++]);
-	}
-	if (!strcmp(kw, "fd"))
-		return parse_fd(f, line);
-	return -EINVAL;
-}
-
-static int snapfile_read(const char *path, struct snapfile **ret)
-{
-	size_t caps[3] = { 0 }, lineno = 0;
-	struct snapfile *f;
-	char line[2048];
-	int err = 0;
-	FILE *in;
-
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	in = fopen(path, "re");
-	if (!in) {
-		err = -errno;
-		snapfile_free(f);
-		return err;
-	}
-	while (!err && fgets(line, sizeof(line), in)) {
-		lineno++;
-		err = parse_line(f, line, caps);
-	}
-	fclose(in);
-	if (err) {
-		pr_debug("%s:%zu: bad snapshot line", path, lineno);
-		snapfile_free(f);
-		return err == -ENOMEM ? err : -EBADMSG;
-	}
-	qsort(f->socks, f->n_socks, sizeof(*f->socks), sock_cmp);
-	*ret = f;
-	return 0;
-}
-
-/* ---- the handle ---- */
-
 int mapsrc__open(const char *pin_dir, const char *snapshot_file, struct mapsrc **ret)
 {
 	struct mapsrc *s = calloc(1, sizeof(*s));
@@ -509,12 +232,47 @@ int mapsrc__open(const char *pin_dir, const char *snapshot_file, struct mapsrc *
 	return 0;
 }
 
+int mapsrc__open_live(const char *pin_dir, struct mapsrc **ret, __u32 *ret_abi_version)
+{
+	struct mapsrc *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	s->events_fd = s->stats_fd = -1;
+	snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", pin_dir ? pin_dir : CRUX_PIN_ROOT);
+	s->kind = MAPSRC_LIVE;
+	err = sockmap__open(pin_dir, &s->map, ret_abi_version);
+	if (err) {
+		free(s);
+		return err;
+	}
+	*ret = s;
+	return 0;
+}
+
+int mapsrc__open_diag(bool (*consider)(pid_t pid, void *arg), void *arg, struct mapsrc **ret)
+{
+	struct mapsrc *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->events_fd = s->stats_fd = -1;
+	snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", CRUX_PIN_ROOT);
+	s->kind = MAPSRC_DIAG;
+	s->consider = consider;
+	s->consider_arg = arg;
+	*ret = s;
+	return 0;
+}
+
 void mapsrc__close(struct mapsrc *s)
 {
 	if (!s)
 		return;
 	mapsrc_watch_end(s);
 	treeiter__free(s->ti);
+	sockdiag_table__free(s->diag);
 	if (s->map)
 		sockmap__close(s->map);
 	snapfile_free(s->file);
@@ -526,13 +284,111 @@ enum mapsrc_kind mapsrc_kind(const struct mapsrc *s)
 	return s->kind;
 }
 
+/* ---- without BPF: a sock_diag snapshot, owners by a /proc scan ---- */
+
+static int diag_load(struct mapsrc *s)
+{
+	if (s->diag)
+		return 0;
+	return sockdiag_dump_unix(-1, SOCKDIAG_SHOW_DEFAULT, &s->diag);
+}
+
+static void diag_to_sock(const struct sockdiag_unix *d, struct crux_sock *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->ino = d->ino;
+	r->peer_ino = d->peer_ino;
+	r->type = d->type;
+	r->state = d->state;
+	r->name_len = d->name_len;
+	memcpy(r->name, d->name, MIN((size_t)d->name_len, sizeof(r->name)));
+}
+
+/* The owner of a socket: the first process holding it that consider() accepts. */
+static void diag_owner(struct mapsrc *s, struct crux_sock *r)
+{
+	char link[64], comm[16];
+	pid_t pid;
+
+	snprintf(link, sizeof(link), "socket:[%llu]", (unsigned long long)r->ino);
+	pid = proc_find_fd_holder(link, s->consider, s->consider_arg, comm);
+	r->owner_tgid = (__u32)pid;
+	memcpy(r->owner_comm, pid ? comm : "?", pid ? sizeof(r->owner_comm) : 2);
+}
+
+static int diag_lookup(struct mapsrc *s, __u64 ino, struct crux_sock *ret)
+{
+	struct sockdiag_unix d;
+
+	if (sockdiag_query_unix((__u32)ino, SOCKDIAG_SHOW_DEFAULT, &d))
+		return -ENOENT;
+	diag_to_sock(&d, ret);
+	sockdiag_unix_clear(&d);
+	diag_owner(s, ret);
+	return 0;
+}
+
+static bool ino_in(const __u64 *inos, size_t n, __u64 ino);
+
+/*
+ * Every socket (inos NULL), or those pointing at inos[] without being one of them: peers,
+ * and clients queued on one of them (as the map flags them: CRUX_SK_EMBRYO).
+ */
+static int diag_list(struct mapsrc *s, const __u64 *inos, size_t n, struct crux_sock **ret,
+		     size_t *ret_n)
+{
+	struct crux_sock *v;
+	size_t i, k = 0;
+	int err;
+
+	err = diag_load(s);
+	if (err)
+		return err;
+	v = calloc(s->diag->n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < s->diag->n; i++) {
+		const struct sockdiag_unix *d = &s->diag->socks[i];
+		__u32 listener = 0;
+
+		if (d->has_peer && !d->peer_ino && d->state == 1 /* established */)
+			listener = sockdiag_table_embryo_listener(s->diag, d->ino);
+		if (inos && (ino_in(inos, n, d->ino) ||
+			     !ino_in(inos, n, listener ? listener : d->peer_ino)))
+			continue;
+		diag_to_sock(d, &v[k]);
+		if (listener) {
+			v[k].flags |= CRUX_SK_EMBRYO;
+			v[k].listener_ino = listener;
+		}
+		diag_owner(s, &v[k++]);
+	}
+	*ret = v;
+	*ret_n = k;
+	return 0;
+}
+
+bool mapsrc_incomplete(struct mapsrc *s)
+{
+	return s->map && sockmap__incomplete(s->map);
+}
+
+__u32 mapsrc_embryo_listener(struct mapsrc *s, __u64 client_ino)
+{
+	if (diag_load(s))
+		return 0;
+	return sockdiag_table_embryo_listener(s->diag, (__u32)client_ino);
+}
+
 int mapsrc_lookup(struct mapsrc *s, __u64 ino, struct crux_sock *ret)
 {
 	struct crux_sock key = { .ino = ino }, *hit;
 
 	if (s->map)
 		return sockmap__lookup(s->map, ino, ret);
-	hit = bsearch(&key, s->file->socks, s->file->n_socks, sizeof(key), sock_cmp);
+	if (s->kind == MAPSRC_DIAG)
+		return diag_lookup(s, ino, ret);
+	hit = bsearch(&key, s->file->socks, s->file->n_socks, sizeof(key), snapfile_sock_cmp);
 	if (!hit)
 		return -ENOENT;
 	*ret = *hit;
@@ -545,6 +401,8 @@ int mapsrc_lookup_conn(struct mapsrc *s, __u64 ino, struct crux_conn *ret)
 
 	if (s->map)
 		return sockmap__lookup_conn(s->map, ino, ret);
+	if (s->kind == MAPSRC_DIAG)
+		return -ENOENT; /* connect() addresses are only known to the event programs */
 	for (i = 0; i < s->file->n_conns; i++) {
 		if (s->file->conn_ino[i] == ino) {
 			*ret = s->file->conns[i];
@@ -560,6 +418,8 @@ int mapsrc_list(struct mapsrc *s, struct crux_sock **ret, size_t *ret_n)
 
 	if (s->map)
 		return sockmap__list(s->map, ret, ret_n);
+	if (s->kind == MAPSRC_DIAG)
+		return diag_list(s, NULL, 0, ret, ret_n);
 	v = malloc((s->file->n_socks ? s->file->n_socks : 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -587,6 +447,8 @@ int mapsrc_list_inbound(struct mapsrc *s, const __u64 *inos, size_t n, struct cr
 
 	if (s->map)
 		return sockmap__list_inbound(s->map, inos, n, ret, ret_n);
+	if (s->kind == MAPSRC_DIAG)
+		return diag_list(s, inos, n, ret, ret_n);
 	v = malloc((s->file->n_socks ? s->file->n_socks : 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -610,7 +472,7 @@ struct treeiter *mapsrc_treeiter(struct mapsrc *s)
 		return s->ti;
 	if (s->kind == MAPSRC_LIVE)
 		s->ti_err = treeiter__open(s->pin_dir, &s->ti);
-	else if (s->kind == MAPSRC_KERNEL)
+	else if (s->kind == MAPSRC_KERNEL || s->kind == MAPSRC_DIAG)
 		s->ti_err = treeiter__new(&s->ti);
 	else
 		s->ti_err = -EOPNOTSUPP; /* a recorded snapshot has no processes to iterate */
@@ -740,6 +602,8 @@ int mapsrc_stats(struct mapsrc *s, __u64 *stats)
 {
 	if (s->map)
 		return sockmap__stats(s->map, stats);
+	if (s->kind == MAPSRC_DIAG)
+		return -EOPNOTSUPP; /* the stats are the tracker's */
 	memcpy(stats, s->file->stats, sizeof(s->file->stats));
 	return 0;
 }
@@ -832,7 +696,7 @@ int mapsrc_proc(struct mapsrc *s, pid_t pid, struct mapsrc_proc *ret)
 
 	if (!s->file)
 		return proc_read_one(pid, ret);
-	p = file_proc(s->file, pid);
+	p = snapfile_proc(s->file, pid);
 	if (!p)
 		return -ESRCH;
 	return proc_copy(p, ret);
@@ -925,49 +789,6 @@ int mapsrc_find_fd(struct mapsrc *s, pid_t pid, __u64 ino)
 
 /* ---- recording ---- */
 
-static void write_bytes(FILE *out, const char *b, size_t len)
-{
-	size_t i;
-
-	fputc('"', out);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)b[i];
-
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
-			fprintf(out, "\\x%02x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
-static void write_proc(FILE *out, const struct mapsrc_proc *p)
-{
-	size_t i;
-
-	fprintf(out, "proc pid=%d ppid=%d comm=", p->pid, p->ppid);
-	write_bytes(out, p->comm, strnlen(p->comm, sizeof(p->comm)));
-	fputc('\n', out);
-	for (i = 0; i < p->n_fds; i++)
-		fprintf(out, "fd pid=%d fd=%d ino=%llu\n", p->pid, p->fds[i].fd,
-			(unsigned long long)p->fds[i].ino);
-}
-
-static void write_sock(FILE *out, const struct crux_sock *r)
-{
-	fprintf(out,
-		"sock ino=%llu sk=%llu type=%u state=%u flags=%u peer=%llu peer_sk=%llu "
-		"listener=%llu netns=%llu owner=%u gen=%u comm=",
-		(unsigned long long)r->ino, (unsigned long long)r->sk, r->type, r->state, r->flags,
-		(unsigned long long)r->peer_ino, (unsigned long long)r->peer_sk,
-		(unsigned long long)r->listener_ino, (unsigned long long)r->netns_cookie,
-		r->owner_tgid, r->gen);
-	write_bytes(out, r->owner_comm, strnlen(r->owner_comm, sizeof(r->owner_comm)));
-	fputs(" name=", out);
-	write_bytes(out, r->name, MIN((size_t)r->name_len, sizeof(r->name)));
-	fputc('\n', out);
-}
-
 static void write_conn(FILE *out, struct mapsrc *s, const struct crux_sock *r)
 {
 	struct crux_conn c;
@@ -977,7 +798,7 @@ static void write_conn(FILE *out, struct mapsrc *s, const struct crux_sock *r)
 	fprintf(out,
 		"conn ino=%llu sk=%llu relative=%u truncated=%u path=", (unsigned long long)r->ino,
 		(unsigned long long)c.sk, c.relative, c.truncated);
-	write_bytes(out, c.path, MIN((size_t)c.len, sizeof(c.path)));
+	snapfile_write_bytes(out, c.path, MIN((size_t)c.len, sizeof(c.path)));
 	fputc('\n', out);
 }
 
@@ -991,14 +812,14 @@ int mapsrc_write_snapshot(struct mapsrc *s, FILE *out, const pid_t *pids, size_t
 	err = mapsrc_list(s, &socks, &n);
 	if (err)
 		return err;
-	qsort(socks, n, sizeof(*socks), sock_cmp);
+	qsort(socks, n, sizeof(*socks), snapfile_sock_cmp);
 	fprintf(out, "# crux-map snapshot 1\n");
 	if (!mapsrc_stats(s, stats))
 		for (i = 0; i < CRUX_ST__MAX; i++)
 			if (stats[i])
 				fprintf(out, "stat %zu %llu\n", i, (unsigned long long)stats[i]);
 	for (i = 0; i < n; i++)
-		write_sock(out, &socks[i]);
+		snapfile_write_sock(out, &socks[i]);
 	for (i = 0; i < n; i++)
 		write_conn(out, s, &socks[i]);
 	for (i = 0; i < n_pids; i++) {
@@ -1009,7 +830,7 @@ int mapsrc_write_snapshot(struct mapsrc *s, FILE *out, const pid_t *pids, size_t
 		if (err)
 			return err;
 		for (j = 0; j < np; j++)
-			write_proc(out, &procs[j]);
+			snapfile_write_proc(out, &procs[j]);
 		mapsrc_procs_free(procs, np);
 	}
 	return 0;

@@ -20,6 +20,7 @@ enum mapsrc_kind {
 	MAPSRC_LIVE = 0, /* pinned maps of a running (or stopped) tracker */
 	MAPSRC_KERNEL, /* one-shot kernel snapshot: no tracker state */
 	MAPSRC_FILE, /* recorded snapshot file */
+	MAPSRC_DIAG, /* sock_diag and a /proc scan: no BPF (crux dump without a tracker) */
 };
 
 /* One unix-socket-or-other socket fd of a process: fd -> socket inode. */
@@ -44,6 +45,14 @@ struct treeiter;
  * (NULL: CRUX_PIN_ROOT), else a kernel snapshot (-ENOENT from the pin dir only).
  */
 int mapsrc__open(const char *pin_dir, const char *snapshot_file, struct mapsrc **ret);
+/* The live map only: -ENOENT without a tracker, -EPROTO (and its ABI) for another crux. */
+int mapsrc__open_live(const char *pin_dir, struct mapsrc **ret, __u32 *ret_abi_version);
+/*
+ * No BPF at all: sockets from sock_diag, each owner the first holder in /proc that
+ * consider() accepts (e.g. "outside the dumped tree"). For one dump without a tracker,
+ * cheaper than loading the seed iterators. No connect() addresses, no stats.
+ */
+int mapsrc__open_diag(bool (*consider)(pid_t pid, void *arg), void *arg, struct mapsrc **ret);
 void mapsrc__close(struct mapsrc *s);
 enum mapsrc_kind mapsrc_kind(const struct mapsrc *s);
 
@@ -53,6 +62,10 @@ int mapsrc_list(struct mapsrc *s, struct crux_sock **ret, size_t *ret_n);
 int mapsrc_list_inbound(struct mapsrc *s, const __u64 *inos, size_t n, struct crux_sock **ret,
 			size_t *ret_n);
 int mapsrc_stats(struct mapsrc *s, __u64 *stats);
+/* The live map filled up at some point: its answers may miss sockets. */
+bool mapsrc_incomplete(struct mapsrc *s);
+/* The listener on whose accept queue client_ino waits (sock_diag, exact), or 0. */
+__u32 mapsrc_embryo_listener(struct mapsrc *s, __u64 client_ino);
 /*
  * The tree iterators (include/treeiter.h) for this source, opened on first use and closed
  * with it: the tracker's pinned ones (live), a private load (kernel snapshot), or NULL (a

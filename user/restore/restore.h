@@ -61,6 +61,9 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret);
 void rst_set_free(struct rst_set *set);
 const char *rst_reg_name(const struct rst_set *set, uint32_t id);
 
+/* restore_run.c: create, fork, rebuild and let go (all or nothing); 0 or -errno, logged. */
+int rst_run(struct rst_set *set);
+
 /* restore_validate.c: report every problem (one line each); the number found. */
 int rst_validate(struct rst_set *set);
 /* A pid's current holder as "comm (pid N)", for messages. */
