@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Unix socket cases CRIU restores, each dumped, killed, restored, and checked from inside
-# the restored process (scmtgt.c): fds in flight (SCM_RIGHTS) with the data around them.
+# the restored process (scmtgt.c): fds in flight (SCM_RIGHTS) with the data around them,
+# names bound relative to an earlier cwd.
 . "$(dirname "$0")/restore_lib.sh"
 need_root
 TGT=$CRUX_OUT/tests/e2e/scmtgt
-echo "1..5"
+echo "1..10"
 d=$WORK/scm
 start scm "$d"
 ok $? "scm: target ready"
@@ -17,4 +18,16 @@ ok $? "scm: restored"
 verify "$d"
 ok $? "scm: the restored process received every fd, in order, with its data"
 ok "$([ -e "$d/img/sk-queues.img" ]; echo $?)" "scm: the image has sk-queues.img"
+
+d=$WORK/relname
+start relname "$d"
+ok $? "relname: target ready"
+dump "$d"
+ok $? "relname: names bound relative to an earlier cwd: dumped"
+reap "$d"
+restore "$d"
+ok $? "relname: restored"
+verify "$d"
+ok $? "relname: the same relative names, in the directory they were bound in"
+ok "$([ -S "$d/sub/rel.sock" ] && [ ! -e "$d/rel.sock" ]; echo $?)" "relname: no name bound in the new cwd"
 exit $((T_FAILED > 0))

@@ -7,10 +7,13 @@
  *   scm    fds in flight (SCM_RIGHTS), in order with the data around them: a regular file
  *          and a pipe's read end the sender closed, both ends of a socketpair, a socket
  *          sent over itself; a stream message partly read before them.
+ *   relname  a datagram socket and a listener bound to relative names in DIR/sub, then
+ *          chdir(DIR): the names stay relative, the files stay in DIR/sub.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +205,79 @@ static void verify_scm(void)
 	}
 }
 
+/* ---- relname: names bound relative to the cwd of the time ---- */
+static struct {
+	int dg, lis, cl;
+} rel;
+
+static int bind_rel(int type, const char *name)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, type, 0);
+
+	strcpy(sun.sun_path, name);
+	if (s < 0 || bind(s, (struct sockaddr *)&sun, sizeof(sun)))
+		die("bind");
+	return s;
+}
+
+static void setup_relname(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char p[300];
+
+	path_of(p, sizeof(p), "sub");
+	if (mkdir(p, 0700) || chdir(p))
+		die("sub");
+	rel.dg = bind_rel(SOCK_DGRAM, "rel.sock");
+	rel.lis = bind_rel(SOCK_STREAM, "lis.sock");
+	if (listen(rel.lis, 4))
+		die("listen");
+	/* a client queued on the listener, through the relative name */
+	rel.cl = socket(AF_UNIX, SOCK_STREAM, 0);
+	strcpy(sun.sun_path, "lis.sock");
+	if (rel.cl < 0 || connect(rel.cl, (struct sockaddr *)&sun, sizeof(sun)))
+		die("connect");
+	if (chdir(dir))
+		die("chdir");
+}
+
+static void expect_sockname(int fd, const char *want, const char *what)
+{
+	struct sockaddr_un sun;
+	socklen_t l = sizeof(sun);
+
+	check(!getsockname(fd, (struct sockaddr *)&sun, &l) &&
+		      l == offsetof(struct sockaddr_un, sun_path) + strlen(want) + 1 &&
+		      !strcmp(sun.sun_path, want),
+	      "%s: getsockname gives '%s', want '%s'", what, sun.sun_path, want);
+}
+
+static void verify_relname(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char cwd[300], buf[8] = { 0 };
+	int s = socket(AF_UNIX, SOCK_DGRAM, 0), a;
+
+	check(getcwd(cwd, sizeof(cwd)) && !strcmp(cwd, dir), "cwd is %s, want %s", cwd, dir);
+	expect_sockname(rel.dg, "rel.sock", "the datagram socket");
+	expect_sockname(rel.lis, "lis.sock", "the listener");
+	/* the names are files of DIR/sub: reachable by their full path */
+	if (strlen(dir) + 14 > sizeof(sun.sun_path))
+		die("DIR too long");
+	strcpy(sun.sun_path, dir);
+	strcat(sun.sun_path, "/sub/rel.sock");
+	check(sendto(s, "hi", 2, 0, (struct sockaddr *)&sun, sizeof(sun)) == 2, "send to %s",
+	      sun.sun_path);
+	check(recv(rel.dg, buf, sizeof(buf), MSG_DONTWAIT) == 2 && !memcmp(buf, "hi", 2),
+	      "the datagram socket receives through its file");
+	a = accept(rel.lis, NULL, NULL);
+	check(a >= 0, "the queued client is accepted");
+	if (a >= 0)
+		roundtrip(rel.cl, a, "the accepted client");
+	close(s);
+}
+
 static void on_usr1(int sig)
 {
 	(void)sig;
@@ -229,6 +305,8 @@ int main(int argc, char **argv)
 		die("counter");
 	if (!strcmp(argv[1], "scm")) {
 		setup_scm();
+	} else if (!strcmp(argv[1], "relname")) {
+		setup_relname();
 	} else {
 		dprintf(2, "scmtgt: unknown topology %s\n", argv[1]);
 		return 64;
@@ -245,6 +323,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "scm"))
 		verify_scm();
+	else if (!strcmp(argv[1], "relname"))
+		verify_relname();
 	if (failures)
 		dprintf(2, "scmtgt: %d check(s) failed\n", failures);
 	return failures ? 1 : 0;

@@ -42,6 +42,7 @@ struct usk {
 	bool deleted; /* bound path unlinked or replaced */
 	struct stat name_st; /* of the bound path when not deleted */
 	bool has_name_st;
+	char *name_dir; /* a relative name: the directory it was bound in (crux's view) */
 	struct crux_fd_rec rec; /* the tree iterator's record (has_rec) */
 	bool has_rec;
 	bool has_icons; /* a listener whose accept queue the tree iterator listed (d.icons) */

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/sockios.h>
 #include <linux/unix_diag.h>
 #include <stddef.h>
@@ -198,10 +199,37 @@ static int collect_inbound(struct dump_ctx *ctx, struct dump_unix *u,
 	return 0;
 }
 
+/*
+ * A name bound relative to its process's cwd: the socket's own file (SIOCUNIXFILE) says
+ * where it is, as crux sees it; the directory is what precedes the name. *ret malloc'ed.
+ */
+static int relative_dir(int sk, const char *name, char **ret)
+{
+	_cleanup_close_ int pfd = ioctl(sk, SIOCUNIXFILE);
+	_cleanup_free_ char *link = NULL;
+	char what[32];
+	size_t ll, nl = strlen(name);
+	int err;
+
+	if (pfd < 0)
+		return -errno;
+	snprintf(what, sizeof(what), "fd/%d", pfd);
+	err = proc_readlink(getpid(), what, &link);
+	if (err)
+		return err;
+	ll = strlen(link);
+	if (ll > 10 && !strcmp(link + ll - 10, " (deleted)"))
+		ll -= 10;
+	if (ll <= nl + 1 || strncmp(link + ll - nl, name, nl) || link[ll - nl - 1] != '/')
+		return -ENOENT;
+	*ret = strndup(link, ll - nl - 1 ? ll - nl - 1 : 1);
+	return *ret ? 0 : -ENOMEM;
+}
+
 static int check_name(struct dump_ctx *ctx, struct usk *s)
 {
 	const struct dump_fd *f = &ctx->fds[s->fdi];
-	char path[sizeof(s->d.name) + 1], d[96];
+	char path[PATH_MAX], d[96];
 
 	if (!s->d.name_len || s->d.name[0] == 0)
 		return 0; /* unbound or abstract */
@@ -210,11 +238,20 @@ static int check_name(struct dump_ctx *ctx, struct usk *s)
 		return 0;
 	memcpy(path, s->d.name, s->d.name_len);
 	path[s->d.name_len] = 0;
-	if (path[0] != '/')
-		return pr_err_ret(-EOPNOTSUPP,
-				  "%s: unix socket %u is bound to the relative path '%s': relative "
-				  "names are not supported yet",
-				  dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino, path);
+	if (path[0] != '/') {
+		int err = relative_dir(f->stolen, path, &s->name_dir);
+
+		if (err)
+			return pr_err_ret(err,
+					  "%s: unix socket %u is bound to the relative path '%s': "
+					  "cannot tell the directory it was bound in: %s",
+					  dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino, path,
+					  strerror(-err));
+		if (snprintf(path, sizeof(path), "%s/%.*s", s->name_dir, (int)s->d.name_len,
+			     s->d.name) >= (int)sizeof(path))
+			return pr_err_ret(-ENAMETOOLONG, "unix socket %u: %s/%.*s is too long",
+					  s->d.ino, s->name_dir, (int)s->d.name_len, s->d.name);
+	}
 	if (stat(path, &s->name_st) || !s->d.has_vfs || s->name_st.st_ino != s->d.vfs_ino) {
 		s->deleted = true;
 		return 0;
@@ -647,6 +684,7 @@ static int write_usk(struct dump_ctx *ctx, struct usk *s)
 		e.has_shutdown = true;
 		e.shutdown = (SkShutdown)s->d.shutdown;
 	}
+	e.name_dir = s->name_dir;
 	if (s->deleted) {
 		e.has_deleted = true;
 		e.deleted = true;
@@ -771,6 +809,7 @@ static void unix_cleanup(struct dump_ctx *ctx)
 		return;
 	for (i = 0; i < u->n; i++) {
 		sockdiag_unix_clear(&u->v[i].d);
+		free(u->v[i].name_dir);
 		for (j = 0; j < u->v[i].nq; j++) {
 			free(u->v[i].q[j].data);
 			free(u->v[i].q[j].rights);

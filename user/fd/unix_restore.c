@@ -257,6 +257,31 @@ static int remember_bound(struct rst_set *set, const struct uaddr *a)
 	return 0;
 }
 
+/*
+ * A name bound relative to the cwd of its process: bound the same way, from the directory
+ * it was bound in, so that getsockname() gives the same relative name. The controller's
+ * own cwd is put back at once.
+ */
+static int bind_relative(int fd, const UnixSkEntry *u)
+{
+	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct uaddr rel;
+	int err = 0;
+
+	if (cwd < 0)
+		return -errno;
+	err = make_addr(u->name.data, u->name.len, NULL, &rel);
+	if (err)
+		return err;
+	if (chdir(u->name_dir))
+		return -errno;
+	if (bind(fd, (const struct sockaddr *)&rel.sun, rel.len))
+		err = -errno;
+	if (fchdir(cwd) && !err)
+		err = -errno;
+	return err;
+}
+
 static int bind_name(struct rst_set *set, int fd, const UnixSkEntry *u)
 {
 	struct uaddr a;
@@ -272,8 +297,13 @@ static int bind_name(struct rst_set *set, int fd, const UnixSkEntry *u)
 	err = clear_stale_name(&a, (int)u->type, u->ino);
 	if (err)
 		return err;
-	if (bind(fd, (const struct sockaddr *)&a.sun, a.len))
-		return pr_perror_ret("cannot bind socket ino %u to %s", u->ino, a.text);
+	err = u->name_dir && is_path(&a) && ((const char *)u->name.data)[0] != '/' ?
+		      bind_relative(fd, u) :
+	      bind(fd, (const struct sockaddr *)&a.sun, a.len) ? -errno :
+								 0;
+	if (err)
+		return pr_err_ret(err, "cannot bind socket ino %u to %s: %s", u->ino, a.text,
+				  strerror(-err));
 	if (!is_path(&a))
 		return 0;
 	if (u->file_perms && (chmod(a.sun.sun_path, u->file_perms->mode & 07777) ||
