@@ -64,6 +64,19 @@ struct dump_unix {
 int unix_read_queues(struct dump_ctx *ctx, struct dump_unix *u);
 int unix_write_queue(struct dump_ctx *ctx, struct img *img, struct usk *s);
 
+/* The kernel's limit of fds in one SCM_RIGHTS message (SCM_MAX_FD). */
+#define SCM_MAX_FDS 253
+
+struct rst_blob;
+struct msghdr;
+/* unix_queue.c, restore: one sk_packet_entry as a blob (rst_read_blobs' take) */
+const char *unix_take_packet(const void *msg, struct rst_blob *b);
+/* Every file a queued message carries must be in files.img: it is marked inflight. */
+int unix_mark_inflight(struct rst_set *set, const struct rst_blob *packets, size_t n);
+/* The controller's fds of the files b carries, as mh's control message (buf: SCM_MAX_FDS). */
+int unix_rights_cmsg(const struct rst_set *set, const struct rst_blob *b, struct msghdr *mh,
+		     void *buf);
+
 extern const struct fd_kind fd_unix;
 
 int unix_load(struct rst_set *set);

@@ -5,6 +5,8 @@
  * fd), message by message, and written to sk-queues.img. The fds in flight a message
  * carries (SCM_RIGHTS) become files of the dump (ctx->add_fileless: any kind the table
  * knows, sockets among them read in turn), recorded as CRIU does (sk_packet_entry.scm).
+ * At restore, the messages as read back and the SCM_RIGHTS message that sends their fds
+ * again (unix_restore.c sends them).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "log.h"
 #include "treeiter.h"
 #include "util.h"
+#include "rstctx.h"
 #include "sk_packet.pb-c.h"
 
 #define QUEUE_BUF (1 << 20)
@@ -242,6 +245,85 @@ int unix_write_queue(struct dump_ctx *ctx, struct img *img, struct usk *s)
 			err = img_write_payload(img, s->q[i].data, s->q[i].len);
 		if (err)
 			return pr_err_ret(err, "cannot write sk-queues.img: %s", img_error());
+	}
+	return 0;
+}
+
+/* ---- restore ---- */
+
+/* sk-queues.img: each message, with the file ids of the fds in flight it carries. */
+const char *unix_take_packet(const void *msg, struct rst_blob *b)
+{
+	const SkPacketEntry *p = msg;
+	size_t i, n = 0;
+
+	b->id = p->id_for;
+	b->len = p->length;
+	for (i = 0; i < p->n_scm; i++) {
+		if (p->scm[i]->type != SCM_RIGHTS)
+			return "a queued message carries a control message other than SCM_RIGHTS";
+		n += p->scm[i]->n_rights;
+	}
+	if (n > SCM_MAX_FDS)
+		return "a queued message carries more than 253 fds";
+	if (!n)
+		return NULL;
+	b->rights = malloc(n * sizeof(*b->rights));
+	if (!b->rights)
+		return "out of memory";
+	for (i = 0; i < p->n_scm; i++) {
+		memcpy(b->rights + b->n_rights, p->scm[i]->rights,
+		       p->scm[i]->n_rights * sizeof(*b->rights));
+		b->n_rights += (uint32_t)p->scm[i]->n_rights;
+	}
+	return NULL;
+}
+
+/* Every file a queued message carries must be in files.img: it is created for it. */
+int unix_mark_inflight(struct rst_set *set, const struct rst_blob *packets, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < packets[i].n_rights; j++) {
+			struct rst_file *f = rst_file_by_id(set, packets[i].rights[j]);
+
+			if (!f) {
+				pr_err("image %s: sk-queues.img: a message carries file id %u, which "
+				       "files.img does not have",
+				       imgdir_path(set->dir), packets[i].rights[j]);
+				return -EBADMSG;
+			}
+			f->inflight = true;
+		}
+	}
+	return 0;
+}
+
+/* The controller's fds of the files a message carries, as an SCM_RIGHTS message. */
+int unix_rights_cmsg(const struct rst_set *set, const struct rst_blob *b, struct msghdr *mh,
+		     void *buf)
+{
+	struct cmsghdr *c;
+	uint32_t i;
+
+	if (!b->n_rights)
+		return 0;
+	mh->msg_control = buf;
+	mh->msg_controllen = CMSG_SPACE(b->n_rights * sizeof(int));
+	c = CMSG_FIRSTHDR(mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(b->n_rights * sizeof(int));
+	for (i = 0; i < b->n_rights; i++) {
+		const struct rst_file *f = rst_file_by_id(set, b->rights[i]);
+
+		if (!f || f->ctl_fd < 0)
+			return pr_err_ret(-EOPNOTSUPP,
+					  "file id %u, in flight in a queued message, "
+					  "was not created: its kind cannot be sent yet",
+					  b->rights[i]);
+		((int *)CMSG_DATA(c))[i] = f->ctl_fd;
 	}
 	return 0;
 }

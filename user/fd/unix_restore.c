@@ -38,9 +38,6 @@
 #define ST_ESTABLISHED 1
 #define ST_CLOSE 7
 #define ST_LISTEN 10
-/* The kernel's limit of fds in one SCM_RIGHTS message (SCM_MAX_FD). */
-#define SCM_MAX_FDS 253
-
 /* Send buffer of a queuer: large enough for any dumped receive queue. */
 #define QUEUER_SNDBUF (64 << 20)
 
@@ -530,34 +527,6 @@ static int create_rest(struct rst_set *set, int *queuer)
 	return err;
 }
 
-/* The controller's fds of the files a message carries, as an SCM_RIGHTS message. */
-static int rights_cmsg(const struct rst_set *set, const struct rst_blob *b, struct msghdr *mh,
-		       void *buf)
-{
-	struct cmsghdr *c;
-	uint32_t i;
-
-	if (!b->n_rights)
-		return 0;
-	mh->msg_control = buf;
-	mh->msg_controllen = CMSG_SPACE(b->n_rights * sizeof(int));
-	c = CMSG_FIRSTHDR(mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(b->n_rights * sizeof(int));
-	for (i = 0; i < b->n_rights; i++) {
-		const struct rst_file *f = rst_file_by_id(set, b->rights[i]);
-
-		if (!f || f->ctl_fd < 0)
-			return pr_err_ret(-EOPNOTSUPP,
-					  "file id %u, in flight in a queued message, "
-					  "was not created: its kind cannot be sent yet",
-					  b->rights[i]);
-		((int *)CMSG_DATA(c))[i] = f->ctl_fd;
-	}
-	return 0;
-}
-
 /* One message (a stream's bytes in as many sends as it takes), its fds with the first. */
 static int send_all(const struct rst_set *set, int fd, const struct rst_blob *b, bool dgram)
 {
@@ -569,7 +538,7 @@ static int send_all(const struct rst_set *set, int fd, const struct rst_blob *b,
 	size_t left = b->len;
 	struct iovec iov;
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	int err = rights_cmsg(set, b, &mh, cbuf.b);
+	int err = unix_rights_cmsg(set, b, &mh, cbuf.b);
 
 	if (err)
 		return err;
@@ -610,7 +579,7 @@ static int send_to_name(struct rst_set *set, const UnixSkEntry *u, const struct 
 		return -errno;
 	err = sk_addr(u, &a);
 	if (!err)
-		err = rights_cmsg(set, b, &mh, cbuf.b);
+		err = unix_rights_cmsg(set, b, &mh, cbuf.b);
 	if (err)
 		return err;
 	mh.msg_name = &a.sun;
@@ -821,55 +790,6 @@ int unix_create(struct rst_set *set)
 
 /* ---- the restore ops of the unix kind (fd_unix.h) ---- */
 
-/* sk-queues.img: each message, with the file ids of the fds in flight it carries. */
-static const char *take_packet(const void *msg, struct rst_blob *b)
-{
-	const SkPacketEntry *p = msg;
-	size_t i, n = 0;
-
-	b->id = p->id_for;
-	b->len = p->length;
-	for (i = 0; i < p->n_scm; i++) {
-		if (p->scm[i]->type != SCM_RIGHTS)
-			return "a queued message carries a control message other than SCM_RIGHTS";
-		n += p->scm[i]->n_rights;
-	}
-	if (n > SCM_MAX_FDS)
-		return "a queued message carries more than 253 fds";
-	if (!n)
-		return NULL;
-	b->rights = malloc(n * sizeof(*b->rights));
-	if (!b->rights)
-		return "out of memory";
-	for (i = 0; i < p->n_scm; i++) {
-		memcpy(b->rights + b->n_rights, p->scm[i]->rights,
-		       p->scm[i]->n_rights * sizeof(*b->rights));
-		b->n_rights += (uint32_t)p->scm[i]->n_rights;
-	}
-	return NULL;
-}
-
-/* Every file a queued message carries must be in files.img: it is created for it. */
-static int mark_inflight(struct rst_set *set, struct rst_unix *us)
-{
-	size_t i, j;
-
-	for (i = 0; i < us->n_packets; i++) {
-		for (j = 0; j < us->packets[i].n_rights; j++) {
-			struct rst_file *f = rst_file_by_id(set, us->packets[i].rights[j]);
-
-			if (!f) {
-				pr_err("image %s: sk-queues.img: a message carries file id %u, which "
-				       "files.img does not have",
-				       imgdir_path(set->dir), us->packets[i].rights[j]);
-				return -EBADMSG;
-			}
-			f->inflight = true;
-		}
-	}
-	return 0;
-}
-
 /* crux-ext.img: each accepted external socket's record hangs on its file (priv). */
 static int load_ext(struct rst_set *set, struct rst_unix *us)
 {
@@ -908,9 +828,10 @@ int unix_load(struct rst_set *set)
 	*slot = us;
 	err = load_ext(set, us);
 	if (!err)
-		err = rst_read_blobs(set, IMG_SK_QUEUES, take_packet, &us->packets, &us->n_packets);
+		err = rst_read_blobs(set, IMG_SK_QUEUES, unix_take_packet, &us->packets,
+				     &us->n_packets);
 	if (!err)
-		err = mark_inflight(set, us);
+		err = unix_mark_inflight(set, us->packets, us->n_packets);
 	return err;
 }
 
