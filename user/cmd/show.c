@@ -382,7 +382,8 @@ static void show_others(struct show *s)
 	if (fd >= 0 && !(dir = fdopendir(fd)))
 		close(fd);
 	while (dir && (de = readdir(dir))) {
-		if (de->d_name[0] == '.' || !img_parse_name(de->d_name, &t, &key))
+		if (de->d_name[0] == '.' || !img_parse_name(de->d_name, &t, &key) ||
+		    !strcmp(de->d_name, IMG_CRUX_DIR))
 			continue;
 		tmp = realloc(names, (n + 1) * sizeof(*names));
 		if (tmp)

@@ -55,8 +55,12 @@ static const struct img_kind {
 	[IMG_PIPES_DATA] = { "pipes-data", IMG_MAGIC_PIPES_DATA, false,
 			     &pipe_data_entry__descriptor },
 	[IMG_SECCOMP] = { "seccomp", IMG_MAGIC_SECCOMP, false, &seccomp_entry__descriptor },
-	[IMG_CRUX_EXT] = { "crux-ext", IMG_MAGIC_CRUX_EXT, false, &crux_ext_entry__descriptor },
-	[IMG_CRUX_TASK] = { "crux-task", IMG_MAGIC_CRUX_TASK, true, &crux_task_entry__descriptor },
+	/* crux's own images live in a subdirectory, where crit (which decodes any *.img of
+	 * the directory it is given, and knows no crux magic) does not look */
+	[IMG_CRUX_EXT] = { IMG_CRUX_DIR "/crux-ext", IMG_MAGIC_CRUX_EXT, false,
+			   &crux_ext_entry__descriptor },
+	[IMG_CRUX_TASK] = { IMG_CRUX_DIR "/crux-task", IMG_MAGIC_CRUX_TASK, true,
+			    &crux_task_entry__descriptor },
 };
 
 struct img {
@@ -303,6 +307,12 @@ static int img_open_name(int dirfd, enum img_type t, const char *name, int flags
 	img->write = flags == IMG_WRITE;
 	snprintf(img->name, sizeof(img->name), "%s", name);
 	img->buf = malloc(IMG_BUF_SIZE);
+	if (img->write && strchr(name, '/') && mkdirat(dirfd, IMG_CRUX_DIR, 0700) &&
+	    errno != EEXIST) {
+		err = img_fail(-errno, "%s: cannot create %s/: %s", name, IMG_CRUX_DIR,
+			       strerror(errno));
+		goto out_free;
+	}
 	img->fd = openat(dirfd, name, oflags | O_CLOEXEC, 0600);
 	if (img->fd < 0 || !img->buf) {
 		err = img->buf ? -errno : -ENOMEM;
@@ -624,14 +634,14 @@ int imgdir__commit(struct imgdir *d, const InventoryEntry *inv)
 	return 0;
 }
 
-/* Unlink every entry of the directory (flat: crux writes no subdirectories). */
-static void imgdir_remove_all(struct imgdir *d)
+/* Unlink every entry of directory fd (d's own, or crux's subdirectory of it). */
+static void remove_entries(struct imgdir *d, int fd)
 {
 	struct dirent *de;
 	int dfd;
 	DIR *dir;
 
-	dfd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return;
 	dir = fdopendir(dfd);
@@ -642,10 +652,27 @@ static void imgdir_remove_all(struct imgdir *d)
 	while ((de = readdir(dir))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (unlinkat(d->fd, de->d_name, 0) < 0)
+		if (!strcmp(de->d_name, IMG_CRUX_DIR) && fd == d->fd) {
+			int sub = openat(fd, IMG_CRUX_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			if (sub >= 0) {
+				remove_entries(d, sub);
+				close(sub);
+			}
+			continue;
+		}
+		if (unlinkat(fd, de->d_name, 0) < 0)
 			pr_pdebug("%s: cannot remove %s", d->path, de->d_name);
 	}
 	closedir(dir);
+}
+
+/* Unlink every entry of the directory (and of crux's own subdirectory, one level). */
+static void imgdir_remove_all(struct imgdir *d)
+{
+	remove_entries(d, d->fd);
+	if (unlinkat(d->fd, IMG_CRUX_DIR, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		pr_pdebug("%s: cannot remove %s/", d->path, IMG_CRUX_DIR);
 }
 
 void imgdir__abort(struct imgdir *d)
