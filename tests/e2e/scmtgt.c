@@ -9,6 +9,9 @@
  *          sent over itself; a stream message partly read before them.
  *   relname  a datagram socket and a listener bound to relative names in DIR/sub, then
  *          chdir(DIR): the names stay relative, the files stay in DIR/sub.
+ *   edge     stream and seqpacket pairs shut down for writing with data queued,
+ *          SO_PASSCRED/SO_PASSSEC, an abstract name with NULs in it, a listener with a
+ *          full backlog, 4 MiB queued on a stream, 500 datagrams queued.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -278,6 +281,153 @@ static void verify_relname(void)
 	close(s);
 }
 
+/* ---- edge: the corners CRIU handles too ---- */
+#define BIG_STREAM (4u << 20)
+#define MANY_DGRAMS 500
+
+static struct {
+	int sh[2], sq[2]; /* shut down for writing with data queued: stream, seqpacket */
+	int cred, sec;
+	int abs;
+	int lis, pend[2];
+	int big[2], many[2];
+} edge;
+
+static const char abs_name[] = "\0crux\0edge\0";
+
+static unsigned char pattern(size_t i)
+{
+	return (unsigned char)(i * 7 + (i >> 12));
+}
+
+static void setup_edge(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	socklen_t al = offsetof(struct sockaddr_un, sun_path) + sizeof(abs_name) - 1;
+	int one = 1, big = 16 << 20, i;
+	unsigned char *buf;
+	size_t off = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, edge.sh) ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, edge.sq) ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, edge.big) ||
+	    socketpair(AF_UNIX, SOCK_DGRAM, 0, edge.many))
+		die("socketpair");
+	if (write(edge.sh[0], "tail", 4) != 4 || shutdown(edge.sh[0], SHUT_WR) ||
+	    write(edge.sq[0], "p1", 2) != 2 || write(edge.sq[0], "p2", 2) != 2 ||
+	    shutdown(edge.sq[0], SHUT_WR))
+		die("shutdown");
+	edge.cred = socket(AF_UNIX, SOCK_DGRAM, 0);
+	edge.sec = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (setsockopt(edge.cred, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) ||
+	    setsockopt(edge.sec, SOL_SOCKET, SO_PASSSEC, &one, sizeof(one)))
+		die("SO_PASSCRED");
+	/* an abstract name with NULs inside it */
+	memcpy(sun.sun_path, abs_name, sizeof(abs_name) - 1);
+	edge.abs = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (edge.abs < 0 || bind(edge.abs, (struct sockaddr *)&sun, al))
+		die("bind abstract");
+	/* a listener with a full backlog: listen(1) queues two connections */
+	memcpy(sun.sun_path, "\0crux-edge-lis", 14);
+	edge.lis = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (edge.lis < 0 ||
+	    bind(edge.lis, (struct sockaddr *)&sun, offsetof(struct sockaddr_un, sun_path) + 14) ||
+	    listen(edge.lis, 1))
+		die("listen");
+	for (i = 0; i < 2; i++) {
+		edge.pend[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (edge.pend[i] < 0 || connect(edge.pend[i], (struct sockaddr *)&sun,
+						offsetof(struct sockaddr_un, sun_path) + 14))
+			die("connect");
+	}
+	/* MiB of stream data, and many datagrams */
+	if (setsockopt(edge.big[0], SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) ||
+	    setsockopt(edge.many[0], SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)))
+		die("SO_SNDBUFFORCE");
+	buf = malloc(BIG_STREAM);
+	if (!buf)
+		die("malloc");
+	for (off = 0; off < BIG_STREAM; off++)
+		buf[off] = pattern(off);
+	for (off = 0; off < BIG_STREAM;) {
+		ssize_t n = send(edge.big[0], buf + off, BIG_STREAM - off, MSG_DONTWAIT);
+
+		if (n <= 0)
+			die("send big");
+		off += (size_t)n;
+	}
+	free(buf);
+	for (i = 0; i < MANY_DGRAMS; i++) {
+		char m[16];
+		int n = snprintf(m, sizeof(m), "d%d", i);
+
+		if (send(edge.many[0], m, (size_t)n, MSG_DONTWAIT) != n)
+			die("send dgram");
+	}
+}
+
+static void verify_edge(void)
+{
+	struct sockaddr_un sun;
+	socklen_t l = sizeof(sun);
+	char buf[64];
+	unsigned char *big;
+	int v = 0, i, c;
+	size_t off = 0;
+	bool same = true;
+
+	check(read(edge.sh[1], buf, sizeof(buf)) == 4 && !memcmp(buf, "tail", 4),
+	      "stream: the data before the shutdown");
+	check(read(edge.sh[1], buf, sizeof(buf)) == 0, "stream: then end of stream");
+	check(send(edge.sh[0], "x", 1, MSG_NOSIGNAL) < 0 && errno == EPIPE,
+	      "stream: the writer stays shut down");
+	check(recv(edge.sq[1], buf, sizeof(buf), MSG_DONTWAIT) == 2 && !memcmp(buf, "p1", 2) &&
+		      recv(edge.sq[1], buf, sizeof(buf), MSG_DONTWAIT) == 2 &&
+		      !memcmp(buf, "p2", 2),
+	      "seqpacket: both records before the shutdown");
+	check(recv(edge.sq[1], buf, sizeof(buf), MSG_DONTWAIT) == 0, "seqpacket: then the end");
+	l = sizeof(v);
+	check(!getsockopt(edge.cred, SOL_SOCKET, SO_PASSCRED, &v, &l) && v, "SO_PASSCRED is set");
+	l = sizeof(v);
+	v = 0;
+	check(!getsockopt(edge.sec, SOL_SOCKET, SO_PASSSEC, &v, &l) && v, "SO_PASSSEC is set");
+	l = sizeof(sun);
+	check(!getsockname(edge.abs, (struct sockaddr *)&sun, &l) &&
+		      l == offsetof(struct sockaddr_un, sun_path) + sizeof(abs_name) - 1 &&
+		      !memcmp(sun.sun_path, abs_name, sizeof(abs_name) - 1),
+	      "the abstract name keeps its NULs (length %u)", l);
+	for (i = 0; i < 2; i++) {
+		c = accept(edge.lis, NULL, NULL);
+		check(c >= 0, "pending connection %d of the full backlog", i);
+		if (c >= 0)
+			roundtrip(edge.pend[i], c, "an accepted pending connection");
+	}
+	big = malloc(BIG_STREAM);
+	while (big && off < BIG_STREAM) {
+		ssize_t n = recv(edge.big[1], big + off, BIG_STREAM - off, MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	for (size_t k = 0; big && k < off; k++)
+		same = same && big[k] == pattern(k);
+	check(off == BIG_STREAM && same, "the stream queue: %zu of %u bytes, same bytes %d", off,
+	      BIG_STREAM, same);
+	free(big);
+	for (i = 0; i < MANY_DGRAMS; i++) {
+		char want[16];
+		ssize_t n;
+
+		snprintf(want, sizeof(want), "d%d", i);
+		n = recv(edge.many[1], buf, sizeof(buf), MSG_DONTWAIT);
+		if (n != (ssize_t)strlen(want) || memcmp(buf, want, (size_t)n)) {
+			check(0, "datagram %d of %d in order", i, MANY_DGRAMS);
+			break;
+		}
+	}
+}
+
 static void on_usr1(int sig)
 {
 	(void)sig;
@@ -307,6 +457,8 @@ int main(int argc, char **argv)
 		setup_scm();
 	} else if (!strcmp(argv[1], "relname")) {
 		setup_relname();
+	} else if (!strcmp(argv[1], "edge")) {
+		setup_edge();
 	} else {
 		dprintf(2, "scmtgt: unknown topology %s\n", argv[1]);
 		return 64;
@@ -325,6 +477,8 @@ int main(int argc, char **argv)
 		verify_scm();
 	else if (!strcmp(argv[1], "relname"))
 		verify_relname();
+	else if (!strcmp(argv[1], "edge"))
+		verify_edge();
 	if (failures)
 		dprintf(2, "scmtgt: %d check(s) failed\n", failures);
 	return failures ? 1 : 0;

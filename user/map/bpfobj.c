@@ -37,6 +37,7 @@ int bpfobj_load_iter(bool seed, bool tree, struct crux_iter_bpf **ret)
 	bpf_program__set_autoload(skel->progs.iter_task_file_tree, tree);
 	bpf_program__set_autoload(skel->progs.iter_task_file_refs, tree);
 	bpf_program__set_autoload(skel->progs.iter_task_file_icons, tree);
+	bpf_program__set_autoload(skel->progs.iter_task_file_fdmsgs, tree);
 	err = crux_iter_bpf__load(skel);
 	if (err)
 		goto out_destroy;
