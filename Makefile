@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # One make for everything; all output goes to .output/.
 #   make            build crux, crux-map, BPF objects and tests
-#   make check      run every test (unit, golden, bpf, e2e, asan, lint)
+#   make check      run every test (unit, golden, bpf, e2e, asan, fuzz corpus, lint)
+#   make fuzz       run the image fuzzer for FUZZ_SECONDS (default 60)
 #   make demo       the main story, end to end
 #   make bench      benchmarks under tools/bench
 #   make V=1        show full commands
@@ -79,7 +80,7 @@ TESTLIB		:= $(OUTPUT)/libtest.a
 TEST_SRCS	:= $(wildcard tests/unit/*.c tests/bpf/*.c tests/e2e/*.c tests/golden/*.c)
 TESTS		:= $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 
-.PHONY: all check demo bench asan lint modgraph install uninstall deb clean deps FORCE
+.PHONY: all check demo bench asan lint modgraph install uninstall deb clean deps FORCE fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -164,7 +165,34 @@ $(OUTPUT)/tests/%: $(OUTPUT)/tests/%.o $(TESTLIB) $(LIBCRUX)
 	$(call msg,BIN,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lpthread -o $@
 
-check: all
+# libFuzzer target (tests/fuzz): the library again, built by clang with ASan and UBSan.
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 60
+FUZZ_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+		   -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJS	:= $(patsubst user/%.c,$(OUTPUT)/fuzz/user/%.o,$(LIB_SRCS)) \
+		   $(patsubst $(OUTPUT)/images/%.c,$(OUTPUT)/fuzz/pb/%.o,$(PB_SRCS))
+FUZZER		:= $(OUTPUT)/fuzz/fuzz_img
+
+$(OUTPUT)/fuzz/user/%.o: user/%.c | $(GENERATED) $(OUTPUT)/.deps
+	$(call msg,FUZZCC,$@)
+	$(Q)mkdir -p $(@D) && $(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/fuzz/pb/%.o: $(OUTPUT)/images/%.c | $(PB_HDRS)
+	$(call msg,FUZZCC,$@)
+	$(Q)mkdir -p $(@D) && $(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZER): tests/fuzz/fuzz_img.c $(FUZZ_OBJS) | $(GENERATED)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) $(LDLIBS) -o $@
+
+# make fuzz FUZZ_SECONDS=N: new inputs go to .output/fuzz/corpus (copy keepers to tests/fuzz/corpus)
+fuzz: $(FUZZER)
+	$(Q)mkdir -p $(OUTPUT)/fuzz/corpus
+	$(Q)$(FUZZER) -max_total_time=$(FUZZ_SECONDS) -close_fd_mask=3 -timeout=10 \
+		$(OUTPUT)/fuzz/corpus tests/fuzz/corpus
+
+check: all $(FUZZER)
 	$(Q)tests/run.sh
 
 demo: all

@@ -54,4 +54,9 @@ struct pm_scan_arg {
 #define RSEQ_SIG 0x53053053
 #endif
 
+/* prctl memory-deny-write-execute (Linux 6.3) */
+#ifndef PR_GET_MDWE
+#define PR_GET_MDWE 66
+#endif
+
 #endif /* CRUX_COMPAT_H */

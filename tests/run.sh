@@ -65,6 +65,9 @@ tests_of() { # group -> executables
 run_group unit $(tests_of unit)
 # shellcheck disable=SC2046
 run_group golden $(tests_of golden)
+# the fuzz corpus, replayed once through the libFuzzer target (ASan, UBSan)
+# shellcheck disable=SC2046
+run_group fuzz $(tests_of fuzz)
 if [ "$(id -u)" = 0 ]; then
 	# shellcheck disable=SC2046
 	run_group bpf $(tests_of bpf)

@@ -5,10 +5,32 @@
 # directories (/sys/fs/bpf/crux-test-<name>-<pid>).
 #   cleanup.sh          leftovers of runs whose runner is gone, pin dirs whose test is gone
 #   cleanup.sh RUN      every process of run RUN, and pin dirs whose test is gone
+#   cleanup.sh --images DIR...
+#                       only the temporary image directories (.NAME.crux-PID.tmp) of killed
+#                       dumps in each DIR, whose crux pid is gone (also swept in /tmp and
+#                       its subdirectories by the other forms)
 # Runs that are still going (another `make check` on the same machine) are left alone.
 set -u
-want=${1:-}
 alive() { [ -d "/proc/$1" ]; }
+
+sweep_images() { # DIR...: .NAME.crux-PID.tmp directories whose crux is dead
+	local dir t pid
+	for dir in "$@"; do
+		for t in "$dir"/.*.crux-*.tmp; do
+			[ -d "$t" ] || continue
+			pid=${t##*.crux-}
+			pid=${pid%.tmp}
+			case $pid in '' | *[!0-9]*) continue ;; esac
+			alive "$pid" || rm -rf "$t"
+		done
+	done
+}
+if [ "${1:-}" = --images ]; then
+	shift
+	sweep_images "$@"
+	exit 0
+fi
+want=${1:-}
 
 for env in /proc/[0-9]*/environ; do
 	pid=${env#/proc/}
@@ -32,4 +54,5 @@ for d in /sys/fs/bpf/crux-test-*; do
 	case $owner in "" | *[!0-9]*) ;; *) alive "$owner" && continue ;; esac
 	rm -rf "$d"
 done
+sweep_images /tmp /tmp/*/
 exit 0

@@ -46,7 +46,7 @@ step "2. a logd-style server and a client tree"
 logd=$!
 disown
 for _ in $(seq 50); do [ -S "$LOGD_SOCK" ] && break; sleep 0.1; done
-setsid "$OUT/demo/demo_client" "$LOGD_SOCK" >"$D/client.out" 2>&1 &
+setsid "$OUT/demo/demo_client" "$LOGD_SOCK" </dev/null >"$D/client.out" 2>&1 &
 client=$!
 disown
 sleep 2

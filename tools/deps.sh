@@ -6,7 +6,7 @@ set -eu
 
 pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 protobuf-c-compiler libprotobuf-c-dev criu python3 iproute2 cppcheck clang-format perl pmccabe
-systemd prometheus-node-exporter curl"
+systemd prometheus-node-exporter curl at cron"
 
 missing=""
 for p in $pkgs; do

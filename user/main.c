@@ -11,8 +11,10 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "track", cmd_track, "keep the live unix socket map (BPF), pinned under /sys/fs/bpf/crux" },
+	{ "track", cmd_track,
+	  "keep the live unix socket map (BPF), pinned under /sys/fs/bpf/crux" },
 	{ "dump", cmd_dump, "checkpoint a process tree into an image directory" },
+	{ "pre-dump", cmd_pre_dump, "copy a running tree's memory ahead of a dump (incremental)" },
 	{ "restore", cmd_restore, "restore a process tree from an image directory" },
 	{ "check", cmd_check, "report the kernel features crux relies on" },
 	{ "show", cmd_show, "print a human summary of an image directory" },

@@ -58,7 +58,7 @@ comp() { # words...: what completing the last word offers
 		"$P/share/bash-completion/completions/crux" "$@"
 }
 a=$(comp crux "") b=$(comp crux track --metrics-) c=$(comp crux-map st) d=$(comp crux-map stats --prom)
-[ "$a" = "track dump restore check show" ] && [ "$b" = "--metrics-dir --metrics-interval" ] &&
+[ "$a" = "track dump pre-dump restore check show" ] && [ "$b" = "--metrics-dir --metrics-interval" ] &&
 	[ "$c" = stats ] && [ "$d" = --prometheus ]
 t "completion: crux <tab> '$a'; crux track --metrics-<tab> '$b'; crux-map st<tab> '$c'"
 

@@ -42,9 +42,10 @@ for kind in truncated garbage incomplete; do
 	rc=$?
 	case $kind in
 	incomplete) refused "$c/out" $rc "incomplete" ;;
-	*) refused "$c/out" $rc "$core" "offset" ;;
+	truncated) refused "$c/out" $rc "$core is truncated" ;;
+	*) refused "$c/out" $rc "$core is corrupt" ;;
 	esac
-	ok $? "$kind image refused with the file name and offset (rc $rc)"
+	ok $? "$kind image refused with the file name, by inventory.img's checksums (rc $rc)"
 	[ -e /proc/$TPID ]
 	ok $((1 - $?)) "$kind image: nothing created"
 done

@@ -618,9 +618,10 @@ static void test_imgdir(void)
 	ok(img__open(imgdir_fd(d), IMG_PSTREE, 0, IMG_WRITE, &img) == 0 &&
 		   img_write_one(img, sample_pstree()) == 0 && img__close(img) == 0,
 	   "imgdir: write pstree.img");
-	is_int(imgdir__open(path, &r), -ENODATA, "imgdir: an uncommitted image is refused");
-	ok(strstr(img_error(), "incomplete") && strstr(img_error(), path),
-	   "imgdir: the refusal says incomplete and names the directory");
+	is_int(imgdir__open(path, &r), -ENOENT,
+	       "imgdir: an uncommitted image is refused (it is still in its temporary directory)");
+	ok(strstr(img_error(), "cannot open image directory") && strstr(img_error(), path),
+	   "imgdir: the refusal names the directory");
 	snprintf(p2, sizeof(p2), "%s/inventory.img", path);
 	ok(stat(p2, &st) < 0, "imgdir: no inventory.img before commit");
 	is_int(imgdir__commit(d, inv), 0, "imgdir: commit");

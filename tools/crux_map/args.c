@@ -209,7 +209,32 @@ static int check_operands(const struct opts *o, pid_t *pid)
 		pr_err("'%s' is not a process id", o->operand);
 		return -EINVAL;
 	}
+	if (o->cmd == CMD_WHO && !*o->operand) {
+		pr_err("'who' needs a socket name: a path such as /dev/log or @name for an "
+		       "abstract one, not ''");
+		return -EINVAL;
+	}
 	return 0;
+}
+
+/*
+ * argp reads "peers -1" as the option -1: say what is wrong with the operand instead of
+ * "invalid option -- '1'".
+ */
+static bool negative_pid_operand(int argc, char **argv)
+{
+	int i;
+
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i];
+
+		if ((strcmp(argv[i - 1], "peers") && strcmp(argv[i - 1], "external")) ||
+		    a[0] != '-' || !a[1] || strspn(a + 1, "0123456789") != strlen(a + 1))
+			continue;
+		pr_err("'%s' is not a process id: pids are positive numbers", a);
+		return true;
+	}
+	return false;
 }
 
 int crux_map_parse(int argc, char **argv, struct opts *o, pid_t *ret_pid)
@@ -217,6 +242,8 @@ int crux_map_parse(int argc, char **argv, struct opts *o, pid_t *ret_pid)
 	struct argp argp = { options, parse_opt, "COMMAND [ARG]", doc, NULL, NULL, NULL };
 	int idx = 0;
 
+	if (negative_pid_operand(argc, argv))
+		return EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, &idx, o))
 		return EXIT_USAGE;
 	if (check_operands(o, ret_pid)) {

@@ -10,6 +10,7 @@
 
 int cmd_track(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_pre_dump(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_show(int argc, char **argv);

@@ -38,6 +38,7 @@
 #include "pstree.pb-c.h"
 
 #define PAGE_SIZE_ 4096u
+#define PE_PARENT 1u
 #define PE_PRESENT 4u
 
 struct show_opts {
@@ -157,7 +158,7 @@ static int show_fds(struct show *s, uint32_t files_id)
 /* pagemap-<pid>.img: a head naming pages-<id>.img, then the runs of dumped pages. */
 static int show_pages(struct show *s, uint32_t pid)
 {
-	uint64_t present = 0, runs = 0, nr;
+	uint64_t present = 0, parent = 0, runs = 0, nr;
 	PagemapHead *head = NULL;
 	PagemapEntry *e;
 	struct img *img = NULL;
@@ -178,6 +179,8 @@ static int show_pages(struct show *s, uint32_t pid)
 		runs++;
 		if (!e->has_flags || (e->flags & PE_PRESENT))
 			present += nr;
+		else if (e->flags & PE_PARENT)
+			parent += nr;
 		pb_free(e);
 	}
 	img__close(img);
@@ -191,6 +194,8 @@ static int show_pages(struct show *s, uint32_t pid)
 	outfmt_uint(s->fs.o, "present", "  pages    %llu", present);
 	outfmt_uint(s->fs.o, "runs", " in %llu ", runs);
 	outfmt_text(s->fs.o, "run%s", runs == 1 ? "" : "s");
+	if (parent) /* an incremental dump: the rest is in the parent image */
+		outfmt_uint(s->fs.o, "in_parent", ", %llu in the parent image", parent);
 	outfmt_str(s->fs.o, "file", ", %s\n", name);
 	outfmt_close(s->fs.o);
 	if (fstatat(s->fs.dfd, name, &st, 0) < 0)
@@ -367,6 +372,18 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The `parent` link of an incremental dump (CRIU's layout). */
+static void show_parent(struct show *s)
+{
+	char link[512];
+	ssize_t n = readlinkat(s->fs.dfd, "parent", link, sizeof(link) - 1);
+
+	if (n <= 0)
+		return;
+	link[n] = 0;
+	outfmt_str(s->fs.o, "parent", "parent   %s (incremental: restore reads the chain)\n", link);
+}
+
 /* Files that are no image kind crux knows (e.g. CRIU's stats-dump): named, not decoded. */
 static void show_others(struct show *s)
 {
@@ -383,7 +400,7 @@ static void show_others(struct show *s)
 		close(fd);
 	while (dir && (de = readdir(dir))) {
 		if (de->d_name[0] == '.' || !img_parse_name(de->d_name, &t, &key) ||
-		    !strcmp(de->d_name, IMG_CRUX_DIR))
+		    !strcmp(de->d_name, "parent") || !strcmp(de->d_name, IMG_CRUX_DIR))
 			continue;
 		tmp = realloc(names, (n + 1) * sizeof(*names));
 		if (tmp)
@@ -396,6 +413,7 @@ static void show_others(struct show *s)
 		closedir(dir);
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_str);
+	show_parent(s);
 	outfmt_open(s->fs.o, "other_files", '[');
 	for (i = 0; i < n; i++) {
 		outfmt_str(s->fs.o, NULL, i ? ", %s" : "not decoded: %s", names[i]);

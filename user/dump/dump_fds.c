@@ -155,6 +155,8 @@ static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
 	f->fd_flags = (f->fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
 	f->fi.flags &= ~O_CLOEXEC;
 	err = fd_kind(ctx, f, t->pidfd);
+	if (!err)
+		err = dump_guard_fd(ctx, f); /* a terminal: no kind restores it yet */
 	if (err)
 		return err;
 	fd_dedup(ctx, f);

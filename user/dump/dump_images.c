@@ -12,6 +12,7 @@
 #include "img.h"
 #include "log.h"
 #include "pstree.h"
+#include "trackmem.h"
 #include "treeiter.h"
 #include "util.h"
 #include "fdinfo.pb-c.h"
@@ -82,7 +83,9 @@ int dump_images(struct dump_ctx *ctx)
 	err = img__open(ctx->dirfd, IMG_FILES, 0, IMG_WRITE, &ctx->files_img);
 	if (err)
 		return pr_err_ret(err, "cannot create files.img: %s", img_error());
-	err = dump_fds_collect(ctx);
+	err = dump_guard_tree(ctx);
+	if (!err)
+		err = dump_fds_collect(ctx);
 	if (!err) {
 		/* one run lists every offender: the shared ends too, whatever the checks found */
 		err = dump_fds_check(ctx);
@@ -103,6 +106,32 @@ int dump_images(struct dump_ctx *ctx)
 			pr_err("cannot write files.img: %s", img_error());
 	}
 	if (!err)
+		err = tm_link_parent(ctx->track, ctx->dirfd);
+	if (!err)
+		err = commit(ctx);
+	return err;
+}
+
+int dump_pre_images(struct dump_ctx *ctx)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; !err && i < ctx->tree.n; i++)
+		err = dump_task_pages_only(ctx, &ctx->tree.tasks[i]);
+	if (!err)
+		err = write_pstree(ctx);
+	if (err)
+		return err;
+	/* the tree runs again from here: the copy happens while it does */
+	err = pstree_resume(&ctx->tree);
+	ctx->t_frozen = now_ns() - ctx->t_freeze;
+	if (err)
+		return pr_err_ret(err, "cannot resume every task: %s", strerror(-err));
+	err = dump_copy_deferred(ctx);
+	if (!err)
+		err = tm_link_parent(ctx->track, ctx->dirfd);
+	if (!err)
 		err = commit(ctx);
 	return err;
 }
@@ -119,4 +148,7 @@ void dump_ctx_free(struct dump_ctx *ctx)
 	free(ctx->paths);
 	pstree_free(&ctx->tree);
 	treeiter__free(ctx->treeiter);
+	for (i = 0; i < ctx->n_deferred; i++)
+		free(ctx->deferred[i].runs);
+	free(ctx->deferred);
 }

@@ -23,19 +23,21 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "dump: "
+#include "compat.h"
 #include "dump.h"
 #include "img.h"
 #include "log.h"
 #include "mem.h"
 #include "proc.h"
 #include "ptrace.h"
+#include "sigframe.h"
+#include "trackmem.h"
 #include "util.h"
 #include "core.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "fs.pb-c.h"
 #include "ids.pb-c.h"
 #include "mm.pb-c.h"
-#include "pagemap.pb-c.h"
 
 #define NSIG_MAX 64
 /* task_core_entry.task_state, CRIU's values */
@@ -46,7 +48,6 @@
 #define SIGINFO_MAX 64
 #define TLS_FIRST 12 /* GDT_ENTRY_TLS_MIN on x86-64 */
 #define TLS_COUNT 3
-#define PE_PRESENT 4
 
 /* CRIU's vma_entry.status bits */
 #define VMA_AREA_REGULAR (1 << 0)
@@ -77,6 +78,8 @@ struct task_inner {
 	stack_t sas;
 	int pdeath_sig;
 	long secbits, dumpable, subreaper, thp_disabled;
+	long nnp, timerslack, mce_kill, mdwe; /* -1: not asked */
+	int mcl_future; /* mlockall() flags new mappings get: MCL_FUTURE [| MCL_ONFAULT] */
 	struct itimerval itimer[3];
 };
 
@@ -118,12 +121,17 @@ static int inj(struct ptrace_inj *j, long nr, uint64_t a0, uint64_t a1, uint64_t
 	return 0;
 }
 
-static int read_scratch(pid_t pid, uint64_t addr, struct scratch *s)
+_Static_assert(sizeof(struct scratch) <= SIGFRAME_SCRATCH, "the scratch fits below the frame");
+
+static int read_scratch(const struct ptrace_inj *j, uint64_t addr, struct scratch *s)
 {
 	char path[64];
 	_cleanup_close_ int fd = -1;
 
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	if (j->mem_fd >= 0) /* frame mode keeps the task's memory open */
+		return pread(j->mem_fd, s, sizeof(*s), (off_t)addr) == (ssize_t)sizeof(*s) ? 0 :
+											     -EIO;
+	snprintf(path, sizeof(path), "/proc/%d/mem", j->tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -146,7 +154,7 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 		err = inj(j, SYS_rt_sigaction, sig, 0, scr, 8, &r);
 		if (err || r)
 			return err ? err : (int)r;
-		err = read_scratch(j->tid, scr, &s);
+		err = read_scratch(j, scr, &s);
 		if (err)
 			return err;
 		in->sa[sig] = s.sa;
@@ -164,7 +172,7 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 	if (err)
 		return err;
 	if (!leader) {
-		err = read_scratch(j->tid, scr, &s);
+		err = read_scratch(j, scr, &s);
 		if (err)
 			return err;
 	}
@@ -172,7 +180,7 @@ static int inner_scratch_queries(struct ptrace_inj *j, uint64_t scr, struct task
 		err = inj(j, SYS_getitimer, i, scr + offsetof(struct scratch, it), 0, 0, &r);
 		if (err)
 			return err;
-		err = read_scratch(j->tid, scr, &s);
+		err = read_scratch(j, scr, &s);
 		if (err)
 			return err;
 		in->itimer[i] = s.it;
@@ -199,14 +207,28 @@ static int task_read_inner(pid_t pid, struct task_inner *in, bool leader)
 	if (err)
 		return pr_err_ret(err, "pid %d: cannot prepare syscall injection: %s", pid,
 				  strerror(-err));
+	if (j.mode != PTRACE_INJ_FRAME)
+		pr_warn("pid %d: no self-restoring syscall injection (%s): if crux is killed while "
+			"it injects, this task may crash",
+			pid, strerror(-j.frame_err));
 	err = leader ? inj(&j, SYS_brk, 0, 0, 0, 0, &r) : 0;
 	if (err)
 		goto out;
 	in->brk = leader ? (uint64_t)r : 0;
 	inj(&j, SYS_prctl, PR_GET_SECUREBITS, 0, 0, 0, &in->secbits);
+	inj(&j, SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, &in->nnp);
+	inj(&j, SYS_prctl, PR_GET_TIMERSLACK, 0, 0, 0, &in->timerslack);
+	inj(&j, SYS_prctl, PR_MCE_KILL_GET, 0, 0, 0, &in->mce_kill);
+	in->mdwe = in->dumpable = -1;
 	if (leader) {
 		inj(&j, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, &in->dumpable);
 		inj(&j, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, &in->thp_disabled);
+		inj(&j, SYS_prctl, PR_GET_MDWE, 0, 0, 0, &in->mdwe);
+	}
+	if (j.mode == PTRACE_INJ_FRAME) {
+		/* scratch bytes below the frame: nothing to map, nothing left if crux dies */
+		err = inner_scratch_queries(&j, j.scratch, in, leader);
+		goto out;
 	}
 	/* A shared anonymous page never merges with a neighbour: unmapping it restores the
 	 * task's layout exactly. */
@@ -217,6 +239,14 @@ static int task_read_inner(pid_t pid, struct task_inner *in, bool leader)
 	if (err)
 		goto out;
 	err = inner_scratch_queries(&j, (uint64_t)scr, in, leader);
+	if (!err && leader) {
+		char fl[128];
+
+		/* a new mapping is locked only under mlockall(MCL_FUTURE): smaps shows it */
+		err = dump_addr_vmflags(pid, (uint64_t)scr, fl, sizeof(fl));
+		in->mcl_future = proc_vmflag(fl, "lo") ? MCL_FUTURE : 0;
+		in->mcl_future |= proc_vmflag(fl, "lf") ? MCL_ONFAULT : 0;
+	}
 	err2 = inj(&j, SYS_munmap, (uint64_t)scr, SCRATCH_SIZE, 0, 0, &r);
 	if (!err)
 		err = err2 ? err2 : (int)r;
@@ -233,37 +263,6 @@ out:
 	return 0;
 }
 
-/* /proc/PID/timers lists the task's POSIX timers: any line means at least one. */
-static bool has_posix_timers(pid_t pid)
-{
-	char path[64];
-	FILE *f;
-	bool any;
-
-	snprintf(path, sizeof(path), "/proc/%d/timers", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	any = fgetc(f) != EOF;
-	fclose(f);
-	return any;
-}
-
-static int task_refuse_unsupported(struct task_state *ts)
-{
-	if (ts->ps.seccomp > SECCOMP_MODE_FILTER)
-		return pr_err_ret(
-			-EOPNOTSUPP,
-			"pid %d (%s) runs under an unknown seccomp mode %u: not supported", ts->pid,
-			ts->st.comm, ts->ps.seccomp);
-	if (has_posix_timers(ts->pid))
-		return pr_err_ret(
-			-EOPNOTSUPP,
-			"pid %d (%s) has POSIX timers (/proc/%d/timers): not supported yet",
-			ts->pid, ts->st.comm, ts->pid);
-	return 0;
-}
-
 /* One thread's state (ts->pid is its tid); the leader also reads the process-wide parts. */
 static int task_collect(struct task_state *ts, bool leader)
 {
@@ -275,7 +274,7 @@ static int task_collect(struct task_state *ts, bool leader)
 		err = proc_parse_status(ts->pid, &ts->ps);
 	if (err)
 		return pr_err_ret(err, "pid %d: cannot read /proc: %s", ts->pid, strerror(-err));
-	err = task_refuse_unsupported(ts);
+	err = dump_guard_early(ts->pid, ts->st.comm, ts->ps.seccomp);
 	if (err)
 		return err;
 	err = ptrace_getregs(ts->pid, &ts->regs);
@@ -659,12 +658,22 @@ static int write_crux_task(struct dump_ctx *ctx, struct task_state *ts, struct t
 		th[i].has_xsave = true;
 		th[i].xsave.data = (uint8_t *)x->xs.buf;
 		th[i].xsave.len = x->xs.len;
+		th[i].has_timerslack_ns = x->in.timerslack > 0;
+		th[i].timerslack_ns = (uint64_t)x->in.timerslack;
+		th[i].has_no_new_privs = true;
+		th[i].no_new_privs = x->in.nnp == 1;
 		thp[i] = &th[i];
 	}
+	_cleanup_free_ uint64_t *track = NULL;
+
 	e.has_pid = true;
 	e.pid = (uint32_t)ts->pid;
+	e.has_mlockall = ts->in.mcl_future != 0;
+	e.mlockall = (uint32_t)ts->in.mcl_future;
 	e.n_threads = n_ths + 1;
 	e.threads = thp;
+	if (ctx->track)
+		tm_fill_task_entry(ctx->track, ts->pid, &e, &track);
 	return write_one(ctx, IMG_CRUX_TASK, (unsigned long)ts->pid, &e);
 }
 
@@ -720,12 +729,23 @@ static int fill_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, V
 	int err;
 
 	*e = (VmaEntry)VMA_ENTRY__INIT;
+	if (k != MEM_VMA_VDSO && k != MEM_VMA_VSYSCALL) {
+		uint64_t madv;
+		bool locked;
+
+		err = dump_vma_flags(ctx, pid, v, &madv, &locked);
+		if (err)
+			return err;
+		e->has_madv = madv != 0;
+		e->madv = madv;
+		e->flags = locked ? MAP_LOCKED : 0;
+	}
 	e->start = v->start;
 	e->end = v->end;
 	e->pgoff = v->pgoff;
 	e->prot = v->prot;
 	e->fd = -1;
-	e->flags = v->shared ? MAP_SHARED : MAP_PRIVATE;
+	e->flags |= v->shared ? MAP_SHARED : MAP_PRIVATE;
 	switch (k) {
 	case MEM_VMA_ANON:
 		e->flags |= MAP_ANONYMOUS;
@@ -764,74 +784,24 @@ static int fill_vma(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, V
 	}
 }
 
-struct pages_sink {
-	struct img *img;
-};
-
-static int pages_sink(void *arg, const void *buf, size_t len)
-{
-	return img_write_payload(((struct pages_sink *)arg)->img, buf, len);
-}
-
-static int write_pagemap(struct dump_ctx *ctx, pid_t pid, const struct mem_run *runs, size_t n)
-{
-	PagemapHead head = PAGEMAP_HEAD__INIT;
-	struct img *pm = NULL;
-	struct pages_sink sink = { 0 };
-	size_t i;
-	int err;
-
-	head.pages_id = (uint32_t)pid; /* unique per dump: one pages file per task */
-	err = img__open(ctx->dirfd, IMG_PAGEMAP, (unsigned long)pid, IMG_WRITE, &pm);
-	if (!err)
-		err = img_write_one(pm, &head.base);
-	for (i = 0; !err && i < n; i++) {
-		PagemapEntry e = PAGEMAP_ENTRY__INIT;
-
-		e.vaddr = runs[i].vaddr;
-		e.compat_nr_pages = (uint32_t)runs[i].nr_pages;
-		e.has_nr_pages = true;
-		e.nr_pages = runs[i].nr_pages;
-		e.has_flags = true;
-		e.flags = PE_PRESENT;
-		err = img_write_one(pm, &e.base);
-	}
-	if (!err)
-		err = img__close(TAKE_PTR(pm));
-	img__close(pm);
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot write its pagemap: %s", pid, img_error());
-	err = img__open(ctx->dirfd, IMG_PAGES, (unsigned long)pid, IMG_WRITE, &sink.img);
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot create its pages image: %s", pid,
-				  img_error());
-	err = mem_copy_runs(pid, runs, n, pages_sink, &sink);
-	if (err) {
-		img__close(sink.img);
-		return pr_err_ret(err, "pid %d: cannot copy its memory: %s", pid, strerror(-err));
-	}
-	err = img__close(sink.img);
-	if (err)
-		return pr_err_ret(err, "pid %d: cannot write its pages: %s", pid, img_error());
-	return 0;
-}
-
-static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
+static int write_mm(struct dump_ctx *ctx, struct task_state *ts, int pidfd)
 {
 	MmEntry mm = MM_ENTRY__INIT;
 	struct proc_vma *v = NULL;
 	_cleanup_free_ VmaEntry *ve = NULL;
 	_cleanup_free_ VmaEntry **vep = NULL;
 	_cleanup_free_ uint64_t *auxv = NULL;
-	_cleanup_free_ struct mem_run *runs = NULL;
 	_cleanup_free_ char *exe = NULL;
-	size_t nv = 0, na = 0, nr = 0, i;
-	uint64_t pages = 0;
+	size_t nv = 0, na = 0, i;
 	int err;
 
 	err = proc_parse_maps(ts->pid, &v, &nv);
-	if (err)
+	if (!err)
+		err = proc_parse_vmflags(ts->pid, v, nv);
+	if (err) {
+		proc_vmas_free(v, nv);
 		return pr_err_ret(err, "pid %d: cannot read its maps: %s", ts->pid, strerror(-err));
+	}
 	ve = calloc(nv + 1, sizeof(*ve));
 	vep = calloc(nv + 1, sizeof(*vep));
 	if (!ve || !vep) {
@@ -877,18 +847,26 @@ static int write_mm(struct dump_ctx *ctx, struct task_state *ts)
 	err = write_one(ctx, IMG_MM, (unsigned long)ts->pid, &mm);
 	if (err)
 		goto out;
-	err = mem_select(ts->pid, v, nv, &runs, &nr, &pages);
-	if (err) {
-		pr_err("pid %d: cannot read its pagemap: %s", ts->pid, strerror(-err));
-		goto out;
-	}
-	err = write_pagemap(ctx, ts->pid, runs, nr);
-	ctx->nr_pages += pages;
-	pr_debug("pid %d: %zu vmas, %llu pages in %zu runs", ts->pid, nv, (unsigned long long)pages,
-		 nr);
+	err = dump_task_pages(ctx, ts->pid, pidfd, v, nv);
 out:
 	proc_vmas_free(v, nv);
 	return err;
+}
+
+static int guard(struct dump_ctx *ctx, const struct pstree_task *t, const struct task_state *ts,
+		 bool leader)
+{
+	struct dump_guard_vals v = {
+		.tid = ts->pid,
+		.leader = leader,
+		.tty_nr = ts->st.tty_nr,
+		.cap_amb = ts->ps.cap_amb,
+		.mce_kill = ts->in.mce_kill,
+		.mdwe = ts->in.mdwe,
+		.dumpable = ts->in.dumpable,
+	};
+
+	return dump_guard_task(ctx, t, &v);
 }
 
 /* core-<tid>.img of every thread but the leader, all frozen with it (pstree.c). */
@@ -900,6 +878,8 @@ static int dump_threads(struct dump_ctx *ctx, struct pstree_task *t, struct task
 	for (i = 0; i < t->n_threads; i++) {
 		ths[i].pid = t->threads[i];
 		err = task_collect(&ths[i], false);
+		if (!err)
+			err = guard(ctx, t, &ths[i], false);
 		if (!err)
 			err = write_core(ctx, &ths[i], NULL, false);
 		if (err)
@@ -938,6 +918,8 @@ static int dump_live_task(struct dump_ctx *ctx, struct pstree_task *t)
 	ts->pid = t->pid;
 	ts->stopped = t->stopped;
 	err = task_collect(ts, true);
+	if (!err)
+		err = guard(ctx, t, ts, true);
 	if (err)
 		return err;
 	ids.vm_id = ids.files_id = ids.fs_id = ids.sighand_id = (uint32_t)t->pid;
@@ -947,11 +929,12 @@ static int dump_live_task(struct dump_ctx *ctx, struct pstree_task *t)
 	if (!err)
 		err = dump_threads(ctx, t, &ts[1]);
 	if (!err)
-		err = write_crux_task(ctx, ts, &ts[1], t->n_threads);
-	if (!err)
 		err = write_fs(ctx, ts);
+	/* after the memory: it carries what the memory tracking armed */
 	if (!err)
-		err = write_mm(ctx, ts);
+		err = write_mm(ctx, ts, t->pidfd);
+	if (!err)
+		err = write_crux_task(ctx, ts, &ts[1], t->n_threads);
 	return err;
 }
 

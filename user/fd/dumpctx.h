@@ -25,6 +25,8 @@ struct imgdir;
 struct treeiter;
 struct fd_kind;
 struct dump_seccomp;
+struct trackmem;
+struct mem_run;
 
 struct dump_opts {
 	pid_t pid;
@@ -33,6 +35,9 @@ struct dump_opts {
 	uint64_t *ext_inos; /* --ext-unix-sk=INO,... */
 	size_t n_ext_inos;
 	bool leave_running;
+	bool track_mem; /* --track-mem: arm dirty tracking, keep it for the next dump */
+	const char *prev_dir; /* --prev-images-dir, relative to dir */
+	bool pre_dump; /* `crux pre-dump`: pages copied after the tree is resumed */
 	bool no_map; /* do not use the live map even when a tracker runs */
 	const char *pin_dir; /* the tracker's pin dir (NULL: CRUX_PIN_ROOT) */
 	int verbose;
@@ -84,7 +89,18 @@ struct dump_ctx {
 	struct treeiter *treeiter; /* loaded on first use: dump_treeiter() */
 	int treeiter_err;
 
-	uint64_t nr_pages; /* summary */
+	struct trackmem *track; /* memory tracking (user/dump/trackmem.h) */
+	/* pre-dump: each task's runs, copied once the tree runs again */
+	struct dump_deferred {
+		pid_t pid;
+		struct mem_run *runs;
+		size_t n;
+	} * deferred;
+	size_t n_deferred;
+
+	/* summary */
+	uint64_t t_freeze, t_frozen; /* now_ns() at the freeze; how long the tree was frozen */
+	uint64_t nr_pages;
 
 	/*
 	 * The driver's: a file a kind found outside every fd table (an fd in flight, given

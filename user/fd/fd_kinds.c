@@ -6,12 +6,11 @@
 #include "fd.h"
 #include "kstate.h"
 
-extern const struct fd_kind fd_reg, fd_pipe, fd_unix;
+extern const struct fd_kind fd_reg, fd_pipe, fd_unix, fd_lock;
 
 const struct fd_kind *const fd_kinds[] = {
-	&fd_reg,
-	&fd_pipe,
-	&fd_unix,
+	&fd_reg, &fd_pipe, &fd_unix,
+	&fd_lock, /* not a file kind: the locks held on the others' files, last */
 };
 
 const size_t fd_nr_kinds = sizeof(fd_kinds) / sizeof(fd_kinds[0]);

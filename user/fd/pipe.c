@@ -29,10 +29,14 @@
 #include "pipe.pb-c.h"
 #include "pipe_data.pb-c.h"
 
+/* What pipe() gives (16 pages); a pipe of another size gets a pipes-data.img entry. */
+#define PIPE_DEFAULT_SIZE 65536
+
 struct pipe_rec {
 	uint64_t ino;
 	struct dump_fd *rd; /* primary fd of the read end in the tree, or NULL */
 	struct dump_fd *wr;
+	int size; /* F_GETPIPE_SZ, read by pipes_check() */
 };
 
 struct dump_pipes {
@@ -121,6 +125,41 @@ static struct dump_fd *refind(struct dump_ctx *ctx, uint64_t ino, bool rd)
 	return NULL;
 }
 
+/* The largest size an unprivileged F_SETPIPE_SZ may ask for (CAP_SYS_RESOURCE lifts it). */
+static long pipe_max_size(void)
+{
+	char buf[32] = "";
+	FILE *f = fopen("/proc/sys/fs/pipe-max-size", "re");
+	long v = 0;
+
+	if (f && fgets(buf, sizeof(buf), f))
+		sscanf(buf, "%ld", &v);
+	if (f)
+		fclose(f);
+	return v > 0 ? v : LONG_MAX;
+}
+
+/*
+ * The pipe's size, from either end; a size restore could not set back (above
+ * pipe-max-size, which root without CAP_SYS_RESOURCE may not exceed) is refused now.
+ */
+static int pipe_size_check(struct dump_ctx *ctx, struct pipe_rec *r)
+{
+	struct dump_fd *f = r->rd ? r->rd : r->wr;
+	long max = pipe_max_size();
+	char d[96];
+
+	r->size = f ? fcntl(f->stolen, F_GETPIPE_SZ) : -1;
+	if (r->size <= 0 || r->size <= max)
+		return 0;
+	pr_err("pipe size: %s holds pipe:[%llu] of %d bytes, above /proc/sys/fs/pipe-max-size "
+	       "(%ld): a restore without CAP_SYS_RESOURCE cannot make it that large. Raise "
+	       "pipe-max-size to %d or more, or shrink the pipe",
+	       dump_fd_desc(ctx, f, d, sizeof(d)), (unsigned long long)r->ino, r->size, max,
+	       r->size);
+	return -EOPNOTSUPP;
+}
+
 static int pipes_check(struct dump_ctx *ctx)
 {
 	struct dump_pipes *p = pipes_state(ctx);
@@ -135,6 +174,8 @@ static int pipes_check(struct dump_ctx *ctx)
 
 		r->rd = refind(ctx, r->ino, true);
 		r->wr = refind(ctx, r->ino, false);
+		if (pipe_size_check(ctx, r))
+			failed = -EOPNOTSUPP;
 		if (r->rd && r->wr)
 			continue;
 		ours = r->rd ? r->rd : r->wr;
@@ -198,13 +239,13 @@ static int write_pipe_data(struct dump_ctx *ctx, struct img *img, struct pipe_re
 	size_t len = 0;
 	int size = 0, err;
 
-	if (!r->rd)
-		return 0;
-	err = pipe_peek(r->rd->stolen, &buf, &len, &size);
+	err = r->rd ? pipe_peek(r->rd->stolen, &buf, &len, &size) : 0;
 	if (err)
 		return pr_err_ret(err, "pipe:[%llu]: cannot copy its buffered data: %s",
 				  (unsigned long long)r->ino, strerror(-err));
-	if (!len)
+	size = r->size > 0 ? r->size : size;
+	/* an entry for data, and for a size other than the default a new pipe gets */
+	if (!len && (size <= 0 || size == PIPE_DEFAULT_SIZE))
 		return 0;
 	e.pipe_id = (uint32_t)r->ino;
 	e.bytes = (uint32_t)len;
@@ -352,8 +393,26 @@ static int fill_pipe(int wfd, const struct rst_blob *d, uint32_t pipe_id)
 }
 
 /* Give each file entry of this pipe its end, with the dumped status flags. */
+static int reopen_end(struct rst_set *set, int end_fd, int end)
+{
+	char path[64];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", end_fd);
+	fd = open(path, (end ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = rst_park_fd(set, &fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 static int assign_ends(struct rst_set *set, uint32_t pipe_id, int p[2])
 {
+	bool given[2] = { false, false };
 	size_t i;
 	int err;
 
@@ -365,9 +424,13 @@ static int assign_ends(struct rst_set *set, uint32_t pipe_id, int p[2])
 		if (f->fe->type != FD_TYPES__PIPE || !pe || pe->pipe_id != pipe_id)
 			continue;
 		end = (pe->flags & O_ACCMODE) == O_WRONLY ? 1 : 0;
-		fd = fcntl(p[end], F_DUPFD_CLOEXEC, (int)set->max_fd + 1);
+		/* a second description of the same end (reopened through /proc) gets its own
+		 * flags: open the end again rather than share one description */
+		fd = given[end] ? reopen_end(set, p[end], end) :
+				  fcntl(p[end], F_DUPFD_CLOEXEC, (int)set->max_fd + 1);
 		if (fd < 0)
-			return -errno;
+			return fd == -1 ? -errno : fd;
+		given[end] = true;
 		f->ctl_fd = fd;
 		if (fcntl(fd, F_SETFL, (int)(pe->flags & (O_NONBLOCK | O_DIRECT))) < 0) {
 			err = -errno;

@@ -23,6 +23,7 @@
 #include "img.h"
 #include "kstate.h"
 #include "log.h"
+#include "restore_guard.h"
 
 struct FileEntry;
 struct SeccompEntry;
@@ -74,8 +75,13 @@ struct rst_set {
 	uint64_t tramp;
 	int sync_fd; /* the tasks' copy of the sync pipe, closed by injection */
 	struct rlimit nofile; /* the controller's own, before it raised it for the objects */
+	struct rst_guard guard; /* cleans up if crux is killed (restore_guard.h) */
 	int problems; /* validation: problems reported so far */
 	uint64_t t_tree, t_done; /* now_ns() when the tree was ready, when all were rebuilt */
+	struct imgdir **chain; /* parent images, nearest first (restore_chain.c) */
+	size_t n_chain;
+	int *chain_fds; /* every pages image the runs read from */
+	size_t n_chain_fds;
 };
 
 /* Validation: report one problem (one line) and count it; the restore is then refused. */

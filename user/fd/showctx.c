@@ -159,7 +159,8 @@ const struct FileEntry *show_file_find(const struct fd_show *s, uint32_t id)
 	FileEntry key = FILE_ENTRY__INIT, *kp = &key, **hit;
 
 	key.id = id;
-	hit = bsearch(&kp, s->files, s->n_files, sizeof(*s->files), cmp_file);
+	/* bsearch() on a NULL array is undefined, even for 0 elements (files.img cut to magic) */
+	hit = s->n_files ? bsearch(&kp, s->files, s->n_files, sizeof(*s->files), cmp_file) : NULL;
 	return hit ? *hit : NULL;
 }
 

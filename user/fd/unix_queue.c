@@ -185,6 +185,8 @@ static int read_queue(struct dump_ctx *ctx, struct dump_unix *u, size_t i, char 
 				     u->v[i].d.ino);
 	if (acc)
 		return 0;
+	/* Crash window (#9): killed before `old` is back, the task's MSG_PEEK starts at an
+	 * offset. Only the peeks run in it (no ptrace, no image I/O): microseconds. */
 	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, &l) ||
 	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
 		return pr_perror_ret("%s: cannot set SO_PEEK_OFF on unix socket %u",

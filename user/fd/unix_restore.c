@@ -292,6 +292,8 @@ static int bind_name(struct rst_set *set, int fd, const UnixSkEntry *u)
 		return err;
 	}
 	err = clear_stale_name(&a, (int)u->type, u->ino);
+	if (!err && is_path(&a))
+		err = rst_guard_name(&set->guard, a.sun.sun_path, (int)u->type);
 	if (err)
 		return err;
 	err = u->name_dir && is_path(&a) && ((const char *)u->name.data)[0] != '/' ?

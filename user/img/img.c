@@ -14,6 +14,8 @@
 
 #define LOG_PREFIX "img: "
 #include "img.h"
+#include "img_int.h"
+#include "fault.h"
 #include "log.h"
 #include "pb.h"
 #include "util.h"
@@ -22,6 +24,7 @@
 #include "crux_ext.pb-c.h"
 #include "crux_task.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "file_lock.pb-c.h"
 #include "fs.pb-c.h"
 #include "ids.pb-c.h"
 #include "inventory.pb-c.h"
@@ -33,7 +36,6 @@
 #include "sk_packet.pb-c.h"
 
 #define IMG_BUF_SIZE (64u << 10)
-#define INVENTORY_TMP ".inventory.img.tmp"
 
 static const struct img_kind {
 	const char *prefix;
@@ -54,6 +56,8 @@ static const struct img_kind {
 	[IMG_SK_QUEUES] = { "sk-queues", IMG_MAGIC_SK_QUEUES, false, &sk_packet_entry__descriptor },
 	[IMG_PIPES_DATA] = { "pipes-data", IMG_MAGIC_PIPES_DATA, false,
 			     &pipe_data_entry__descriptor },
+	[IMG_FILE_LOCKS] = { "file-lock", IMG_MAGIC_FILE_LOCKS, false,
+			     &file_lock_entry__descriptor },
 	[IMG_SECCOMP] = { "seccomp", IMG_MAGIC_SECCOMP, false, &seccomp_entry__descriptor },
 	/* crux's own images live in a subdirectory, where crit (which decodes any *.img of
 	 * the directory it is given, and knows no crux magic) does not look */
@@ -83,7 +87,7 @@ const char *img_error(void)
 	return img_errbuf;
 }
 
-static int __attribute__((format(printf, 2, 3))) img_fail(int err, const char *fmt, ...)
+int img_fail(int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -168,6 +172,7 @@ static int wr_flush(struct img *img)
 	size_t done = 0;
 	ssize_t n;
 
+	fault_point();
 	while (!img->err && done < img->len) {
 		n = write(img->fd, img->buf + done, img->len - done);
 		if (n < 0 && errno == EINTR)
@@ -291,7 +296,7 @@ static int open_magics(struct img *img)
 	return check_magic(img, magic, "file");
 }
 
-static int img_open_name(int dirfd, enum img_type t, const char *name, int flags, struct img **ret)
+int img_open_name(int dirfd, enum img_type t, const char *name, int flags, struct img **ret)
 {
 	int oflags = flags == IMG_WRITE ? O_WRONLY | O_CREAT | O_EXCL : O_RDONLY;
 	struct img *img;
@@ -507,258 +512,4 @@ int img_skip_payload(struct img *img, size_t len)
 		len -= n;
 	}
 	return 0;
-}
-
-struct imgdir {
-	int fd;
-	char *path;
-	bool created; /* imgdir__create() made the directory: abort removes it */
-	bool writing; /* from imgdir__create(), until commit */
-	InventoryEntry *inv;
-};
-
-static void imgdir_free(struct imgdir *d)
-{
-	if (d->fd >= 0)
-		close(d->fd);
-	pb_free(d->inv);
-	free(d->path);
-	free(d);
-}
-
-static int imgdir_new(const char *path, struct imgdir **ret)
-{
-	struct imgdir *d = calloc(1, sizeof(*d));
-
-	if (!d || !(d->path = strdup(path))) {
-		free(d);
-		return img_fail(-ENOMEM, "%s: out of memory", path);
-	}
-	d->fd = -1;
-	*ret = d;
-	return 0;
-}
-
-/* 1 if the directory open at fd has entries besides . and .., 0 if not, or -errno. */
-static int dir_has_entries(int fd)
-{
-	struct dirent *de;
-	int dfd, found = 0;
-	DIR *dir;
-
-	dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	dir = fdopendir(dfd);
-	if (!dir) {
-		close(dfd);
-		return -errno;
-	}
-	while (!found && (de = readdir(dir)))
-		found = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-	closedir(dir);
-	return found;
-}
-
-int imgdir__create(const char *path, struct imgdir **ret)
-{
-	struct imgdir *d;
-	int err;
-
-	err = imgdir_new(path, &d);
-	if (err)
-		return err;
-	d->writing = true;
-	if (mkdir(path, 0700) == 0)
-		d->created = true;
-	else if (errno != EEXIST) {
-		err = img_fail(-errno, "cannot create image directory %s: %s", path,
-			       strerror(errno));
-		goto out_free;
-	}
-	d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d->fd < 0) {
-		err = img_fail(-errno, "cannot open image directory %s: %s", path, strerror(errno));
-		goto out_free;
-	}
-	/* Abort removes everything in the directory: only ever start from an empty one. */
-	err = d->created ? 0 : dir_has_entries(d->fd);
-	if (err) {
-		if (err > 0)
-			err = img_fail(-EEXIST,
-				       "image directory %s is not empty: dump into a new directory "
-				       "(or remove the old image first)",
-				       path);
-		else
-			img_fail(err, "cannot list image directory %s: %s", path, strerror(-err));
-		goto out_free;
-	}
-	*ret = d;
-	return 0;
-
-out_free:
-	imgdir_free(d);
-	return err;
-}
-
-int imgdir__commit(struct imgdir *d, const InventoryEntry *inv)
-{
-	struct img *img;
-	int err, close_err;
-
-	if (!d->writing)
-		return img_fail(-EINVAL, "%s: not an image directory being written", d->path);
-	if (inv->img_version != IMG_VERSION)
-		return img_fail(-EINVAL, "%s: inventory with image version %u (crux writes %u)",
-				d->path, inv->img_version, IMG_VERSION);
-	/*
-	 * inventory.img appears by rename, after every other file was written and closed: a dump
-	 * that dies before this point leaves a directory that imgdir__open() refuses. (Power-loss
-	 * durability is not a goal: no fsync, as CRIU.)
-	 */
-	err = img_open_name(d->fd, IMG_INVENTORY, INVENTORY_TMP, IMG_WRITE, &img);
-	if (err)
-		return err;
-	err = img_write_one(img, &inv->base);
-	close_err = img__close(img);
-	if (!err)
-		err = close_err;
-	if (!err && renameat(d->fd, INVENTORY_TMP, d->fd, "inventory.img") < 0)
-		err = img_fail(-errno, "%s: cannot rename %s to inventory.img: %s", d->path,
-			       INVENTORY_TMP, strerror(errno));
-	if (err) {
-		unlinkat(d->fd, INVENTORY_TMP, 0);
-		return err;
-	}
-	d->writing = false;
-	return 0;
-}
-
-/* Unlink every entry of directory fd (d's own, or crux's subdirectory of it). */
-static void remove_entries(struct imgdir *d, int fd)
-{
-	struct dirent *de;
-	int dfd;
-	DIR *dir;
-
-	dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return;
-	dir = fdopendir(dfd);
-	if (!dir) {
-		close(dfd);
-		return;
-	}
-	while ((de = readdir(dir))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (!strcmp(de->d_name, IMG_CRUX_DIR) && fd == d->fd) {
-			int sub = openat(fd, IMG_CRUX_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-			if (sub >= 0) {
-				remove_entries(d, sub);
-				close(sub);
-			}
-			continue;
-		}
-		if (unlinkat(fd, de->d_name, 0) < 0)
-			pr_pdebug("%s: cannot remove %s", d->path, de->d_name);
-	}
-	closedir(dir);
-}
-
-/* Unlink every entry of the directory (and of crux's own subdirectory, one level). */
-static void imgdir_remove_all(struct imgdir *d)
-{
-	remove_entries(d, d->fd);
-	if (unlinkat(d->fd, IMG_CRUX_DIR, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		pr_pdebug("%s: cannot remove %s/", d->path, IMG_CRUX_DIR);
-}
-
-void imgdir__abort(struct imgdir *d)
-{
-	if (!d)
-		return;
-	if (d->writing) {
-		/* inventory.img first, so no half-removed image ever looks complete. */
-		unlinkat(d->fd, "inventory.img", 0);
-		imgdir_remove_all(d);
-		if (d->created && rmdir(d->path) < 0)
-			pr_pdebug("cannot remove image directory %s", d->path);
-	}
-	imgdir_free(d);
-}
-
-static int imgdir_read_inventory(struct imgdir *d)
-{
-	struct img *img;
-	void *msg = NULL;
-	int err;
-
-	err = img__open(d->fd, IMG_INVENTORY, 0, IMG_READ, &img);
-	if (err == -ENOENT)
-		return img_fail(
-			-ENODATA,
-			"image directory %s is incomplete: no inventory.img (the dump that "
-			"wrote it did not finish, or this is not an image directory); dump again",
-			d->path);
-	if (err)
-		return err;
-	err = img_read_one(img, &inventory_entry__descriptor, &msg);
-	img__close(img);
-	if (err == 0)
-		return img_fail(-EBADMSG, "%s/inventory.img: no inventory_entry after the magic",
-				d->path);
-	if (err < 0)
-		return err;
-	d->inv = msg;
-	if (d->inv->img_version != IMG_VERSION)
-		return img_fail(-EBADMSG,
-				"%s/inventory.img: image version %u, crux reads version %u",
-				d->path, d->inv->img_version, IMG_VERSION);
-	return 0;
-}
-
-int imgdir__open(const char *path, struct imgdir **ret)
-{
-	struct imgdir *d;
-	int err;
-
-	err = imgdir_new(path, &d);
-	if (err)
-		return err;
-	d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d->fd < 0) {
-		err = img_fail(-errno, "cannot open image directory %s: %s", path, strerror(errno));
-		goto out_free;
-	}
-	err = imgdir_read_inventory(d);
-	if (err)
-		goto out_free;
-	*ret = d;
-	return 0;
-
-out_free:
-	imgdir_free(d);
-	return err;
-}
-
-void imgdir__close(struct imgdir *d)
-{
-	imgdir__abort(d);
-}
-
-int imgdir_fd(const struct imgdir *d)
-{
-	return d->fd;
-}
-
-const char *imgdir_path(const struct imgdir *d)
-{
-	return d->path;
-}
-
-const struct InventoryEntry *imgdir_inventory(const struct imgdir *d)
-{
-	return d->inv;
 }

@@ -33,6 +33,7 @@
 #define IMG_MAGIC_FILES 0x56303138u
 #define IMG_MAGIC_SK_QUEUES 0x56264026u
 #define IMG_MAGIC_PIPES_DATA 0x56453709u
+#define IMG_MAGIC_FILE_LOCKS 0x54323616u
 #define IMG_MAGIC_SECCOMP 0x64413049u
 /* crux's own images: outside CRIU's range, so no CRIU version can ever collide with them. */
 #define IMG_MAGIC_CRUX_EXT 0x13710e01u
@@ -61,6 +62,7 @@ enum img_type {
 	IMG_FILES, /* files.img: file_entry per open file description */
 	IMG_SK_QUEUES, /* sk-queues.img: sk_packet_entry + payload */
 	IMG_PIPES_DATA, /* pipes-data.img: pipe_data_entry + payload */
+	IMG_FILE_LOCKS, /* file-lock.img: file_lock_entry per lock */
 	IMG_SECCOMP, /* seccomp.img: one seccomp_entry, every filter of the tree */
 	IMG_CRUX_EXT, /* crux-ext.img: crux_ext_entry per external unix socket */
 	IMG_CRUX_TASK, /* crux-task-<pid>.img: crux_task_entry */
@@ -122,11 +124,12 @@ const char *img_path(const struct img *img);
 uint64_t img_offset(const struct img *img);
 
 /*
- * Image directories. A dump: imgdir__create() (the directory must be new or empty),
- * img__open(imgdir_fd(d), ..., IMG_WRITE) for each file, then imgdir__commit() writes
- * inventory.img last (temp name + rename): only then does the directory look complete.
- * imgdir__abort() removes everything written (and the directory if create made it).
- * A restore: imgdir__open() refuses a directory without inventory.img.
+ * Image directories (imgdir.c). A dump: imgdir__create() (the directory must be new or
+ * empty; the files go to a temporary directory beside it), img__open(imgdir_fd(d), ...,
+ * IMG_WRITE) for each file, then imgdir__commit() writes inventory.img last, listing every
+ * file's size and crc32, and renames the temporary directory into place. imgdir__abort()
+ * removes everything written. A restore or show: imgdir__open() refuses a directory
+ * without inventory.img, and any file missing, added, truncated or corrupt, by name.
  */
 struct imgdir;
 struct InventoryEntry;
@@ -142,6 +145,11 @@ int imgdir__open(const char *path, struct imgdir **ret);
  */
 void imgdir__close(struct imgdir *d);
 int imgdir_fd(const struct imgdir *d);
+/*
+ * Remove the temporary directories of dumps killed before their commit, under parent
+ * (those whose crux pid is dead). Returns how many, or -errno.
+ */
+int imgdir_sweep_stale(const char *parent);
 const char *imgdir_path(const struct imgdir *d);
 /* The inventory read by imgdir__open() (NULL for a directory being written). */
 const struct InventoryEntry *imgdir_inventory(const struct imgdir *d);

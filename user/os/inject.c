@@ -20,6 +20,7 @@
 #include <linux/sched.h>
 
 #define LOG_PREFIX "inject: "
+#include "fault.h"
 #include "inject.h"
 #include "log.h"
 #include "ptrace.h"
@@ -252,6 +253,7 @@ long inj_syscall(struct inj *inj, long nr, uint64_t a1, uint64_t a2, uint64_t a3
 
 	if (inj->err)
 		return inj->err;
+	fault_point();
 	err = ptrace_inj_syscall(&inj->pi, nr, args, &rax);
 	if (err) {
 		inj->err = err;

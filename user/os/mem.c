@@ -14,6 +14,8 @@
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
 #define PM_FILE (1ULL << 61) /* file page or shared anonymous */
+#define PM_UFFD_WP (1ULL << 57)
+#define PM_SWP_TYPE 0x1fULL /* bits 0-4 of a swap entry */
 
 /* pagemap entries read per pread, and bytes copied per /proc/PID/mem read */
 #define PM_BATCH 4096
@@ -64,14 +66,27 @@ static int runs_add_page(struct runs *r, uint64_t addr)
 		}
 		r->v[r->n].vaddr = addr;
 		r->v[r->n].nr_pages = 1;
+		r->v[r->n].in_parent = false;
 		r->n++;
 	}
 	r->pages++;
 	return 0;
 }
 
+/*
+ * A uffd-wp PTE marker (memory tracking armed on a page never populated) reads as a swap
+ * entry of the special type 31, offset 1, with the uffd-wp bit: it holds no page.
+ */
+static bool is_marker(uint64_t pme)
+{
+	return (pme & (PM_SWAPPED | PM_UFFD_WP)) == (PM_SWAPPED | PM_UFFD_WP) &&
+	       (pme & PM_SWP_TYPE) == PM_SWP_TYPE;
+}
+
 static bool page_wanted(enum mem_vma_kind k, uint64_t pme)
 {
+	if (is_marker(pme))
+		return false;
 	if (k == MEM_VMA_ANON)
 		return pme & (PM_PRESENT | PM_SWAPPED);
 	/* private file: only pages that became anonymous (written, copy-on-write) */
@@ -135,14 +150,29 @@ int mem_select(pid_t pid, const struct proc_vma *vmas, size_t n, struct mem_run 
 	return 0;
 }
 
-static int copy_run(int fd, const struct mem_run *run, char *buf, mem_sink_fn sink, void *arg)
+/* A chunk that cannot be read whole is read page by page; unreadable pages become zeros. */
+static ssize_t read_live(int fd, uint64_t addr, char *buf, size_t len)
+{
+	size_t off;
+
+	if (pread(fd, buf, len, (off_t)addr) == (ssize_t)len)
+		return (ssize_t)len;
+	for (off = 0; off < len; off += PAGE_SIZE)
+		if (pread(fd, buf + off, PAGE_SIZE, (off_t)(addr + off)) != (ssize_t)PAGE_SIZE)
+			memset(buf + off, 0, PAGE_SIZE);
+	return (ssize_t)len;
+}
+
+static int copy_run(int fd, const struct mem_run *run, char *buf, mem_sink_fn sink, void *arg,
+		    bool live)
 {
 	uint64_t addr = run->vaddr, left = run->nr_pages * PAGE_SIZE;
 	int err;
 
 	while (left) {
 		size_t len = MIN(left, (uint64_t)COPY_CHUNK);
-		ssize_t got = pread(fd, buf, len, (off_t)addr);
+		ssize_t got = live ? read_live(fd, addr, buf, len) :
+				     pread(fd, buf, len, (off_t)addr);
 
 		if (got < 0)
 			return -errno;
@@ -157,7 +187,8 @@ static int copy_run(int fd, const struct mem_run *run, char *buf, mem_sink_fn si
 	return 0;
 }
 
-int mem_copy_runs(pid_t pid, const struct mem_run *runs, size_t n, mem_sink_fn sink, void *arg)
+static int copy_all(pid_t pid, const struct mem_run *runs, size_t n, mem_sink_fn sink, void *arg,
+		    bool live)
 {
 	char path[64], *buf;
 	size_t i;
@@ -171,8 +202,19 @@ int mem_copy_runs(pid_t pid, const struct mem_run *runs, size_t n, mem_sink_fn s
 	if (!buf)
 		err = -ENOMEM;
 	for (i = 0; !err && i < n; i++)
-		err = copy_run(fd, &runs[i], buf, sink, arg);
+		if (!runs[i].in_parent)
+			err = copy_run(fd, &runs[i], buf, sink, arg, live);
 	free(buf);
 	close(fd);
 	return err;
+}
+
+int mem_copy_runs_live(pid_t pid, const struct mem_run *runs, size_t n, mem_sink_fn sink, void *arg)
+{
+	return copy_all(pid, runs, n, sink, arg, true);
+}
+
+int mem_copy_runs(pid_t pid, const struct mem_run *runs, size_t n, mem_sink_fn sink, void *arg)
+{
+	return copy_all(pid, runs, n, sink, arg, false);
 }

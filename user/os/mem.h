@@ -8,6 +8,7 @@
 #ifndef CRUX_MEM_H
 #define CRUX_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -17,6 +18,7 @@
 struct mem_run {
 	uint64_t vaddr;
 	uint64_t nr_pages;
+	bool in_parent; /* an incremental dump: the parent image holds these pages unchanged */
 };
 
 /* How a VMA is treated. */
@@ -39,7 +41,16 @@ int mem_select(pid_t pid, const struct proc_vma *vmas, size_t n, struct mem_run 
 	       size_t *ret_n, uint64_t *ret_pages);
 /* Where mem_copy_runs() puts the bytes: 0 or -errno. */
 typedef int (*mem_sink_fn)(void *arg, const void *buf, size_t len);
-/* Copy the pages of runs from /proc/PID/mem to sink, in order, in large contiguous reads. */
+/*
+ * Copy the pages of runs from /proc/PID/mem to sink, in order, in large contiguous reads;
+ * in_parent runs are skipped.
+ */
 int mem_copy_runs(pid_t pid, const struct mem_run *runs, size_t n, mem_sink_fn sink, void *arg);
+/*
+ * The same for a task that runs meanwhile (pre-dump): a page it unmapped in between is
+ * given to sink as zeros instead of failing the copy.
+ */
+int mem_copy_runs_live(pid_t pid, const struct mem_run *runs, size_t n, mem_sink_fn sink,
+		       void *arg);
 
 #endif /* CRUX_MEM_H */

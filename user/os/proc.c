@@ -102,6 +102,45 @@ int proc_parse_maps(pid_t pid, struct proc_vma **ret, size_t *ret_n)
 	return 0;
 }
 
+int proc_parse_vmflags(pid_t pid, struct proc_vma *v, size_t n)
+{
+	_cleanup_fclose_ FILE *f = proc_fopen(pid, "smaps");
+	char line[PATH_MAX + 128];
+	size_t cur = n, i;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+		char *sp = strchr(line, ' '), *dash = strchr(line, '-');
+
+		if (dash && sp && dash < sp && sscanf(line, "%llx-%llx ", &s, &e) == 2) {
+			for (cur = n, i = 0; i < n; i++)
+				if (v[i].start == s)
+					cur = i;
+		} else if (cur < n && !strncmp(line, "VmFlags:", 8)) {
+			size_t len = strcspn(line + 8, "\n");
+
+			len = MIN(len, sizeof(v[cur].vmflags) - 1);
+			memcpy(v[cur].vmflags, line + 8, len);
+			v[cur].vmflags[len] = '\0';
+		}
+	}
+	return 0;
+}
+
+bool proc_vmflag(const char *vmflags, const char *flag)
+{
+	const char *p = vmflags;
+
+	while ((p = strstr(p, flag))) {
+		if ((p == vmflags || p[-1] == ' ') && (p[2] == ' ' || p[2] == '\0'))
+			return true;
+		p += 2;
+	}
+	return false;
+}
+
 int proc_parse_stat(pid_t pid, struct proc_stat *ret)
 {
 	_cleanup_fclose_ FILE *f = proc_fopen(pid, "stat");
@@ -131,6 +170,7 @@ int proc_parse_stat(pid_t pid, struct proc_stat *ret)
 	st.ppid = (pid_t)fld[4];
 	st.pgid = (pid_t)fld[5];
 	st.sid = (pid_t)fld[6];
+	st.tty_nr = (uint32_t)fld[7];
 	st.flags = (uint32_t)fld[9];
 	st.num_threads = (int)fld[20];
 	st.start_code = fld[26];

@@ -27,6 +27,7 @@ struct proc_vma {
 	bool shared; /* 's' in the flags column */
 	bool deleted; /* path ends in " (deleted)" */
 	char *path; /* file path, "[heap]"/"[stack]"/"[vdso]"..., or NULL for anonymous */
+	char vmflags[128]; /* smaps VmFlags (" rd wr mr mw me ac"), "" until proc_parse_vmflags() */
 };
 
 struct proc_stat {
@@ -35,6 +36,7 @@ struct proc_stat {
 	pid_t pgid;
 	pid_t sid;
 	uint32_t flags;
+	uint32_t tty_nr; /* controlling terminal's device, 0 if none */
 	int num_threads;
 	int exit_code; /* a zombie's wait status (field 52), as waitpid() reports it */
 	uint64_t start_code, end_code, start_stack;
@@ -69,6 +71,10 @@ struct proc_fdinfo {
 int proc_parse_maps(pid_t pid, struct proc_vma **ret, size_t *ret_n);
 void proc_vmas_free(struct proc_vma *v, size_t n);
 int proc_parse_stat(pid_t pid, struct proc_stat *ret);
+/* Fill v[].vmflags from /proc/PID/smaps (v as proc_parse_maps() returned it). */
+int proc_parse_vmflags(pid_t pid, struct proc_vma *v, size_t n);
+/* Whether a VmFlags string holds the two-letter mnemonic flag ("lo", "dc"). */
+bool proc_vmflag(const char *vmflags, const char *flag);
 /*
  * The first process, among those consider() accepts, with an fd whose /proc link reads
  * link ("pipe:[123]", "socket:[45]"): a scan of every /proc/PID/fd. 0 if none; its comm

@@ -13,7 +13,9 @@
 
 #define LOG_PREFIX "ptrace: "
 #include "log.h"
+#include "fault.h"
 #include "ptrace.h"
+#include "sigframe.h"
 #include "util.h"
 
 /* Kernel-internal restart codes (include/linux/errno.h): never seen by user space. */
@@ -269,6 +271,102 @@ int ptrace_find_vdso_syscall(pid_t pid, uint64_t *ret_addr)
 	return -ENOENT;
 }
 
+/*
+ * Self-restoring injection (PTRACE_INJ_FRAME, issue #9). The invariant: at every instant
+ * the task is either in its own context (base registers, its own mask) or at an injected
+ * state from which it gets back to that context by itself: rip at `syscall; ret` (or just
+ * past the syscall, at the `ret`), rsp at an rt_sigframe whose pretcode is rt_sigreturn and
+ * whose context is the base registers (restart already applied), mask, xstate. If crux dies
+ * (exit_ptrace() -> __ptrace_unlink(): SYSCALL_TRACE cleared, the task woken) the injected
+ * syscall runs or completes untraced, `ret` pops pretcode, rt_sigreturn reloads everything.
+ * Window by window (fault_point() marks each):
+ *  - frame_setup writes the frame below the red zone while the task is at base: bytes there
+ *    are dead by the ABI (a signal delivery writes the same frame there), so dying before
+ *    finish restores them changes nothing the task may read.
+ *  - inj_frame_syscall: setregs(injected) first, then SETSIGMASK(~0): a death between them
+ *    runs the syscall with the task's own mask, then sigreturns. Stops are syscall stops
+ *    (PTRACE_SYSCALL), never single-steps: no TF can be left behind. PTRACE_O_TRACESYSGOOD
+ *    makes a stop not yet reaped by waitpid() carry SIGTRAP|0x80 in exit_code, which
+ *    ptrace_report_syscall() cannot send back as a signal when the tracer vanishes (plain
+ *    SIGTRAP would be queued, then delivered once the frame unblocks it: a core dump).
+ *  - finish: from the syscall-exit stop, PTRACE_INTERRUPT + PTRACE_CONT take the task to a
+ *    PTRACE_EVENT_STOP in get_signal() before it returns to user mode (a death meanwhile:
+ *    `ret`, sigreturn). There, mask then base registers: base may be inside an interrupted
+ *    syscall (orig_rax >= 0, rax = -ERESTART*), and only a stop in the signal path has the
+ *    kernel's restart logic run after it, as it did before the dump. Then the stack bytes,
+ *    only once base is in place (else the frame stays: the task still needs it).
+ * Not covered (only if crux dies mid-injection): a task inside an rseq critical section
+ * sigreturns into it without the abort the kernel would have done on its way out; and the
+ * seccomp suspension ends with the tracer, so a task under seccomp runs the injected syscall
+ * through its filters (strict mode kills it): the dump warns about such tasks.
+ */
+static int frame_write_stack(struct ptrace_inj *inj, const uint8_t *buf)
+{
+	ssize_t n = pread(inj->mem_fd, inj->saved, inj->frame_len, (off_t)inj->scratch);
+
+	if (n != (ssize_t)inj->frame_len)
+		return n < 0 ? -errno : -EIO;
+	n = pwrite(inj->mem_fd, buf, inj->frame_len, (off_t)inj->scratch);
+	if (n != (ssize_t)inj->frame_len)
+		return n < 0 ? -errno : -EIO;
+	return 0;
+}
+
+/*
+ * TRACESYSGOOD, keeping the seccomp suspension ptrace_freeze() asks for (SETOPTIONS sets
+ * them all; only CAP_SYS_ADMIN may suspend seccomp: EPERM means the seize could not either).
+ */
+static int frame_options(pid_t tid)
+{
+	long o = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP;
+
+	if (!ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)o))
+		return 0;
+	if (errno == EPERM && !ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)PTRACE_O_TRACESYSGOOD))
+		return 0;
+	return -errno;
+}
+
+static int frame_setup(struct ptrace_inj *inj)
+{
+	_cleanup_free_ struct ptrace_xstate *xs = malloc(sizeof(*xs));
+	struct sigframe_img fi = { 0 };
+	_cleanup_free_ uint8_t *buf = NULL;
+	uint64_t sysret, restorer;
+	char path[64];
+	int err;
+
+	if (!xs)
+		return -ENOMEM;
+	err = sigframe_find_gadgets(inj->tid, &sysret, &restorer);
+	if (!err)
+		err = ptrace_get_xstate(inj->tid, xs);
+	if (!err)
+		err = sigframe_build(&inj->base, inj->sigmask, xs, restorer, &fi);
+	buf = fi.buf;
+	inj->scratch = fi.start;
+	inj->frame = fi.frame;
+	inj->frame_len = fi.len;
+	if (!err)
+		err = sigframe_check_writable(inj->tid, fi.start, inj->base.rsp);
+	if (!err)
+		err = frame_options(inj->tid);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/proc/%d/mem", inj->tid);
+	inj->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	inj->saved = malloc(inj->frame_len);
+	if (inj->mem_fd < 0 || !inj->saved)
+		return inj->mem_fd < 0 ? -errno : -ENOMEM;
+	err = frame_write_stack(inj, buf);
+	if (err) /* nothing or part written, below the red zone: dead bytes, see above */
+		return err;
+	fault_point();
+	inj->insn = sysret;
+	inj->mode = PTRACE_INJ_FRAME;
+	return 0;
+}
+
 int ptrace_inj_init(struct ptrace_inj *inj, pid_t tid, uint64_t insn, enum ptrace_inj_mode mode)
 {
 	int err;
@@ -277,12 +375,21 @@ int ptrace_inj_init(struct ptrace_inj *inj, pid_t tid, uint64_t insn, enum ptrac
 	inj->tid = tid;
 	inj->insn = insn;
 	inj->mode = mode;
+	inj->mem_fd = -1;
 	err = ptrace_getregs(tid, &inj->base);
 	if (err)
 		return err;
 	err = ptrace_get_sigmask(tid, &inj->sigmask);
 	if (err)
 		return err;
+	if (mode == PTRACE_INJ_STEP) {
+		inj->frame_err = frame_setup(inj);
+		if (!inj->frame_err)
+			return 0; /* the mask is blocked with the first injected state */
+		pr_debug("task %d: no self-restoring injection: %s", tid,
+			 strerror(-inj->frame_err));
+		free(TAKE_PTR(inj->saved));
+	}
 	/* SIGKILL and SIGSTOP stay deliverable whatever the mask says. */
 	return ptrace_set_sigmask(tid, ~0ULL);
 }
@@ -318,6 +425,52 @@ static int inj_run(struct ptrace_inj *inj)
 	return 0;
 }
 
+/* Resume to the next syscall stop (entry or exit): SIGTRAP|0x80 with TRACESYSGOOD. */
+static int frame_syscall_stop(struct ptrace_inj *inj)
+{
+	int status, err, tries;
+
+	/* a SIGSTOP racing with the freeze is held back as in inj_run() */
+	for (tries = 0; tries < 4; tries++) {
+		if (ptrace(PTRACE_SYSCALL, inj->tid, NULL, NULL))
+			return -errno;
+		err = ptrace_wait_stop(inj->tid, &status);
+		fault_point();
+		if (err)
+			return err;
+		if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGSTOP || status >> 16)
+			break;
+		inj->held_stop = SIGSTOP;
+	}
+	if (!WIFSTOPPED(status) || WSTOPSIG(status) != (SIGTRAP | 0x80)) {
+		pr_debug("task %d: stop 0x%x, not a syscall stop", inj->tid, status);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int frame_syscall(struct ptrace_inj *inj, ptrace_regs_t *r)
+{
+	int err;
+
+	r->rsp = inj->frame;
+	err = ptrace_setregs(inj->tid, r);
+	if (err)
+		return err;
+	fault_point();
+	if (!inj->injected) {
+		inj->injected = true;
+		err = ptrace_set_sigmask(inj->tid, ~0ULL);
+		if (err)
+			return err;
+		fault_point();
+	}
+	err = frame_syscall_stop(inj); /* entry */
+	if (!err)
+		err = frame_syscall_stop(inj); /* exit: the result is in rax */
+	return err;
+}
+
 int ptrace_inj_syscall(struct ptrace_inj *inj, long nr, const uint64_t args[6], long *ret_rax)
 {
 	ptrace_regs_t r = inj->base;
@@ -333,16 +486,19 @@ int ptrace_inj_syscall(struct ptrace_inj *inj, long nr, const uint64_t args[6], 
 	r.r10 = args[3];
 	r.r8 = args[4];
 	r.r9 = args[5];
-	err = ptrace_setregs(inj->tid, &r);
-	if (err)
-		return err;
-	err = inj_run(inj);
+	if (inj->mode == PTRACE_INJ_FRAME) {
+		err = frame_syscall(inj, &r);
+	} else {
+		err = ptrace_setregs(inj->tid, &r);
+		if (!err)
+			err = inj_run(inj);
+	}
 	if (err)
 		return err;
 	err = ptrace_getregs(inj->tid, &r);
 	if (err)
 		return err;
-	want_rip = inj->insn + (inj->mode == PTRACE_INJ_STEP ? 2 : 3);
+	want_rip = inj->insn + (inj->mode == PTRACE_INJ_INT3 ? 3 : 2);
 	if (r.rip != want_rip) {
 		pr_debug("task %d: syscall %ld ended at rip %llx, not %llx", inj->tid, nr, r.rip,
 			 (unsigned long long)want_rip);
@@ -353,11 +509,64 @@ int ptrace_inj_syscall(struct ptrace_inj *inj, long nr, const uint64_t args[6], 
 	return 0;
 }
 
+/* From wherever the task stopped, to a PTRACE_EVENT_STOP in the signal path (see above). */
+static int frame_to_event_stop(struct ptrace_inj *inj)
+{
+	int status, err, i;
+
+	err = ptrace_interrupt(inj->tid);
+	fault_point();
+	for (i = 0; !err && i < 4; i++) {
+		err = ptrace_cont(inj->tid, 0);
+		if (!err)
+			err = ptrace_wait_stop(inj->tid, &status);
+		fault_point();
+		if (!err && status >> 16 == PTRACE_EVENT_STOP)
+			return 0;
+		if (!err && WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP)
+			inj->held_stop = SIGSTOP; /* queued again by ptrace_inj_finish() */
+	}
+	return err ? err : -EPROTO;
+}
+
+static int frame_finish(struct ptrace_inj *inj)
+{
+	int err = 0;
+
+	if (inj->injected) {
+		err = frame_to_event_stop(inj);
+		if (!err)
+			err = ptrace_set_sigmask(inj->tid, inj->sigmask);
+		fault_point();
+		if (!err)
+			err = ptrace_setregs(inj->tid, &inj->base);
+		fault_point();
+		if (!err)
+			inj->injected = false;
+	}
+	/* the frame stays as long as the task may still need it */
+	if (!inj->injected && pwrite(inj->mem_fd, inj->saved, inj->frame_len,
+				     (off_t)inj->scratch) != (ssize_t)inj->frame_len)
+		err = err ?: -EIO;
+	fault_point();
+	return err;
+}
+
 int ptrace_inj_finish(struct ptrace_inj *inj)
 {
-	int err = ptrace_setregs(inj->tid, &inj->base);
-	int err2 = ptrace_set_sigmask(inj->tid, inj->sigmask);
+	int err, err2;
 
+	if (inj->mode == PTRACE_INJ_FRAME) {
+		err = frame_finish(inj);
+		err2 = 0;
+	} else {
+		err = ptrace_setregs(inj->tid, &inj->base);
+		err2 = ptrace_set_sigmask(inj->tid, inj->sigmask);
+	}
+	if (inj->mem_fd >= 0)
+		close(inj->mem_fd);
+	inj->mem_fd = -1;
+	free(TAKE_PTR(inj->saved));
 	/* pending again: delivered (a group stop) once the task is let go */
 	if (inj->held_stop && syscall(SYS_tkill, inj->tid, inj->held_stop))
 		err2 = err2 ? err2 : -errno;

@@ -85,6 +85,7 @@ int ptrace_find_vdso_syscall(pid_t pid, uint64_t *ret_addr);
 enum ptrace_inj_mode {
 	PTRACE_INJ_STEP, /* single-step over an existing syscall instruction */
 	PTRACE_INJ_INT3, /* run a `syscall; int3` trampoline to its int3 */
+	PTRACE_INJ_FRAME, /* self-restoring: `syscall; ret` over an rt_sigframe (sigframe.h) */
 };
 
 struct ptrace_inj {
@@ -95,11 +96,25 @@ struct ptrace_inj {
 	uint64_t sigmask; /* the task's own mask, put back by ptrace_inj_finish() */
 	unsigned long nr_calls; /* syscalls injected so far */
 	int held_stop; /* a SIGSTOP taken from the task while injecting: queued again at finish */
+	/* PTRACE_INJ_FRAME only */
+	int frame_err; /* why PTRACE_INJ_STEP could not become PTRACE_INJ_FRAME (-errno) */
+	int mem_fd; /* /proc/TID/mem, read-write */
+	bool injected; /* the task sits at an injected state: rip in the gadget, rsp at frame */
+	uint64_t frame; /* the rt_sigframe below the red zone: rsp while injecting */
+	uint64_t scratch; /* SIGFRAME_SCRATCH (256) bytes below it, for syscall results */
+	uint8_t *saved; /* the stack bytes they cover, put back by ptrace_inj_finish() */
+	size_t frame_len;
 };
 
 /*
  * Fill inj->base from the stopped task and block every signal in it (PTRACE_SETSIGMASK) so
  * that nothing is delivered between injected syscalls; pending signals stay queued.
+ * PTRACE_INJ_STEP (dump time) becomes PTRACE_INJ_FRAME whenever the task has both gadgets
+ * and room on its stack (insn is then ignored); inj->frame_err says why not otherwise. In
+ * that mode the options become PTRACE_O_TRACESYSGOOD (a dumped task is seized with none),
+ * and the mask is blocked only while the task sits at an injected state. The syscalls
+ * injected that way must be harmless if they run with no tracer: crux can die at any time.
+ * Call ptrace_inj_finish() whatever happened.
  */
 int ptrace_inj_init(struct ptrace_inj *inj, pid_t tid, uint64_t insn, enum ptrace_inj_mode mode);
 /*

@@ -28,6 +28,7 @@ struct rst_pagerun {
 	uint64_t vaddr;
 	uint64_t nr_pages;
 	uint64_t off; /* byte offset in pages-<id>.img */
+	int fd; /* that pages image: of this image or of a parent (restore_chain.c) */
 };
 
 /* A thread other than the leader: core-<tid>.img, made by clone3 injected in the leader. */
@@ -48,7 +49,6 @@ struct rst_task {
 	size_t n_fds;
 	struct rst_pagerun *runs;
 	size_t n_runs;
-	int pages_fd; /* pages-<id>.img, read-only */
 	bool created;
 	bool zombie; /* dumped as a zombie: only core (tc) is loaded; made to exit at restore */
 	struct inj inj;
@@ -60,6 +60,14 @@ struct rst_task {
 int rst_load(const struct rst_opts *opts, struct rst_set **ret);
 void rst_set_free(struct rst_set *set);
 const char *rst_reg_name(const struct rst_set *set, uint32_t id);
+
+/*
+ * restore_chain.c: open the chain of parent images; resolve a task's pages to the newest
+ * image holding each (t->runs); close them all.
+ */
+int rst_chain_open(struct rst_set *set);
+int rst_chain_pages(struct rst_set *set, struct rst_task *t);
+void rst_chain_close(struct rst_set *set);
 
 /* restore_run.c: create, fork, rebuild and let go (all or nothing); 0 or -errno, logged. */
 int rst_run(struct rst_set *set);
@@ -84,6 +92,16 @@ int rst_files_in_task(const struct rst_set *set, const struct rst_task *t);
 int rst_files_finish(struct rst_set *set);
 void rst_files_abort(struct rst_set *set);
 void rst_files_release(struct rst_set *set);
+
+/*
+ * restore_attrs.c: oom_score_adj, subreaper, personality, THP disable (rst_task_attrs);
+ * dumpable, after the credentials (rst_task_attrs_late); timer slack and no_new_privs of
+ * one thread (inj: the thread's); validation of what crux may not set.
+ */
+void rst_attrs_check(struct rst_set *set);
+int rst_task_attrs(struct rst_set *set, struct rst_task *t);
+int rst_task_attrs_late(struct rst_set *set, struct rst_task *t);
+int rst_thread_attrs(const struct rst_task *t, struct inj *inj);
 
 /* restore_tree.c: fork the tree with its pids; every task stops ready for injection. */
 int rst_tree_create(struct rst_set *set);

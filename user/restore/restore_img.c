@@ -27,13 +27,7 @@
 #include "fs.pb-c.h"
 #include "ids.pb-c.h"
 #include "mm.pb-c.h"
-#include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
-
-#define PE_PARENT 1
-#define PE_LAZY 2
-#define PE_PRESENT 4
-#define PAGE_SZ 4096ULL
 
 /* Exactly one message. */
 static int read_one(struct rst_set *set, enum img_type t, unsigned long key,
@@ -143,82 +137,6 @@ static int load_fds(struct rst_set *set, struct rst_task *t, uint32_t files_id)
 	return err;
 }
 
-static int add_run(struct rst_set *set, struct rst_task *t, const PagemapEntry *e, size_t *cap,
-		   uint64_t *off)
-{
-	uint64_t nr = e->has_nr_pages ? e->nr_pages : e->compat_nr_pages;
-	uint32_t fl = e->has_flags ? e->flags : (e->in_parent ? PE_PARENT : PE_PRESENT);
-
-	if (!(fl & PE_PRESENT)) {
-		pr_err("image %s: pagemap-%d.img: pages at %#llx are not in this image (flags %#x: "
-		       "incremental or lazy images are not supported)",
-		       imgdir_path(set->dir), t->pid, (unsigned long long)e->vaddr, fl);
-		return -EOPNOTSUPP;
-	}
-	if (rst_grow((void **)&t->runs, t->n_runs, cap, sizeof(*t->runs)))
-		return -ENOMEM;
-	t->runs[t->n_runs++] = (struct rst_pagerun){ e->vaddr, nr, *off };
-	*off += nr * PAGE_SZ;
-	return 0;
-}
-
-/* pagemap-<pid>.img: a pagemap_head, then pagemap_entry runs; pages-<id>.img stays open. */
-static int load_pages(struct rst_set *set, struct rst_task *t)
-{
-	struct img *img = NULL;
-	PagemapHead *head = NULL;
-	PagemapEntry *e;
-	uint64_t off = 0;
-	size_t cap = 0;
-	struct stat st;
-	char name[64];
-	uint32_t id;
-	int err;
-
-	img_name(IMG_PAGEMAP, t->pid, name, sizeof(name));
-	err = img__open(imgdir_fd(set->dir), IMG_PAGEMAP, t->pid, IMG_READ, &img);
-	if (err)
-		return rst_img_fail(set, err, name);
-	err = img_read_one(img, &pagemap_head__descriptor, (void **)&head);
-	if (err == 0) {
-		pr_err("image %s: %s is empty", imgdir_path(set->dir), name);
-		err = -EBADMSG;
-	}
-	if (err < 0) {
-		if (err != -EBADMSG || !head)
-			rst_img_fail(set, err, name);
-		img__close(img);
-		return err;
-	}
-	id = head->pages_id;
-	pb_free(head);
-	while ((err = img_read_one(img, &pagemap_entry__descriptor, (void **)&e)) == 1) {
-		err = add_run(set, t, e, &cap, &off);
-		pb_free(e);
-		if (err)
-			break;
-	}
-	if (err < 0 && err != -EOPNOTSUPP)
-		rst_img_fail(set, err, name);
-	img__close(img);
-	if (err < 0)
-		return err;
-	img_name(IMG_PAGES, id, name, sizeof(name));
-	t->pages_fd = openat(imgdir_fd(set->dir), name, O_RDONLY | O_CLOEXEC);
-	if (t->pages_fd < 0) {
-		err = -errno;
-		pr_perror("image %s: cannot open %s", imgdir_path(set->dir), name);
-		return err;
-	}
-	if (fstat(t->pages_fd, &st) == 0 && (uint64_t)st.st_size < off) {
-		pr_err("image %s: %s holds %lld bytes, pagemap-%d.img needs %llu (truncated image)",
-		       imgdir_path(set->dir), name, (long long)st.st_size, t->pid,
-		       (unsigned long long)off);
-		return -EBADMSG;
-	}
-	return 0;
-}
-
 /* core-<tid>.img of every thread but the leader: registers and thread_core. */
 static int load_threads(struct rst_set *set, struct rst_task *t)
 {
@@ -282,7 +200,7 @@ static int load_task(struct rst_set *set, struct rst_task *t)
 		err = load_fds(set, t, ids->files_id);
 	pb_free(ids);
 	if (!err)
-		err = load_pages(set, t);
+		err = rst_chain_pages(set, t);
 	return err;
 }
 
@@ -325,7 +243,6 @@ static int load_tree(struct rst_set *set)
 		t->pgid = p->pgid;
 		t->sid = p->sid;
 		t->parent = -1;
-		t->pages_fd = -1;
 		if (!err)
 			err = take_threads(set, t, p);
 		for (j = 0; j < i; j++)
@@ -377,6 +294,7 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 
 	if (!set)
 		return -ENOMEM;
+	set->guard.fd = -1; /* started by do_restore() */
 	set->opts = opts;
 	err = imgdir__open(opts->dir, &set->dir);
 	if (err) {
@@ -385,11 +303,13 @@ int rst_load(const struct rst_opts *opts, struct rst_set **ret)
 			       "dump again",
 			       opts->dir);
 		else
-			pr_err("cannot open image directory %s: %s", opts->dir, strerror(-err));
+			pr_err("%s", img_error()); /* names the directory and the file */
 		free(set);
 		return err;
 	}
-	err = load_files(set);
+	err = rst_chain_open(set);
+	if (!err)
+		err = load_files(set);
 	if (!err)
 		err = load_tree(set);
 	for (i = 0; !err && i < set->n_tasks; i++)
@@ -424,9 +344,8 @@ void rst_set_free(struct rst_set *set)
 		free(t->threads);
 		free(t->fds);
 		free(t->runs);
-		if (t->pages_fd >= 0)
-			close(t->pages_fd);
 	}
+	rst_chain_close(set);
 	free(set->tasks);
 	rst_files_release(set);
 	for (i = 0; i < set->n_files; i++)

@@ -21,6 +21,7 @@
 #include "restore.h"
 #include "util.h"
 
+#include "crux_task.pb-c.h"
 #include "mm.pb-c.h"
 
 /* vma_entry.status bits (criu-images.md §8). */
@@ -285,7 +286,7 @@ static int fill_pages(struct rst_task *t)
 
 		while (done < len) {
 			size_t n = MIN(FILL_CHUNK, len - done);
-			ssize_t got = pread(t->pages_fd, buf, n, (off_t)(run->off + done));
+			ssize_t got = pread(run->fd, buf, n, (off_t)(run->off + done));
 			int err;
 
 			if (got != (ssize_t)n)
@@ -340,6 +341,35 @@ static int set_mm(struct rst_set *set, struct rst_task *t)
 	return err;
 }
 
+/*
+ * The madvise() flags and mlock() of each VMA (smaps VmFlags at dump), once its pages are
+ * in: a lock then holds the restored contents, and the advice splits merged VMAs back.
+ * Then mlockall()'s hold on future mappings.
+ */
+static int advise_all(struct rst_task *t)
+{
+	size_t i;
+	int adv, err = 0;
+
+	for (i = 0; i < t->mm->n_vmas && !err; i++) {
+		const VmaEntry *v = t->mm->vmas[i];
+		uint64_t len = v->end - v->start;
+
+		if (v->status & (VMA_VSYSCALL | VMA_VDSO | VMA_VVAR))
+			continue;
+		for (adv = 0; adv < 64 && !err && v->has_madv; adv++)
+			if (v->madv & (1ULL << adv))
+				err = sys_ok(t, inj_sys3(&t->inj, SYS_madvise, v->start, len, adv),
+					     "madvise", v->start);
+		if (!err && (v->flags & MAP_LOCKED))
+			err = sys_ok(t, inj_sys2(&t->inj, SYS_mlock, v->start, len), "mlock",
+				     v->start);
+	}
+	if (!err && t->crux && t->crux->has_mlockall && t->crux->mlockall)
+		err = sys_ok(t, inj_sys1(&t->inj, SYS_mlockall, t->crux->mlockall), "mlockall", 0);
+	return err;
+}
+
 int rst_task_memory(struct rst_set *set, struct rst_task *t)
 {
 	int err;
@@ -349,6 +379,8 @@ int rst_task_memory(struct rst_set *set, struct rst_task *t)
 		err = map_all(set, t);
 	if (!err)
 		err = fill_pages(t);
+	if (!err)
+		err = advise_all(t);
 	if (!err)
 		err = set_mm(set, t);
 	if (t->inj.err && !err)

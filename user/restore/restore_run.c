@@ -3,7 +3,8 @@
  * The restore once everything is validated: create all objects, fork the tree with its
  * pids, rebuild each task by injected syscalls, and let them go. All or nothing: any
  * failure after creation began kills and reaps every task crux created and undoes what the
- * fd kinds did outside them (socket names bound).
+ * fd kinds did outside them (socket names bound); if crux is killed, the restore guard
+ * (restore_guard.h) does it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -104,6 +105,37 @@ static int rebuild_tasks(struct rst_set *set)
 	return 0;
 }
 
+/* A pid the image needs (a task or one of its threads): the guard must not hold it. */
+static bool pid_needed(pid_t pid, void *arg)
+{
+	const struct rst_set *set = arg;
+	size_t i, j;
+
+	for (i = 0; i < set->n_tasks; i++) {
+		if (set->tasks[i].pid == pid)
+			return true;
+		for (j = 0; j < set->tasks[i].n_threads; j++)
+			if (set->tasks[i].threads[j].tid == pid)
+				return true;
+	}
+	return false;
+}
+
+/* Every task created so far goes on the guard's list (a pidfd each). */
+static int guard_tasks(struct rst_set *set)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < set->n_tasks; i++) {
+		err = rst_guard_task(&set->guard, set->tasks[i].pid);
+		if (err)
+			return pr_err_ret(err, "pid %d: cannot hand it to the restore guard: %s",
+					  set->tasks[i].pid, strerror(-err));
+	}
+	return 0;
+}
+
 int rst_run(struct rst_set *set)
 {
 	int err;
@@ -115,14 +147,22 @@ int rst_run(struct rst_set *set)
 		pr_err("no free address range for the restore trampoline");
 		return err;
 	}
+	err = rst_guard_start(&set->guard, pid_needed, set);
+	if (err) {
+		pr_err("cannot start the restore guard: %s", strerror(-err));
+		return err;
+	}
 	err = inj_tramp_map(set->tramp);
 	if (err) {
 		pr_err("cannot map the restore trampoline: %s", strerror(-err));
+		rst_guard_abort(&set->guard);
 		return err;
 	}
 	err = rst_files_create(set);
 	if (!err)
 		err = rst_tree_create(set);
+	if (!err)
+		err = guard_tasks(set);
 	rst_files_close(set); /* the tasks hold their own copies now */
 	inj_tramp_unmap(set->tramp);
 	set->t_tree = now_ns();
@@ -130,10 +170,13 @@ int rst_run(struct rst_set *set)
 		err = rebuild_tasks(set);
 	set->t_done = now_ns();
 	if (err) {
+		/* the guard first: rst_tree_kill() reaps every child, the guard too */
+		rst_guard_abort(&set->guard);
 		rst_tree_kill(set);
 		rst_files_abort(set);
 		return err;
 	}
+	rst_guard_commit(&set->guard);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	setrlimit(RLIMIT_NOFILE, &set->nofile);
 	return 0;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "restore: "
+#include "lock.h"
 #include "log.h"
 #include "restore.h"
 #include "util.h"
@@ -404,9 +405,12 @@ static int create_threads(const struct rst_set *set, struct rst_task *t)
 	}
 	/* every thread exists and has no filter yet: the shared ones go to all at once */
 	err = rst_seccomp_install_common(set, t, common);
-	for (i = 0; !err && i < t->n_threads; i++)
+	for (i = 0; !err && i < t->n_threads; i++) {
 		err = thread_state(set, &t->threads[i].inj, t->pid, t->threads[i].core,
 				   t->core->tc->blk_sigset, common);
+		if (!err)
+			err = rst_thread_attrs(t, &t->threads[i].inj);
+	}
 	return err;
 }
 
@@ -419,6 +423,8 @@ int rst_task_state(struct rst_set *set, struct rst_task *t)
 	if (!err)
 		err = set_fs(set, t);
 	if (!err)
+		err = rst_locks_posix(set, t->pid, &t->inj);
+	if (!err)
 		err = set_sigactions(t, tc);
 	if (!err && set->sync_fd >= 0)
 		inj_sys1(&t->inj, SYS_close, set->sync_fd);
@@ -430,10 +436,16 @@ int rst_task_state(struct rst_set *set, struct rst_task *t)
 	if (!err)
 		set_rlimits(t, tc->rlimits);
 	if (!err)
+		err = rst_task_attrs(set, t);
+	if (!err)
 		err = create_threads(set, t);
 	if (!err)
 		err = thread_state(set, &t->inj, t->pid, t->core, tc->blk_sigset,
 				   rst_seccomp_common(set, t));
+	if (!err)
+		err = rst_thread_attrs(t, &t->inj);
+	if (!err)
+		err = rst_task_attrs_late(set, t);
 	return err;
 }
 

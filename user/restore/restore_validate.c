@@ -137,5 +137,6 @@ int rst_validate(struct rst_set *set)
 		if (!set->tasks[i].zombie) /* a zombie is only its pid, checked above */
 			check_memory(set, &set->tasks[i]);
 	rst_files_validate(set);
+	rst_attrs_check(set);
 	return set->problems;
 }
