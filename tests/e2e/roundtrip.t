@@ -29,7 +29,7 @@ echo "1..$((4 * $(echo $targets | wc -w)))"
 
 # Fields that differ for a reason (see above).
 KNOWN='^[<>] files\.img #[0-9]+\.usk\.backlog = '
-EXPECTED='\.tc\.flags = |\.reg\.size = |\.(gpregs|fpregs)\.|\.xsave = |\.timers\.[a-z]+\.v(sec|usec) = |\.pipe_id = |\.usk\.(ino|peer) = |^crux-ext\.img .*\.(ino|peer_ino) = |\.mm_brk = '
+EXPECTED='\.tc\.flags = |\.reg\.size = |\.(gpregs|fpregs)\.|\.xsave = |\.timers\.[a-z]+\.v(sec|usec) = |\.pipe_id = |\.usk\.(ino|peer) = |^(crux/)?crux-ext\.img .*\.(ino|peer_ino) = |\.mm_brk = '
 
 for tg in $targets; do
 	tgt=${tg%%:*}
