@@ -14,7 +14,8 @@
  * task, read in full by one reader: nothing to lose). iter_task_file_refs, attached the
  * same way, gives one struct crux_file_ref per fd: how many references its open file has,
  * so the dumper can tell a pipe or socket also held outside the tree. iter_task_file_icons
- * lists the connections waiting in the accept queue of each listener.
+ * lists the connections waiting in the accept queue of each listener; iter_task_file_fdmsgs
+ * where each message carrying fds starts in a stream socket's receive queue.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -320,5 +321,57 @@ int iter_task_file_icons(struct bpf_iter__task_file *ctx)
 	w.r.fd = ctx->fd;
 	w.r.qlen = sk->sk_receive_queue.qlen;
 	bpf_loop(CRUX_MAX_ICONS, icon_step, &w, 0);
+	return 0;
+}
+
+/* The walk of one stream socket's receive queue, carried through bpf_loop. */
+struct fdmsg_walk {
+	struct seq_file *seq;
+	__u64 head;
+	__u64 skb;
+	struct crux_fdmsg_rec r;
+};
+
+static long fdmsg_step(__u32 idx, void *data)
+{
+	struct fdmsg_walk *w = data;
+	struct unix_skb_parms cb;
+	struct sk_buff *v;
+	__u32 len;
+
+	if (!w->skb || w->skb == w->head)
+		return 1;
+	v = btf_view(w->skb, struct sk_buff);
+	if (bpf_probe_read_kernel(&cb, sizeof(cb), v->cb))
+		return 1;
+	/* what a reader already took of a partly read skb is not in the queue any more */
+	len = v->len - cb.consumed;
+	if (cb.fp) {
+		w->r.len = len;
+		bpf_seq_write(w->seq, &w->r, sizeof(w->r));
+	}
+	w->r.off += len;
+	w->skb = (__u64)v->next;
+	return 0;
+}
+
+/* Read without the queue's lock, as the task is frozen (the dumper's own copies too). */
+SEC("iter/task_file")
+int iter_task_file_fdmsgs(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct task_struct *task = ctx->task;
+	struct fdmsg_walk w = {};
+	struct sock *sk;
+
+	if (!file || !task || !(sk = iter_file_unix_sk(file)) || sk->sk_type != SOCK_STREAM ||
+	    sk_state(sk) == TCP_LISTEN)
+		return 0;
+	w.seq = ctx->meta->seq;
+	w.head = (__u64)&sk->sk_receive_queue;
+	w.skb = (__u64)btf_view(w.head, struct sk_buff_head)->next;
+	w.r.ino = sk_ino(sk);
+	w.r.fd = ctx->fd;
+	bpf_loop(CRUX_MAX_FDMSG_WALK, fdmsg_step, &w, 0);
 	return 0;
 }

@@ -172,6 +172,21 @@ struct crux_icon_rec {
 	__u32 qlen; /* the queue's length: more than listed when capped */
 };
 
+/* Most messages the tree iterator walks in one stream socket's receive queue. */
+#define CRUX_MAX_FDMSG_WALK 65536
+
+/*
+ * A message carrying fds (SCM_RIGHTS) in the receive queue of a stream unix socket of the
+ * filtered process (bpf/crux_iter.bpf.c iter_task_file_fdmsgs): where it starts, counted
+ * as SO_PEEK_OFF counts, since a stream peek glues it to the bytes written before it.
+ */
+struct crux_fdmsg_rec {
+	__u64 ino;
+	__u64 off; /* bytes queued before it */
+	__u32 len;
+	__s32 fd;
+};
+
 /* What a struct crux_file_ref describes. */
 enum crux_file_kind {
 	CRUX_FILE_OTHER = 0,
@@ -207,6 +222,7 @@ _Static_assert(sizeof(struct crux_fd_rec) == 288, "crux_fd_rec layout");
 _Static_assert(sizeof(struct crux_file_ref) == 48, "crux_file_ref layout");
 _Static_assert(sizeof(struct crux_icon_rec) == 32, "crux_icon_rec layout");
 _Static_assert(sizeof(struct crux_recheck) == 16, "crux_recheck layout");
+_Static_assert(sizeof(struct crux_fdmsg_rec) == 24, "crux_fdmsg_rec layout");
 #endif
 
 #endif /* CRUX_ABI_H */

@@ -31,9 +31,9 @@ echo "1..9"
 
 "$CRUX" track -d --reconcile-ms 0 --pin-dir "$PIN" >/dev/null 2>&1
 t "tracker started"
-[ "$(ls "$PIN" | grep -c '^prog_iter_task_file_')" = 3 ]
-t "three tree iterator programs pinned"
-! ls "$PIN" | grep -q '^link_iter_task_file_\(tree\|refs\|icons\)$'
+[ "$(ls "$PIN" | grep -c '^prog_iter_task_file_')" = 4 ]
+t "four tree iterator programs pinned"
+! ls "$PIN" | grep -q '^link_iter_task_file_\(tree\|refs\|icons\|fdmsgs\)$'
 t "and none of them attached"
 
 "$TGT" kinds "$tmp" </dev/null >/dev/null 2>&1 &

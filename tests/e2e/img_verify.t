@@ -4,7 +4,7 @@
 # boundaries (pages: at each page) or with one byte flipped, is refused by crux show and
 # crux restore with a line naming that file; a file added after the dump is refused too;
 # an image rewritten by CRIU's crit (its inventory without crux's checksum list, no
-# crux-task-*.img) is refused as a CRIU image; crit still decodes crux's inventory.img.
+# crux/crux-task-*.img) is refused as a CRIU image; crit still decodes crux's inventory.img.
 # Usage errors found by fuzzing: dump -D '', crux-map peers -1, crux-map who ''.
 . "$(dirname "$0")/dump_lib.sh"
 CRUX_MAP=${CRUX_MAP:-$CRUX_OUT/crux-map}
@@ -85,7 +85,7 @@ ok $? "a file added after the dump is refused by name"
 
 crit decode -i "$img/inventory.img" >"$tdir/inv.json" 2>&1
 ok $? "crit decodes crux's inventory.img (it ignores the checksum list)"
-rm -rf "$c" && cp -r "$img" "$c" && rm "$c"/crux-task-*.img &&
+rm -rf "$c" && cp -r "$img" "$c" && rm -r "$c"/crux &&
 	crit encode -i "$tdir/inv.json" -o "$c/inventory.img"
 refused_both "$c" "is a CRIU image" "CRIU image"
 ok $? "an image with CRIU's inventory is refused as a CRIU image"

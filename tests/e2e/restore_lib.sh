@@ -83,7 +83,24 @@ dump() {
 		kill -9 "$TPID" 2>/dev/null # a failed dump resumes it: nothing would end it
 	fi
 	if [ -e "$d/counter" ]; then cp "$d/counter" "$d/expect"; fi
+	[ $rc = 0 ] && { crit_all "$d/img" || rc=1; }
 	return $rc
+}
+
+# crit_all IMGDIR: Debian's crit decodes every file crux writes there (pages-* are raw
+# memory, which crit does not decode either; crux's own images are in crux/, out of its way).
+crit_all() {
+	local f
+	command -v crit >/dev/null || return 0
+	for f in "$1"/*; do
+		case ${f##*/} in pages-*) continue ;; esac
+		if [ -d "$f" ] || ! crit decode -i "$f" >/dev/null 2>"$1.crit.err"; then
+			[ -d "$f" ] && [ "${f##*/}" = crux ] && continue
+			echo "# crit cannot decode $f:" >&2
+			diag "$1.crit.err"
+			return 1
+		fi
+	done
 }
 
 reap() { # DIR: the dumped target is our child: collect it; wait for the rest of its tree

@@ -30,7 +30,7 @@ echo "1..$((4 * $(echo $targets | wc -w)))"
 
 # Fields that differ for a reason (see above).
 KNOWN='^[<>] files\.img #[0-9]+\.usk\.backlog = '
-EXPECTED='^inventory\.img .*crux_images\[[0-9]+\]\.(size|crc32) = |\.tc\.flags = |\.reg\.size = |\.(gpregs|fpregs)\.|\.xsave = |\.timers\.[a-z]+\.v(sec|usec) = |\.pipe_id = |\.usk\.(ino|peer) = |^crux-ext\.img .*\.(ino|peer_ino) = |\.mm_brk = '
+EXPECTED='^inventory\.img .*crux_images\[[0-9]+\]\.(size|crc32) = |\.tc\.flags = |\.reg\.size = |\.(gpregs|fpregs)\.|\.xsave = |\.timers\.[a-z]+\.v(sec|usec) = |\.pipe_id = |\.usk\.(ino|peer) = |^(crux/)?crux-ext\.img .*\.(ino|peer_ino) = |\.mm_brk = '
 
 for tg in $targets; do
 	tgt=${tg%%:*}

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -26,9 +27,20 @@
 #include "inventory.pb-c.h"
 
 static const char *const kinds[] = {
-	"pstree.img",	  "core-%u.img",  "ids-%u.img",	      "fs-%u.img",     "mm-%u.img",
-	"pagemap-%u.img", "pages-%u.img", "fdinfo-%u.img",    "files.img",     "sk-queues.img",
-	"pipes-data.img", "crux-ext.img", "crux-task-%u.img", "inventory.img",
+	"pstree.img",
+	"core-%u.img",
+	"ids-%u.img",
+	"fs-%u.img",
+	"mm-%u.img",
+	"pagemap-%u.img",
+	"pages-%u.img",
+	"fdinfo-%u.img",
+	"files.img",
+	"sk-queues.img",
+	"pipes-data.img",
+	"crux/crux-ext.img",
+	"crux/crux-task-%u.img",
+	"inventory.img",
 };
 #define KIND_INVENTORY 13
 
@@ -73,8 +85,11 @@ static uint32_t le32(const uint8_t *p)
 
 static void put(int dfd, const char *name, const uint8_t *p, size_t n)
 {
-	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd;
 
+	if (strchr(name, '/'))
+		mkdirat(dfd, "crux", 0700); /* crux's own images are in crux/ */
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
 	if (write(fd, p, n) != (ssize_t)n)

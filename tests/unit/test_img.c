@@ -585,10 +585,11 @@ static void test_names(void)
 	is_str(buf, "fdinfo-7.img", "fdinfo name carries the files id");
 	img_name(IMG_SK_QUEUES, 7, buf, sizeof(buf));
 	is_str(buf, "sk-queues.img", "sk-queues has no key");
-	ok(img_parse_name("crux-task-4242.img", &t, &key) == 0 && t == IMG_CRUX_TASK && key == 4242,
-	   "crux-task-4242.img parses");
-	ok(img_parse_name("crux-ext.img", &t, &key) == 0 && t == IMG_CRUX_EXT,
-	   "crux-ext.img parses");
+	ok(img_parse_name("crux/crux-task-4242.img", &t, &key) == 0 && t == IMG_CRUX_TASK &&
+		   key == 4242,
+	   "crux/crux-task-4242.img parses");
+	ok(img_parse_name("crux/crux-ext.img", &t, &key) == 0 && t == IMG_CRUX_EXT,
+	   "crux/crux-ext.img parses");
 	is_int(img_parse_name("core-.img", &t, &key), -ENOENT, "core-.img is no image name");
 	is_int(img_parse_name("core-1x.img", &t, &key), -ENOENT, "core-1x.img is no image name");
 	is_int(img_parse_name("files.img.tmp", &t, &key), -ENOENT, "files.img.tmp is no image");

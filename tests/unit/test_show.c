@@ -189,7 +189,7 @@ static void test_damage(void)
 	/* inventory.img's sizes and checksums catch them before show parses anything */
 	expect_refusal("truncated-mm", "mm-101.img", 7, -1, 0, "truncated");
 	expect_refusal("bad-length", "files.img", 0, 8, 0xfffffff0u, "is corrupt");
-	expect_refusal("bad-magic", "crux-ext.img", 0, 4, 0x12345678, "is corrupt");
+	expect_refusal("bad-magic", "crux/crux-ext.img", 0, 4, 0x12345678, "is corrupt");
 	expect_refusal("short-payload", "sk-queues.img", 2, -1, 0, "truncated");
 	expect_refusal("empty-core", "core-102.img", -8, -1, 0, "truncated");
 }

@@ -400,7 +400,7 @@ static void show_others(struct show *s)
 		close(fd);
 	while (dir && (de = readdir(dir))) {
 		if (de->d_name[0] == '.' || !img_parse_name(de->d_name, &t, &key) ||
-		    !strcmp(de->d_name, "parent"))
+		    !strcmp(de->d_name, "parent") || !strcmp(de->d_name, IMG_CRUX_DIR))
 			continue;
 		tmp = realloc(names, (n + 1) * sizeof(*names));
 		if (tmp)

@@ -455,6 +455,7 @@ static int tracker_load(const char *pin_dir, struct tracker *t)
 	bpf_program__set_autoload(t->iter->progs.iter_task_file_tree, false);
 	bpf_program__set_autoload(t->iter->progs.iter_task_file_refs, false);
 	bpf_program__set_autoload(t->iter->progs.iter_task_file_icons, false);
+	bpf_program__set_autoload(t->iter->progs.iter_task_file_fdmsgs, false);
 	err = crux_iter_bpf__load(t->iter);
 	if (err)
 		return pr_err_ret(err, "cannot load the iterator BPF programs: %s (try -v)",

@@ -126,10 +126,76 @@ static int collect_fd(struct dump_ctx *ctx, struct pstree_task *t, int fd)
 	return f->kind->collect ? f->kind->collect(ctx, f) : 0;
 }
 
+/*
+ * A file outside every fd table (ctx->add_fileless): collected as an fd of crux's own,
+ * fd being crux's copy, so that kcmp() finds it again in a task or among earlier ones.
+ */
+static int add_fileless(struct dump_ctx *ctx, int fd, uint32_t *ret_id)
+{
+	char what[32], path[64];
+	struct dump_fd *f;
+	size_t idx;
+	int err;
+
+	f = fd_add(ctx);
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	idx = (size_t)(f - ctx->fds);
+	f->pid = getpid();
+	f->fd = fd;
+	f->stolen = fd;
+	f->inflight = true;
+	snprintf(what, sizeof(what), "fd/%d", fd);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	err = proc_readlink(f->pid, what, &f->link);
+	if (err)
+		return pr_err_ret(err, "a file in flight: cannot read it: %s", strerror(-err));
+	if (fstat(fd, &f->st))
+		return pr_perror_ret("a file in flight (%s): cannot stat it", f->link);
+	err = proc_parse_fdinfo(f->pid, fd, &f->fi);
+	if (err)
+		return pr_err_ret(err, "a file in flight (%s): cannot read its fdinfo", f->link);
+	f->fi.flags &= ~O_CLOEXEC;
+	err = fd_kind(ctx, f, -1);
+	if (err)
+		return err;
+	fd_dedup(ctx, f);
+	*ret_id = f->file_id;
+	if (!f->primary) {
+		close(f->stolen);
+		f->stolen = -1;
+		return 0;
+	}
+	f = &ctx->fds[idx];
+	return f->kind->collect ? f->kind->collect(ctx, f) : 0;
+}
+
+/* Files reachable only through other files, until no kind finds a new one. */
+static int harvest(struct dump_ctx *ctx)
+{
+	const struct fd_kind *k;
+	size_t i, before;
+	int err;
+
+	do {
+		before = ctx->n_fds;
+		fd_for_each_kind(i, k) {
+			err = k->harvest ? k->harvest(ctx) : 0;
+			if (err)
+				return err;
+		}
+	} while (ctx->n_fds != before);
+	return 0;
+}
+
 int dump_fds_collect(struct dump_ctx *ctx)
 {
 	size_t i, j, n;
 	int err, failed = 0;
+
+	ctx->add_fileless = add_fileless;
 
 	for (i = 0; i < ctx->tree.n; i++) {
 		_cleanup_free_ int *fds = NULL;
@@ -148,7 +214,7 @@ int dump_fds_collect(struct dump_ctx *ctx)
 				failed = err;
 		}
 	}
-	return failed;
+	return failed ? failed : harvest(ctx);
 }
 
 int dump_fds_check(struct dump_ctx *ctx)
@@ -166,6 +232,28 @@ int dump_fds_check(struct dump_ctx *ctx)
 			failed = err;
 	}
 	return failed;
+}
+
+/*
+ * A reference no process holds, on a file the dump found in flight: the message holding
+ * it is dumped with it (the count cannot tell two messages from one: any in flight will do).
+ */
+static bool in_flight(struct dump_ctx *ctx, const struct shared_end *e)
+{
+	size_t i;
+
+	if (e->holder)
+		return false;
+	for (i = 0; i < ctx->n_fds; i++) {
+		const struct dump_fd *f = &ctx->fds[i];
+
+		if (f->inflight && f->st.st_ino == e->ino &&
+		    (e->socket ? S_ISSOCK(f->st.st_mode) :
+				 S_ISFIFO(f->st.st_mode) &&
+					 ((f->fi.flags & O_ACCMODE) == O_RDONLY) == e->pipe_read))
+			return true;
+	}
+	return false;
 }
 
 int dump_check_shared(struct dump_ctx *ctx)
@@ -189,10 +277,13 @@ int dump_check_shared(struct dump_ctx *ctx)
 		return pr_err_ret(err, "cannot count the references to the tree's files: %s",
 				  strerror(-err));
 	for (i = 0; i < n; i++) {
+		if (in_flight(ctx, &ends[i]))
+			continue;
 		shared_format(&ends[i], dump_comm(ctx, ends[i].pid), msg, sizeof(msg));
 		pr_err("%s", msg);
+		err = -EXDEV;
 	}
-	return n ? -EXDEV : 0;
+	return err;
 }
 
 static int write_fdinfo(struct dump_ctx *ctx, pid_t pid)

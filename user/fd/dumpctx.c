@@ -37,7 +37,10 @@ const char *dump_comm(struct dump_ctx *ctx, pid_t pid)
 
 const char *dump_fd_desc(struct dump_ctx *ctx, const struct dump_fd *f, char *buf, size_t sz)
 {
-	snprintf(buf, sz, "pid %d (%s) fd %d", f->pid, dump_comm(ctx, f->pid), f->fd);
+	if (f->inflight)
+		snprintf(buf, sz, "a file in flight (%s)", f->link ? f->link : "?");
+	else
+		snprintf(buf, sz, "pid %d (%s) fd %d", f->pid, dump_comm(ctx, f->pid), f->fd);
 	return buf;
 }
 

@@ -58,6 +58,12 @@ struct dump_fd {
 	struct proc_fdinfo fi;
 	char *link; /* readlink of /proc/PID/fd/N */
 	int stolen; /* pidfd_getfd copy (primary fds of kinds that steal, sockets), or -1 */
+	/*
+	 * A file found in flight (an SCM_RIGHTS message not received yet), not in a task's fd
+	 * table: pid is crux's own and fd its copy (stolen), so kcmp() still finds the same
+	 * file held by a task. Never written to an fdinfo image.
+	 */
+	bool inflight;
 };
 
 struct dump_ctx {
@@ -100,6 +106,13 @@ struct dump_ctx {
 	/* summary */
 	uint64_t t_freeze, t_frozen; /* now_ns() at the freeze; how long the tree was frozen */
 	uint64_t nr_pages;
+
+	/*
+	 * The driver's: a file a kind found outside every fd table (an fd in flight, given
+	 * to crux by a peek); fd is taken over (kept or closed). *ret_id is its file id, shared
+	 * with the task fd or earlier fileless file on the same open file description.
+	 */
+	int (*add_fileless)(struct dump_ctx *ctx, int fd, uint32_t *ret_id);
 };
 
 /* The slot of a kind's private state by its key (kstate.h); NULL if all are taken. */

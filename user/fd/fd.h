@@ -52,6 +52,13 @@ struct fd_kind {
 	 * check() and write() need; refuse (logged, -errno) what this kind can't dump.
 	 */
 	int (*collect)(struct dump_ctx *ctx, struct dump_fd *f);
+	/*
+	 * After every task's fds: files reachable only through this kind's files (fds in
+	 * flight in a socket's queue), handed to ctx->add_fileless(), which collects them
+	 * like any fd. Called again while any kind found a new file: it must look only at
+	 * files it has not looked at yet.
+	 */
+	int (*harvest)(struct dump_ctx *ctx);
 	/* Self-containment over everything collected: report every offender, then fail. */
 	int (*check)(struct dump_ctx *ctx);
 	/* file_entry records (dump_write_file_entry()) and the kind's own images. */

@@ -96,16 +96,19 @@ int fd_kind_of(const char *desc, const char *link, const struct stat *st, int pi
 	socklen_t l = sizeof(p.family);
 	char what[96];
 	int s = -1, err = -EOPNOTSUPP;
+	bool own = true; /* s was taken here */
 	size_t i;
 
 	if (S_ISSOCK(st->st_mode)) {
-		/* the family is only known from the socket itself */
-		s = pidfd_getfd(pidfd, fd, 0);
+		/* the family is only known from the socket itself (a fileless one comes stolen) */
+		own = !stolen || *stolen < 0;
+		s = own ? pidfd_getfd(pidfd, fd, 0) : *stolen;
 		if (s < 0)
 			return errno_why(why, size, "take a copy of", desc, link);
 		if (getsockopt(s, SOL_SOCKET, SO_DOMAIN, &p.family, &l)) {
 			err = errno_why(why, size, "read the family of", desc, link);
-			close(s);
+			if (own)
+				close(s);
 			return err;
 		}
 	}
@@ -122,7 +125,7 @@ int fd_kind_of(const char *desc, const char *link, const struct stat *st, int pi
 	}
 	if (stolen && !err)
 		*stolen = s;
-	else if (s >= 0)
+	else if (s >= 0 && own)
 		close(s);
 	return err;
 }

@@ -241,6 +241,9 @@ static int locks_collect(struct dump_ctx *ctx)
 	if (!*slot)
 		return -ENOMEM;
 	for (i = 0; i < ctx->n_fds; i++) {
+		/* a file in flight that a task holds too: its copy is closed, the task's is read */
+		if (ctx->fds[i].inflight && ctx->fds[i].stolen < 0)
+			continue;
 		err = fd_locks(ctx, &ctx->fds[i]);
 		if (err == -ENOMEM)
 			return err;

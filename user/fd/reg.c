@@ -95,7 +95,7 @@ static void reg_validate(struct rst_set *set)
 		const struct rst_file *f = &set->files[i];
 		const RegFileEntry *r = f->fe->reg;
 
-		if (f->fe->type != FD_TYPES__REG || !r || !f->pid)
+		if (f->fe->type != FD_TYPES__REG || !r || (!f->pid && !f->inflight))
 			continue;
 		if (stat(r->name, &st))
 			rst_problem(set, "pid %d: file %s: %s; put it back before restoring",
@@ -134,8 +134,8 @@ static int reg_create(struct rst_set *set)
 
 		if (f->fe->type != FD_TYPES__REG || !f->fe->reg)
 			continue;
-		/* Only files some task holds open: cwd, exe and mappings are opened later. */
-		if (!f->pid)
+		/* Files some task holds or a message carries: cwd, exe, mappings come later. */
+		if (!f->pid && !f->inflight)
 			continue;
 		err = reg_open(set, f);
 		if (err)

@@ -158,6 +158,7 @@ int rst_read_blobs(struct rst_set *set, enum img_type t,
 		refused = take(msg, &b);
 		pb_free(msg);
 		if (refused) {
+			free(b.rights);
 			err = -EOPNOTSUPP;
 			pr_err("image %s: %s: %s at offset %llu", imgdir_path(set->dir), name,
 			       refused, (unsigned long long)img_offset(img));
@@ -174,6 +175,7 @@ int rst_read_blobs(struct rst_set *set, enum img_type t,
 		b.data = malloc(b.len ? b.len : 1);
 		if (!b.data || rst_grow((void **)&arr, n, &cap, sizeof(*arr))) {
 			free(b.data);
+			free(b.rights);
 			err = -ENOMEM;
 			break;
 		}
@@ -200,7 +202,9 @@ void rst_blobs_free(struct rst_blob *b, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(b[i].data);
+		free(b[i].rights);
+	}
 	free(b);
 }

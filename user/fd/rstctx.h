@@ -43,6 +43,7 @@ struct rst_file {
 	int ctl_fd; /* -1 until created */
 	void *priv; /* the kind's, per file (e.g. a unix socket's external record) */
 	pid_t pid; /* the first task holding it in its fd table, 0 if none */
+	bool inflight; /* sent in a queued message (SCM_RIGHTS): created even if no task holds it */
 	uint32_t fd; /* at this fd number */
 };
 
@@ -58,6 +59,8 @@ struct rst_blob {
 	uint32_t extra; /* pipes: pipe size (0: unknown) */
 	size_t len;
 	void *data;
+	uint32_t *rights; /* sk-queues: file ids of the fds in flight it carries, malloc'ed */
+	uint32_t n_rights;
 };
 
 struct rst_set {

@@ -5,11 +5,11 @@
  * self-containment verdict of classify.h over the outside sockets mapsrc.h knows (the
  * live map, else sock_diag and /proc: the source crux-map reads too), then files.img
  * entries (with CRIU's extern peer entries), crux-ext.img for accepted externals and
- * sk-queues.img for receive queues, read with MSG_PEEK at SO_PEEK_OFF 0 on a stolen copy (the socket's own offset is put
- * back: it belongs to the socket, not to the fd).
+ * sk-queues.img for receive queues (unix_queue.c).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/sockios.h>
 #include <linux/unix_diag.h>
 #include <stddef.h>
@@ -49,38 +49,6 @@
 #define TCP_ESTABLISHED_ 1
 #define TCP_LISTEN_ 10
 #define USK_EXTERN 1
-#define QUEUE_BUF (1 << 20)
-#define QUEUE_MAX_PACKETS 65536
-
-struct usk_packet {
-	uint32_t len;
-	char *data;
-};
-
-/* One tree socket (one per inode: its primary fd). */
-struct usk {
-	size_t fdi; /* index into ctx->fds */
-	struct sockdiag_unix d;
-	uint32_t listener_ino; /* pending client: the listener it waits on */
-	bool deleted; /* bound path unlinked or replaced */
-	struct stat name_st; /* of the bound path when not deleted */
-	bool has_name_st;
-	struct crux_fd_rec rec; /* the tree iterator's record (has_rec) */
-	bool has_rec;
-	bool has_icons; /* a listener whose accept queue the tree iterator listed (d.icons) */
-	struct usk_packet *q; /* receive queue */
-	size_t nq;
-	const struct classify_result *res;
-};
-
-struct dump_unix {
-	struct usk *v;
-	size_t n, cap;
-	struct mapsrc *src; /* outside sockets: the live map, else sock_diag and /proc */
-	struct classify_report *rep;
-	size_t nr_internal, nr_external, nr_inbound, nr_other; /* summary */
-};
-
 static struct dump_unix *state(struct dump_ctx *ctx)
 {
 	void **slot = dump_kstate(ctx, &fd_unix);
@@ -231,10 +199,37 @@ static int collect_inbound(struct dump_ctx *ctx, struct dump_unix *u,
 	return 0;
 }
 
+/*
+ * A name bound relative to its process's cwd: the socket's own file (SIOCUNIXFILE) says
+ * where it is, as crux sees it; the directory is what precedes the name. *ret malloc'ed.
+ */
+static int relative_dir(int sk, const char *name, char **ret)
+{
+	_cleanup_close_ int pfd = ioctl(sk, SIOCUNIXFILE);
+	_cleanup_free_ char *link = NULL;
+	char what[32];
+	size_t ll, nl = strlen(name);
+	int err;
+
+	if (pfd < 0)
+		return -errno;
+	snprintf(what, sizeof(what), "fd/%d", pfd);
+	err = proc_readlink(getpid(), what, &link);
+	if (err)
+		return err;
+	ll = strlen(link);
+	if (ll > 10 && !strcmp(link + ll - 10, " (deleted)"))
+		ll -= 10;
+	if (ll <= nl + 1 || strncmp(link + ll - nl, name, nl) || link[ll - nl - 1] != '/')
+		return -ENOENT;
+	*ret = strndup(link, ll - nl - 1 ? ll - nl - 1 : 1);
+	return *ret ? 0 : -ENOMEM;
+}
+
 static int check_name(struct dump_ctx *ctx, struct usk *s)
 {
 	const struct dump_fd *f = &ctx->fds[s->fdi];
-	char path[sizeof(s->d.name) + 1], d[96];
+	char path[PATH_MAX], d[96];
 
 	if (!s->d.name_len || s->d.name[0] == 0)
 		return 0; /* unbound or abstract */
@@ -243,129 +238,26 @@ static int check_name(struct dump_ctx *ctx, struct usk *s)
 		return 0;
 	memcpy(path, s->d.name, s->d.name_len);
 	path[s->d.name_len] = 0;
-	if (path[0] != '/')
-		return pr_err_ret(-EOPNOTSUPP,
-				  "%s: unix socket %u is bound to the relative path '%s': relative "
-				  "names are not supported yet",
-				  dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino, path);
+	if (path[0] != '/') {
+		int err = relative_dir(f->stolen, path, &s->name_dir);
+
+		if (err)
+			return pr_err_ret(err,
+					  "%s: unix socket %u is bound to the relative path '%s': "
+					  "cannot tell the directory it was bound in: %s",
+					  dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino, path,
+					  strerror(-err));
+		if (snprintf(path, sizeof(path), "%s/%.*s", s->name_dir, (int)s->d.name_len,
+			     s->d.name) >= (int)sizeof(path))
+			return pr_err_ret(-ENAMETOOLONG, "unix socket %u: %s/%.*s is too long",
+					  s->d.ino, s->name_dir, (int)s->d.name_len, s->d.name);
+	}
 	if (stat(path, &s->name_st) || !s->d.has_vfs || s->name_st.st_ino != s->d.vfs_ino) {
 		s->deleted = true;
 		return 0;
 	}
 	s->has_name_st = true;
 	return 0;
-}
-
-/* Close the fds a peek received (SCM_RIGHTS); true if there were any. */
-static bool drop_passed_fds(struct msghdr *mh)
-{
-	struct cmsghdr *c;
-	bool any = false;
-
-	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		int *fds = (int *)CMSG_DATA(c);
-		size_t k, nf = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (k = 0; k < nf; k++)
-			close(fds[k]);
-		any = true;
-	}
-	return any;
-}
-
-/*
- * Peek at the next message into buf (SO_PEEK_OFF moves past it): 1 and its length, 0 at
- * the end of the queue or of the stream, or -errno (logged).
- */
-static int peek_one(struct dump_ctx *ctx, struct usk *s, int sk, char *buf, size_t *ret_len)
-{
-	const struct dump_fd *f = &ctx->fds[s->fdi];
-	union {
-		char b[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(struct ucred))];
-		struct cmsghdr align;
-	} cbuf;
-	struct iovec iov = { .iov_base = buf, .iov_len = QUEUE_BUF };
-	struct msghdr mh = { .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = cbuf.b,
-			     .msg_controllen = sizeof(cbuf.b) };
-	ssize_t n = recvmsg(sk, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	char d[96];
-
-	if (n < 0 && errno == EAGAIN)
-		return 0;
-	if (n < 0)
-		return pr_perror_ret("%s: cannot read the queue of socket %u",
-				     dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
-	if (n == 0 && s->d.type != SOCK_DGRAM)
-		return 0; /* end of stream: the peer shut down */
-	if (drop_passed_fds(&mh))
-		return pr_err_ret(-EOPNOTSUPP,
-				  "%s: unix socket %u has file descriptors in flight (SCM_RIGHTS) "
-				  "in its receive queue: not supported yet; let the receiver read "
-				  "them first",
-				  dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
-	if (mh.msg_flags & MSG_TRUNC)
-		return pr_err_ret(-EMSGSIZE,
-				  "%s: a message in the queue of socket %u is larger than %d bytes",
-				  dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino, QUEUE_BUF);
-	*ret_len = (size_t)n;
-	return 1;
-}
-
-/* Keep a copy of one peeked message. */
-static int queue_add(struct dump_ctx *ctx, struct usk *s, const char *buf, size_t len)
-{
-	struct usk_packet *np;
-	char d[96];
-
-	if (s->nq == QUEUE_MAX_PACKETS)
-		return pr_err_ret(-E2BIG, "%s: more than %d messages queued on socket %u",
-				  dump_fd_desc(ctx, &ctx->fds[s->fdi], d, sizeof(d)),
-				  QUEUE_MAX_PACKETS, s->d.ino);
-	np = realloc(s->q, (s->nq + 1) * sizeof(*np));
-	if (!np)
-		return -ENOMEM;
-	s->q = np;
-	s->q[s->nq].len = (uint32_t)len;
-	s->q[s->nq].data = malloc(len + 1);
-	if (!s->q[s->nq].data)
-		return -ENOMEM;
-	memcpy(s->q[s->nq].data, buf, len);
-	s->nq++;
-	return 0;
-}
-
-/* Receive queue, message by message, without consuming it. */
-static int read_queue(struct dump_ctx *ctx, struct usk *s, char *buf)
-{
-	const struct dump_fd *f = &ctx->fds[s->fdi];
-	int sk = f->stolen, old = -1, zero = 0, err;
-	socklen_t l = sizeof(old);
-	size_t len;
-	char d[96];
-
-	/* a listener has no data; an unconnected stream socket cannot be read at all */
-	if (s->d.state == TCP_LISTEN_ ||
-	    (s->d.type != SOCK_DGRAM && s->d.state != TCP_ESTABLISHED_))
-		return 0;
-	/* Crash window (#9): killed before `old` is back, the task's MSG_PEEK starts at an
-	 * offset. Only the peeks run in it (no ptrace, no image I/O): microseconds. */
-	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, &l) ||
-	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
-		return pr_perror_ret("%s: cannot set SO_PEEK_OFF on unix socket %u",
-				     dump_fd_desc(ctx, f, d, sizeof(d)), s->d.ino);
-	while ((err = peek_one(ctx, s, sk, buf, &len)) == 1) {
-		err = queue_add(ctx, s, buf, len);
-		if (err)
-			break;
-	}
-	/* the offset belongs to the socket: the task must find it as it left it */
-	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old)) && !err)
-		err = pr_perror_ret("socket %u: cannot restore SO_PEEK_OFF", s->d.ino);
-	return err;
 }
 
 /* States crux cannot restore: refused before anything is written. */
@@ -673,8 +565,7 @@ static void to_classify_sock(struct dump_ctx *ctx, struct usk *s, struct classif
 	}
 }
 
-static int classify_all(struct dump_ctx *ctx, struct dump_unix *u, struct classify_sock *cs,
-			char *buf)
+static int classify_all(struct dump_ctx *ctx, struct dump_unix *u, struct classify_sock *cs)
 {
 	struct classify_lookup lk = { .sock = lookup_sock, .conn = lookup_conn, .ctx = u->src };
 	struct classify_policy pol = {
@@ -695,8 +586,6 @@ static int classify_all(struct dump_ctx *ctx, struct dump_unix *u, struct classi
 		err = check_state(ctx, s);
 		if (!err)
 			err = check_name(ctx, s);
-		if (!err)
-			err = read_queue(ctx, s, buf);
 		if (err == -ENOMEM)
 			return err;
 		if (err && !failed)
@@ -716,7 +605,6 @@ static int unix_check(struct dump_ctx *ctx)
 {
 	struct dump_unix *u = state_get(ctx);
 	struct classify_sock *cs;
-	char *buf;
 	int err;
 
 	if (!u || !u->n)
@@ -729,10 +617,8 @@ static int unix_check(struct dump_ctx *ctx)
 	if (err)
 		return err;
 	cs = calloc(u->n, sizeof(*cs));
-	buf = malloc(QUEUE_BUF);
-	err = cs && buf ? classify_all(ctx, u, cs, buf) : -ENOMEM;
+	err = cs ? classify_all(ctx, u, cs) : -ENOMEM;
 	free(cs);
-	free(buf);
 	if (err == -EXDEV)
 		pr_err("External socket is used: the dump was refused (every external socket of "
 		       "the tree is listed above)");
@@ -798,6 +684,7 @@ static int write_usk(struct dump_ctx *ctx, struct usk *s)
 		e.has_shutdown = true;
 		e.shutdown = (SkShutdown)s->d.shutdown;
 	}
+	e.name_dir = s->name_dir;
 	if (s->deleted) {
 		e.has_deleted = true;
 		e.deleted = true;
@@ -873,25 +760,6 @@ static int write_ext(struct dump_ctx *ctx, struct img *img, struct usk *s)
 	return 0;
 }
 
-static int write_queue(struct dump_ctx *ctx, struct img *img, struct usk *s)
-{
-	size_t i;
-	int err;
-
-	for (i = 0; i < s->nq; i++) {
-		SkPacketEntry e = SK_PACKET_ENTRY__INIT;
-
-		e.id_for = ctx->fds[s->fdi].file_id;
-		e.length = s->q[i].len;
-		err = img_write_one(img, &e.base);
-		if (!err)
-			err = img_write_payload(img, s->q[i].data, s->q[i].len);
-		if (err)
-			return pr_err_ret(err, "cannot write sk-queues.img: %s", img_error());
-	}
-	return 0;
-}
-
 static int unix_write(struct dump_ctx *ctx)
 {
 	struct dump_unix *u = state_get(ctx);
@@ -914,7 +782,7 @@ static int unix_write(struct dump_ctx *ctx)
 		if (!err && s->res && s->res->cls == CLASSIFY_EXTERNAL && s->res->accepted)
 			err = write_ext(ctx, ext, s);
 		if (!err)
-			err = write_queue(ctx, q, s);
+			err = unix_write_queue(ctx, q, s);
 		name_fmt(s->d.name, s->d.name_len, nm, sizeof(nm));
 		pr_debug("unix %u type %u state %u peer %u name %s: %zu queued message(s)",
 			 s->d.ino, s->d.type, s->d.state, s->d.peer_ino, nm, s->nq);
@@ -941,8 +809,11 @@ static void unix_cleanup(struct dump_ctx *ctx)
 		return;
 	for (i = 0; i < u->n; i++) {
 		sockdiag_unix_clear(&u->v[i].d);
-		for (j = 0; j < u->v[i].nq; j++)
+		free(u->v[i].name_dir);
+		for (j = 0; j < u->v[i].nq; j++) {
 			free(u->v[i].q[j].data);
+			free(u->v[i].q[j].rights);
+		}
 		free(u->v[i].q);
 	}
 	free(u->v);
@@ -950,6 +821,11 @@ static void unix_cleanup(struct dump_ctx *ctx)
 	classify_report__free(u->rep);
 	free(u);
 	*dump_kstate(ctx, &fd_unix) = NULL;
+}
+
+static int unix_harvest(struct dump_ctx *ctx)
+{
+	return unix_read_queues(ctx, state_get(ctx));
 }
 
 static void unix_summary(struct dump_ctx *ctx, char *buf, size_t size)
@@ -965,6 +841,7 @@ const struct fd_kind fd_unix = {
 	.fd_type = FD_TYPES__UNIXSK,
 	.match = unix_match,
 	.collect = unix_collect,
+	.harvest = unix_harvest,
 	.check = unix_check,
 	.write = unix_write,
 	.summary = unix_summary,

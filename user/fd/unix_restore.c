@@ -254,6 +254,31 @@ static int remember_bound(struct rst_set *set, const struct uaddr *a)
 	return 0;
 }
 
+/*
+ * A name bound relative to the cwd of its process: bound the same way, from the directory
+ * it was bound in, so that getsockname() gives the same relative name. The controller's
+ * own cwd is put back at once.
+ */
+static int bind_relative(int fd, const UnixSkEntry *u)
+{
+	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct uaddr rel;
+	int err = 0;
+
+	if (cwd < 0)
+		return -errno;
+	err = make_addr(u->name.data, u->name.len, NULL, &rel);
+	if (err)
+		return err;
+	if (chdir(u->name_dir))
+		return -errno;
+	if (bind(fd, (const struct sockaddr *)&rel.sun, rel.len))
+		err = -errno;
+	if (fchdir(cwd) && !err)
+		err = -errno;
+	return err;
+}
+
 static int bind_name(struct rst_set *set, int fd, const UnixSkEntry *u)
 {
 	struct uaddr a;
@@ -271,8 +296,13 @@ static int bind_name(struct rst_set *set, int fd, const UnixSkEntry *u)
 		err = rst_guard_name(&set->guard, a.sun.sun_path, (int)u->type);
 	if (err)
 		return err;
-	if (bind(fd, (const struct sockaddr *)&a.sun, a.len))
-		return pr_perror_ret("cannot bind socket ino %u to %s", u->ino, a.text);
+	err = u->name_dir && is_path(&a) && ((const char *)u->name.data)[0] != '/' ?
+		      bind_relative(fd, u) :
+	      bind(fd, (const struct sockaddr *)&a.sun, a.len) ? -errno :
+								 0;
+	if (err)
+		return pr_err_ret(err, "cannot bind socket ino %u to %s: %s", u->ino, a.text,
+				  strerror(-err));
 	if (!is_path(&a))
 		return 0;
 	if (u->file_perms && (chmod(a.sun.sun_path, u->file_perms->mode & 07777) ||
@@ -499,13 +529,29 @@ static int create_rest(struct rst_set *set, int *queuer)
 	return err;
 }
 
-static int send_all(int fd, const struct rst_blob *b, bool dgram)
+/* One message (a stream's bytes in as many sends as it takes), its fds with the first. */
+static int send_all(const struct rst_set *set, int fd, const struct rst_blob *b, bool dgram)
 {
+	union {
+		char b[CMSG_SPACE(sizeof(int) * SCM_MAX_FDS)];
+		struct cmsghdr align;
+	} cbuf;
 	const char *p = b->data;
 	size_t left = b->len;
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int err = unix_rights_cmsg(set, b, &mh, cbuf.b);
 
+	if (err)
+		return err;
 	do {
-		ssize_t n = send(fd, p, left, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n;
+
+		iov.iov_base = (void *)p;
+		iov.iov_len = left;
+		n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
 
 		if (n < 0)
 			return -errno;
@@ -521,6 +567,12 @@ static int send_all(int fd, const struct rst_blob *b, bool dgram)
 static int send_to_name(struct rst_set *set, const UnixSkEntry *u, const struct rst_blob *b)
 {
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	union {
+		char b[CMSG_SPACE(sizeof(int) * SCM_MAX_FDS)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = b->data, .iov_len = b->len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct uaddr a;
 	ssize_t n;
 	int err;
@@ -528,10 +580,13 @@ static int send_to_name(struct rst_set *set, const UnixSkEntry *u, const struct 
 	if (fd < 0)
 		return -errno;
 	err = sk_addr(u, &a);
+	if (!err)
+		err = unix_rights_cmsg(set, b, &mh, cbuf.b);
 	if (err)
 		return err;
-	n = sendto(fd, b->data, b->len, MSG_DONTWAIT | MSG_NOSIGNAL,
-		   (const struct sockaddr *)&a.sun, a.len);
+	mh.msg_name = &a.sun;
+	mh.msg_namelen = a.len;
+	n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n != (ssize_t)b->len) {
 		err = n < 0 ? -errno : -EMSGSIZE;
 		pr_err("socket ino %u: cannot refill its receive queue through %s: %s", u->ino,
@@ -574,7 +629,7 @@ static int fill_queues(struct rst_set *set, int *queuer)
 		if (from != queuer[r - set->files])
 			setsockopt(from, SOL_SOCKET, SO_SNDBUFFORCE, &(int){ QUEUER_SNDBUF },
 				   sizeof(int));
-		err = send_all(from, b, u->type != SOCK_STREAM);
+		err = send_all(set, from, b, u->type != SOCK_STREAM);
 		if (err) {
 			pr_err("socket ino %u: cannot refill its receive queue: %s", u->ino,
 			       strerror(-err));
@@ -737,19 +792,6 @@ int unix_create(struct rst_set *set)
 
 /* ---- the restore ops of the unix kind (fd_unix.h) ---- */
 
-/* sk-queues.img: fds in flight (SCM_RIGHTS) are refused, as the dump refuses them. */
-static const char *take_packet(const void *msg, struct rst_blob *b)
-{
-	const SkPacketEntry *p = msg;
-
-	b->id = p->id_for;
-	b->len = p->length;
-	if (p->n_scm)
-		return "a queued message carries SCM_RIGHTS; passing fds in flight is not "
-		       "supported yet";
-	return NULL;
-}
-
 /* crux-ext.img: each accepted external socket's record hangs on its file (priv). */
 static int load_ext(struct rst_set *set, struct rst_unix *us)
 {
@@ -788,7 +830,10 @@ int unix_load(struct rst_set *set)
 	*slot = us;
 	err = load_ext(set, us);
 	if (!err)
-		err = rst_read_blobs(set, IMG_SK_QUEUES, take_packet, &us->packets, &us->n_packets);
+		err = rst_read_blobs(set, IMG_SK_QUEUES, unix_take_packet, &us->packets,
+				     &us->n_packets);
+	if (!err)
+		err = unix_mark_inflight(set, us->packets, us->n_packets);
 	return err;
 }
 

@@ -62,15 +62,21 @@ static const struct img_kind {
 	[IMG_FILE_LOCKS] = { "file-lock", IMG_MAGIC_FILE_LOCKS, false,
 			     &file_lock_entry__descriptor },
 	[IMG_SECCOMP] = { "seccomp", IMG_MAGIC_SECCOMP, false, &seccomp_entry__descriptor },
-	[IMG_CRUX_EXT] = { "crux-ext", IMG_MAGIC_CRUX_EXT, false, &crux_ext_entry__descriptor },
-	[IMG_CRUX_TASK] = { "crux-task", IMG_MAGIC_CRUX_TASK, true, &crux_task_entry__descriptor },
-	[IMG_CRUX_FDS] = { "crux-fds", IMG_MAGIC_CRUX_FDS, false, &crux_fd_entry__descriptor },
+	/* crux's own images live in a subdirectory, where crit (which decodes any *.img of
+	 * the directory it is given, and knows no crux magic) does not look */
+	[IMG_CRUX_EXT] = { IMG_CRUX_DIR "/crux-ext", IMG_MAGIC_CRUX_EXT, false,
+			   &crux_ext_entry__descriptor },
+	[IMG_CRUX_TASK] = { IMG_CRUX_DIR "/crux-task", IMG_MAGIC_CRUX_TASK, true,
+			    &crux_task_entry__descriptor },
+	[IMG_CRUX_FDS] = { IMG_CRUX_DIR "/crux-fds", IMG_MAGIC_CRUX_FDS, false,
+			   &crux_fd_entry__descriptor },
 	[IMG_TCP_STREAM] = { "tcp-stream", IMG_MAGIC_TCP_STREAM, true,
 			     &tcp_stream_entry__descriptor },
-	[IMG_CRUX_INET] = { "crux-inet", IMG_MAGIC_CRUX_INET, false, &crux_inet_entry__descriptor },
-	[IMG_CRUX_DGRAM] = { "crux-dgram", IMG_MAGIC_CRUX_DGRAM, false,
+	[IMG_CRUX_INET] = { IMG_CRUX_DIR "/crux-inet", IMG_MAGIC_CRUX_INET, false,
+			    &crux_inet_entry__descriptor },
+	[IMG_CRUX_DGRAM] = { IMG_CRUX_DIR "/crux-dgram", IMG_MAGIC_CRUX_DGRAM, false,
 			     &crux_dgram_entry__descriptor },
-	[IMG_CRUX_NETLINK] = { "crux-netlink", IMG_MAGIC_CRUX_NETLINK, false,
+	[IMG_CRUX_NETLINK] = { IMG_CRUX_DIR "/crux-netlink", IMG_MAGIC_CRUX_NETLINK, false,
 			       &crux_inet_entry__descriptor },
 	[IMG_SHMEM_PAGEMAP] = { "pagemap-shmem", IMG_MAGIC_PAGEMAP, true,
 				&pagemap_head__descriptor },
@@ -321,6 +327,12 @@ int img_open_name(int dirfd, enum img_type t, const char *name, int flags, struc
 	img->write = flags == IMG_WRITE;
 	snprintf(img->name, sizeof(img->name), "%s", name);
 	img->buf = malloc(IMG_BUF_SIZE);
+	if (img->write && strchr(name, '/') && mkdirat(dirfd, IMG_CRUX_DIR, 0700) &&
+	    errno != EEXIST) {
+		err = img_fail(-errno, "%s: cannot create %s/: %s", name, IMG_CRUX_DIR,
+			       strerror(errno));
+		goto out_free;
+	}
 	img->fd = openat(dirfd, name, oflags | O_CLOEXEC, 0600);
 	if (img->fd < 0 || !img->buf) {
 		err = img->buf ? -errno : -ENOMEM;

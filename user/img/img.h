@@ -38,6 +38,8 @@
 #define IMG_MAGIC_SECCOMP 0x64413049u
 /* crux's own images: outside CRIU's range, so no CRIU version can ever collide with them. */
 #define IMG_MAGIC_CRUX_EXT 0x13710e01u
+/* The subdirectory of an image directory that holds crux's own images (crux-*.img). */
+#define IMG_CRUX_DIR "crux"
 #define IMG_MAGIC_CRUX_TASK 0x13710e02u
 #define IMG_MAGIC_CRUX_FDS 0x13710e03u
 #define IMG_MAGIC_CRUX_INET 0x13710e10u

@@ -83,7 +83,21 @@ static int dir_has_entries(int fd)
 	return found;
 }
 
-/* Unlink every entry of the directory at fd (flat: crux writes no subdirectories). */
+static void dir_remove_all(int fd, const char *what);
+
+/* crux's own subdirectory of an image directory, emptied and removed; 0 or -errno. */
+static int remove_subdir(int fd, const char *what)
+{
+	int sub = openat(fd, IMG_CRUX_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (sub < 0)
+		return -errno;
+	dir_remove_all(sub, what);
+	close(sub);
+	return unlinkat(fd, IMG_CRUX_DIR, AT_REMOVEDIR) ? -errno : 0;
+}
+
+/* Unlink every entry of the directory at fd, crux's own subdirectory (one level) too. */
 static void dir_remove_all(int fd, const char *what)
 {
 	struct dirent *de;
@@ -100,6 +114,8 @@ static void dir_remove_all(int fd, const char *what)
 	}
 	while ((de = readdir(dir))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!strcmp(de->d_name, IMG_CRUX_DIR) && remove_subdir(fd, what) == 0)
 			continue;
 		if (unlinkat(fd, de->d_name, 0) < 0)
 			pr_pdebug("%s: cannot remove %s", what, de->d_name);
@@ -321,6 +337,41 @@ static int sums_add(struct sums *s, int dirfd, const char *name)
 	return file_sum(dirfd, name, &s->e[s->n - 1].size, &s->e[s->n - 1].crc32);
 }
 
+/* The names of crux's own subdirectory, as "crux/NAME", one by one to fn; 0 or its error. */
+static int sub_each(int fd, int (*fn)(void *arg, const char *name), void *arg)
+{
+	int dfd = openat(fd, IMG_CRUX_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+	char name[300];
+
+	if (!dir) {
+		if (dfd >= 0)
+			close(dfd);
+		return -errno;
+	}
+	while (!err && (de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(name, sizeof(name), "%s/%s", IMG_CRUX_DIR, de->d_name);
+		err = fn(arg, name);
+	}
+	closedir(dir);
+	return err;
+}
+
+struct sums_arg {
+	struct imgdir *d;
+	struct sums *s;
+};
+
+static int sums_add_sub(void *arg, const char *name)
+{
+	struct sums_arg *a = arg;
+
+	return sums_add(a->s, a->d->fd, name);
+}
+
 /* Every file written so far, for the inventory. */
 static int sums_collect(struct imgdir *d, struct sums *s)
 {
@@ -341,7 +392,10 @@ static int sums_collect(struct imgdir *d, struct sums *s)
 			continue; /* ., .. and the inventory's temporary name */
 		if (de->d_type == DT_LNK && !strcmp(de->d_name, "parent"))
 			continue; /* an incremental dump's link to its parent image, not a file */
-		err = sums_add(s, d->fd, de->d_name);
+		if (!strcmp(de->d_name, IMG_CRUX_DIR))
+			err = sub_each(d->fd, sums_add_sub, &(struct sums_arg){ d, s });
+		else
+			err = sums_add(s, d->fd, de->d_name);
 		if (err)
 			img_fail(err, "%s/%s: cannot checksum it: %s", d->tmp, de->d_name,
 				 strerror(-err));
@@ -445,13 +499,25 @@ static bool has_crux_task(int fd)
 	return found;
 }
 
+/* A file of the directory, or of crux's own subdirectory: nothing else (no "..", no "/"). */
+static bool listed_name_ok(const char *name)
+{
+	const char *sl = strchr(name, '/');
+	size_t pl = strlen(IMG_CRUX_DIR);
+
+	if (!sl)
+		return true;
+	return (size_t)(sl - name) == pl && !strncmp(name, IMG_CRUX_DIR, pl) &&
+	       !strchr(sl + 1, '/') && sl[1] && sl[1] != '.';
+}
+
 static int verify_one(struct imgdir *d, const CruxImageSum *e)
 {
 	uint64_t size;
 	uint32_t crc;
 	int err;
 
-	if (!e->name[0] || e->name[0] == '.' || strchr(e->name, '/') || strlen(e->name) > 255)
+	if (!e->name[0] || e->name[0] == '.' || !listed_name_ok(e->name) || strlen(e->name) > 255)
 		return img_fail(-EBADMSG, "%s/inventory.img: bad file name '%.64s' in its list",
 				d->path, e->name);
 	err = file_sum(d->fd, e->name, &size, &crc);
@@ -475,6 +541,21 @@ static int verify_one(struct imgdir *d, const CruxImageSum *e)
 	return 0;
 }
 
+/* name is one of the files inventory.img lists, or the refusal. */
+static int check_listed(void *arg, const char *name)
+{
+	struct imgdir *d = arg;
+	size_t i;
+
+	for (i = 0; i < d->inv->n_crux_images; i++)
+		if (!strcmp(d->inv->crux_images[i]->name, name))
+			return 0;
+	return img_fail(-EBADMSG,
+			"image %s: %s is not listed in inventory.img: the image was changed after "
+			"the dump; remove it or dump again",
+			d->path, name);
+}
+
 /* Every file of the directory but inventory.img is in the list: nothing added after. */
 static int verify_unlisted(struct imgdir *d)
 {
@@ -494,6 +575,10 @@ static int verify_unlisted(struct imgdir *d)
 		if (de->d_name[0] == '.' || !strcmp(de->d_name, "inventory.img") ||
 		    !strcmp(de->d_name, "parent"))
 			continue;
+		if (!strcmp(de->d_name, IMG_CRUX_DIR)) {
+			err = sub_each(d->fd, check_listed, d);
+			continue;
+		}
 		for (i = 0; i < inv->n_crux_images; i++)
 			if (!strcmp(inv->crux_images[i]->name, de->d_name))
 				break;

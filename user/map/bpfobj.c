@@ -40,6 +40,7 @@ int bpfobj_load_iter(bool seed, bool tree, struct crux_iter_bpf **ret)
 	/* the recheck candidates are a tracker's: a private load has none */
 	bpf_program__set_autoload(skel->progs.recheck_run, false);
 	bpf_map__set_max_entries(skel->maps.recheck, 1);
+	bpf_program__set_autoload(skel->progs.iter_task_file_fdmsgs, tree);
 	err = crux_iter_bpf__load(skel);
 	if (err)
 		goto out_destroy;

@@ -18,13 +18,14 @@
 
 #include "crux_iter.skel.h"
 
-enum treeiter_prog { TI_TREE, TI_REFS, TI_ICONS, TI__N };
+enum treeiter_prog { TI_TREE, TI_REFS, TI_ICONS, TI_FDMSGS, TI__N };
 
 /* The pin names a tracker gives them (crux track, under its pin dir). */
 static const char *const pin_names[TI__N] = {
 	[TI_TREE] = "prog_iter_task_file_tree",
 	[TI_REFS] = "prog_iter_task_file_refs",
 	[TI_ICONS] = "prog_iter_task_file_icons",
+	[TI_FDMSGS] = "prog_iter_task_file_fdmsgs",
 };
 
 struct treeiter {
@@ -57,6 +58,7 @@ int treeiter__new(struct treeiter **ret)
 	t->prog_fd[TI_TREE] = bpf_program__fd(t->skel->progs.iter_task_file_tree);
 	t->prog_fd[TI_REFS] = bpf_program__fd(t->skel->progs.iter_task_file_refs);
 	t->prog_fd[TI_ICONS] = bpf_program__fd(t->skel->progs.iter_task_file_icons);
+	t->prog_fd[TI_FDMSGS] = bpf_program__fd(t->skel->progs.iter_task_file_fdmsgs);
 	*ret = t;
 	return 0;
 }
@@ -109,6 +111,7 @@ int treeiter_pin(struct crux_iter_bpf *skel, const char *pin_dir)
 		[TI_TREE] = skel->progs.iter_task_file_tree,
 		[TI_REFS] = skel->progs.iter_task_file_refs,
 		[TI_ICONS] = skel->progs.iter_task_file_icons,
+		[TI_FDMSGS] = skel->progs.iter_task_file_fdmsgs,
 	};
 	char path[PATH_MAX];
 	int i, err;
@@ -218,6 +221,11 @@ int treeiter__file_refs(struct treeiter *t, pid_t tgid, struct crux_file_ref **r
 int treeiter__icons(struct treeiter *t, pid_t tgid, struct crux_icon_rec **ret, size_t *ret_n)
 {
 	return run_filtered(t->prog_fd[TI_ICONS], tgid, sizeof(**ret), (void **)ret, ret_n);
+}
+
+int treeiter__fdmsgs(struct treeiter *t, pid_t tgid, struct crux_fdmsg_rec **ret, size_t *ret_n)
+{
+	return run_filtered(t->prog_fd[TI_FDMSGS], tgid, sizeof(**ret), (void **)ret, ret_n);
 }
 
 int treeiter_unix_fds(pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n)

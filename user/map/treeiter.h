@@ -45,6 +45,8 @@ int treeiter__file_refs(struct treeiter *t, pid_t tgid, struct crux_file_ref **r
  * listener in fd order, each queue in order. *ret is malloc'ed (NULL when *ret_n is 0).
  */
 int treeiter__icons(struct treeiter *t, pid_t tgid, struct crux_icon_rec **ret, size_t *ret_n);
+/* Where each message with fds starts in the stream sockets' queues of tgid's fds. */
+int treeiter__fdmsgs(struct treeiter *t, pid_t tgid, struct crux_fdmsg_rec **ret, size_t *ret_n);
 /* One-shot convenience: treeiter__new + treeiter__unix_fds + treeiter__free. */
 int treeiter_unix_fds(pid_t tgid, struct crux_fd_rec **ret, size_t *ret_n);
 
