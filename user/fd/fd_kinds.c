@@ -123,9 +123,10 @@ int fd_kind_of(const char *desc, const char *link, const struct stat *st, int pi
 		describe(st, link, p.family, what, sizeof(what));
 		snprintf(why, size, "%s: %s is %s: not supported yet", desc, link, what);
 	}
-	if (stolen && !err)
+	/* a copy taken here goes to the caller, or is closed; a given one stays the caller's */
+	if (own && s >= 0 && stolen && !err)
 		*stolen = s;
-	else if (s >= 0 && own)
+	else if (own && s >= 0)
 		close(s);
 	return err;
 }
