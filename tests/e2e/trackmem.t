@@ -122,7 +122,7 @@ cp "$d/2/pages-$TPID.img" "$d/pages.bak"
 truncate -s 4096 "$d/2/pages-$TPID.img"
 "$CRUX" restore -D "$d/5" >"$d/corrupt.out" 2>&1
 rc=$?
-[ $rc = 1 ] && grep -qE "truncated (image|or was changed)" "$d/corrupt.out" && [ ! -e "/proc/$TPID" ]
+[ $rc = 1 ] && grep -qE "truncated (image|or was changed)|parent image .* is missing or incomplete \(Bad message\)" "$d/corrupt.out" && [ ! -e "/proc/$TPID" ]
 ok $? "a truncated parent pages image is refused" || diag "$d/corrupt.out"
 cp "$d/pages.bak" "$d/2/pages-$TPID.img"
 "$CRUX" restore -v -D "$d/5" >"$d/restore.out" 2>&1 &
