@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t check_now, tsync_done;
+static volatile sig_atomic_t check_now, tsync_done, thread1_checked;
 static volatile pid_t thread2_tid;
 static const char *dir;
 static int failures;
@@ -103,6 +103,7 @@ static void *thread1(void *arg)
 	while (!check_now)
 		usleep(1000);
 	check_common("thread 1", 2);
+	thread1_checked = 1;
 	while (!tsync_done)
 		usleep(1000);
 	expect("thread 1", "getuid after main's TSYNC", (long)syscall(SYS_getuid), EPERM);
@@ -178,6 +179,9 @@ static int run_filter(void)
 	/* joined is not yet gone: its own chain would still fail the TSYNC below */
 	snprintf(task, sizeof(task), "/proc/self/task/%d", (int)thread2_tid);
 	while (!access(task, F_OK))
+		usleep(1000);
+	/* and thread 1 has counted its two filters: the TSYNC below adds a third */
+	while (!thread1_checked)
 		usleep(1000);
 	/*
 	 * Thread 1 shares main's chain, as it did before the dump: a TSYNC filter reaches it.
