@@ -73,11 +73,49 @@ int evl_notify_queue(struct dump_ctx *ctx, const struct dump_fd *f, const char *
 	return 0;
 }
 
-void evl_notify_summary(size_t count, const char *kind, char *buf, size_t size)
+/* How many groups of kind k lost unread events (for the summary), in k's state slot. */
+static size_t *notify_count(struct dump_ctx *ctx, const struct fd_kind *k)
 {
-	if (count)
-		snprintf(buf, size, ", %zu %s queue%s of unread events NOT restored", count, kind,
-			 count == 1 ? "" : "s");
+	void **slot = dump_kstate(ctx, k);
+
+	if (slot && !*slot)
+		*slot = calloc(1, sizeof(size_t));
+	return slot ? *slot : NULL;
+}
+
+int evl_notify_check(struct dump_ctx *ctx, const struct fd_kind *k)
+{
+	size_t *count = notify_count(ctx, k);
+	size_t i;
+	int err, failed = 0;
+
+	if (!count)
+		return -ENOMEM;
+	for (i = 0; i < ctx->n_fds; i++) {
+		if (ctx->fds[i].kind != k || !ctx->fds[i].primary)
+			continue;
+		err = evl_notify_queue(ctx, &ctx->fds[i], k->name, count);
+		if (err && !failed)
+			failed = err;
+	}
+	return failed;
+}
+
+void evl_notify_summary(struct dump_ctx *ctx, const struct fd_kind *k, char *buf, size_t size)
+{
+	size_t *n = notify_count(ctx, k);
+
+	if (n && *n)
+		snprintf(buf, size, ", %zu %s queue%s of unread events NOT restored", *n, k->name,
+			 *n == 1 ? "" : "s");
+}
+
+void evl_notify_cleanup(struct dump_ctx *ctx, const struct fd_kind *k)
+{
+	void **slot = dump_kstate(ctx, k);
+
+	if (slot)
+		free(TAKE_PTR(*slot));
 }
 
 /* ---- crux-fds.img ---- */

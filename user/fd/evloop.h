@@ -14,6 +14,7 @@
 #include "fd.h"
 
 struct dump_ctx;
+struct fd_kind;
 struct dump_fd;
 struct rst_set;
 struct CruxFdEntry;
@@ -28,8 +29,14 @@ void evl_fown_zero(void *fown_entry);
  */
 int evl_notify_queue(struct dump_ctx *ctx, const struct dump_fd *f, const char *kind,
 		     size_t *count);
-/* ", N <kind> queues of unread events NOT restored" when count > 0. */
-void evl_notify_summary(size_t count, const char *kind, char *buf, size_t size);
+/*
+ * The inotify and fanotify kinds' check, summary and cleanup ops: every group of kind k
+ * through evl_notify_queue(), the count of those that lost events kept in k's state slot,
+ * and ", N <k->name> queues of unread events NOT restored" when there were any.
+ */
+int evl_notify_check(struct dump_ctx *ctx, const struct fd_kind *k);
+void evl_notify_summary(struct dump_ctx *ctx, const struct fd_kind *k, char *buf, size_t size);
+void evl_notify_cleanup(struct dump_ctx *ctx, const struct fd_kind *k);
 
 /* Append a crux_fd_entry (CruxFdEntry *) to crux-fds.img, created on first use. */
 int evl_cruxfds_write(struct dump_ctx *ctx, const void *crux_fd_entry);

@@ -37,47 +37,19 @@ static bool ify_match(const struct fd_probe *p)
 	return !strcmp(p->link, "anon_inode:inotify");
 }
 
-/* How many groups lost unread events (for the summary), in the kind's state slot. */
-static size_t *queued_count(struct dump_ctx *ctx)
-{
-	void **slot = dump_kstate(ctx, &fd_inotify);
-
-	if (slot && !*slot)
-		*slot = calloc(1, sizeof(size_t));
-	return slot ? *slot : NULL;
-}
-
 static void ify_summary(struct dump_ctx *ctx, char *buf, size_t size)
 {
-	size_t *n = queued_count(ctx);
-
-	evl_notify_summary(n ? *n : 0, "inotify", buf, size);
+	evl_notify_summary(ctx, &fd_inotify, buf, size);
 }
 
 static void ify_cleanup(struct dump_ctx *ctx)
 {
-	void **slot = dump_kstate(ctx, &fd_inotify);
-
-	if (slot)
-		free(TAKE_PTR(*slot));
+	evl_notify_cleanup(ctx, &fd_inotify);
 }
 
 static int inotify_check(struct dump_ctx *ctx)
 {
-	size_t *count = queued_count(ctx);
-	size_t i;
-	int err, failed = 0;
-
-	if (!count)
-		return -ENOMEM;
-	for (i = 0; i < ctx->n_fds; i++) {
-		if (ctx->fds[i].kind != &fd_inotify || !ctx->fds[i].primary)
-			continue;
-		err = evl_notify_queue(ctx, &ctx->fds[i], "inotify", count);
-		if (err && !failed)
-			failed = err;
-	}
-	return failed;
+	return evl_notify_check(ctx, &fd_inotify);
 }
 
 static void free_wds(InotifyWdEntry **v, size_t n)
